@@ -1,0 +1,48 @@
+import { z } from 'zod';
+
+/** Thrown when the environment does not satisfy a service's config schema; names every bad variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly service: string,
+    readonly problems: string[],
+  ) {
+    super(`invalid configuration for ${service}:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parses the environment once into a typed config slice. Schema keys are the env var names;
+ * on failure the error lists each variable with what is wrong.
+ */
+export function parseEnv<S extends z.ZodRawShape>(
+  service: string,
+  shape: S,
+  env: Record<string, string | undefined> = process.env,
+): z.infer<z.ZodObject<S>> {
+  const result = z.object(shape).safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = issue.path.join('.');
+    const value = env[name];
+    const shown = value === undefined ? 'missing' : `got "${value.length > 60 ? `${value.slice(0, 60)}…` : value}"`;
+    return `${name}: ${issue.message} (${shown})`;
+  });
+  throw new ConfigError(service, problems);
+}
+
+/** Common env fields. */
+export const env = {
+  /** Comma-separated Kafka brokers, e.g. 127.0.0.1:9092. */
+  kafkaBrokers: z
+    .string()
+    .min(1)
+    .transform((s) => s.split(',').map((b) => b.trim()))
+    .refine((bs) => bs.every((b) => /^[^:\s]+:\d+$/.test(b)), 'expected host:port[,host:port…]'),
+  port: z.coerce.number().int().min(0).max(65535),
+  url: z.string().url(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  bool: z
+    .enum(['true', 'false', '1', '0'])
+    .transform((v) => v === 'true' || v === '1'),
+};

@@ -1,0 +1,172 @@
+import { partitionForKey } from '@personastream/contracts';
+import { type Admin, type Consumer, Kafka, type Producer, logLevel } from 'kafkajs';
+import type { Logger } from 'pino';
+import type {
+  BatchHandler,
+  ConsumerOptions,
+  InRecord,
+  OutRecord,
+  Stream,
+  StreamAdmin,
+  StreamConsumer,
+  StreamProducer,
+} from './types.js';
+
+export interface KafkaStreamConfig {
+  brokers: string[];
+  clientId: string;
+  /** Connection and request timeouts, ms. */
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+export interface KafkaStreamDeps {
+  logger: Logger;
+}
+
+/** The Kafka adapter of the `Stream` interface (kafkajs underneath). */
+export function createKafkaStream(config: KafkaStreamConfig, deps: KafkaStreamDeps): Stream {
+  const kafka = new Kafka({
+    clientId: config.clientId,
+    brokers: config.brokers,
+    connectionTimeout: config.connectionTimeoutMs ?? 3000,
+    requestTimeout: config.requestTimeoutMs ?? 30000,
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log }) => {
+        const { message, ...extra } = log;
+        if (level <= logLevel.ERROR) deps.logger.error({ kafka: extra }, message);
+        else deps.logger.warn({ kafka: extra }, message);
+      },
+    retry: { retries: 8, initialRetryTime: 200 },
+  });
+
+  const partitionCache = new Map<string, number>();
+  async function partitionsOf(admin: Admin, topic: string): Promise<number> {
+    const cached = partitionCache.get(topic);
+    if (cached !== undefined) return cached;
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+    const n = meta.topics[0]?.partitions.length ?? 0;
+    if (n === 0) throw new Error(`Kafka topic ${topic} does not exist (run "personastream infra up")`);
+    partitionCache.set(topic, n);
+    return n;
+  }
+
+  return {
+    producer: () => createProducer(kafka.producer({ allowAutoTopicCreation: false }), kafka.admin(), partitionsOf),
+    consumer: (options) => createConsumer(kafka, options, deps.logger),
+    admin: () => createAdmin(kafka.admin(), partitionsOf),
+  };
+}
+
+function createProducer(
+  producer: Producer,
+  admin: Admin,
+  partitionsOf: (admin: Admin, topic: string) => Promise<number>,
+): StreamProducer {
+  let connected: Promise<void> | undefined;
+  const connect = () => {
+    connected ??= Promise.all([producer.connect(), admin.connect()]).then(() => undefined);
+    return connected;
+  };
+  return {
+    async send(topic: string, records: OutRecord[]) {
+      if (records.length === 0) return;
+      await connect();
+      const n = await partitionsOf(admin, topic);
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: records.map((r) => ({
+          key: r.key,
+          value: Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength),
+          headers: r.headers,
+          partition: r.partition ?? partitionForKey(r.key, n),
+        })),
+      });
+    },
+    async close() {
+      if (connected) {
+        await connected.catch(() => undefined);
+        await Promise.all([producer.disconnect(), admin.disconnect()]);
+      }
+    },
+  };
+}
+
+function createConsumer(kafka: Kafka, options: ConsumerOptions, logger: Logger): StreamConsumer {
+  const consumer: Consumer = kafka.consumer({
+    groupId: options.groupId,
+    allowAutoTopicCreation: false,
+    sessionTimeout: 30000,
+    rebalanceTimeout: 30000,
+    heartbeatInterval: 3000,
+    maxWaitTimeInMs: 100,
+  });
+  return {
+    async start(handler: BatchHandler) {
+      await consumer.connect();
+      await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: options.concurrency ?? 4,
+        eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+          if (!isRunning() || isStale() || batch.messages.length === 0) return;
+          const records: InRecord[] = batch.messages.map((m) => ({
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: m.offset,
+            key: m.key ? m.key.toString('utf8') : '',
+            value: m.value ? new Uint8Array(m.value.buffer, m.value.byteOffset, m.value.byteLength) : new Uint8Array(),
+            headers: Object.fromEntries(
+              Object.entries(m.headers ?? {}).map(([k, v]) => [k, Array.isArray(v) ? String(v[0]) : String(v ?? '')]),
+            ),
+            timestamp: Number(m.timestamp),
+          }));
+          await handler({ topic: batch.topic, partition: batch.partition, records });
+          const last = batch.messages[batch.messages.length - 1];
+          if (last) {
+            await consumer.commitOffsets([
+              { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
+            ]);
+          }
+          await heartbeat();
+        },
+      });
+      logger.info({ groupId: options.groupId, topics: options.topics }, 'consumer started');
+    },
+    async stop() {
+      await consumer.disconnect();
+    },
+  };
+}
+
+function createAdmin(admin: Admin, partitionsOf: (admin: Admin, topic: string) => Promise<number>): StreamAdmin {
+  let connected: Promise<void> | undefined;
+  const connect = () => {
+    connected ??= admin.connect();
+    return connected;
+  };
+  return {
+    async ensureTopics(specs) {
+      await connect();
+      const existing = new Set(await admin.listTopics());
+      const missing = specs.filter((s) => !existing.has(s.topic));
+      if (missing.length > 0) {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((s) => ({ topic: s.topic, numPartitions: s.partitions, replicationFactor: 1 })),
+        });
+      }
+    },
+    async partitionCount(topic) {
+      await connect();
+      return partitionsOf(admin, topic);
+    },
+    async close() {
+      if (connected) await admin.disconnect();
+    },
+  };
+}

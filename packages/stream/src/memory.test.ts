@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryBroker } from './memory.js';
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+describe('MemoryBroker', () => {
+  it('keeps one key on one partition, in order', async () => {
+    const broker = new MemoryBroker(4);
+    const seen: string[] = [];
+    const consumer = broker.consumer({ groupId: 'g', topics: ['t'] });
+    await consumer.start(async (batch) => {
+      for (const r of batch.records) if (r.key === 'a/1') seen.push(text(r.value));
+    });
+    await broker.producer().send('t', [1, 2, 3, 4, 5].map((i) => ({ key: 'a/1', value: bytes(String(i)) })));
+    await broker.drained();
+    await consumer.stop();
+    expect(seen).toEqual(['1', '2', '3', '4', '5']);
+    expect(new Set(broker.read('t').map((r) => r.partition)).size).toBe(1);
+  });
+
+  it('redelivers a batch whose handler failed, without committing it', async () => {
+    const broker = new MemoryBroker(1);
+    let failures = 1;
+    const handled: string[] = [];
+    const consumer = broker.consumer({ groupId: 'g', topics: ['t'] });
+    await consumer.start(async (batch) => {
+      if (failures-- > 0) throw new Error('transient');
+      handled.push(...batch.records.map((r) => text(r.value)));
+    });
+    await broker.producer().send('t', [{ key: 'k', value: bytes('x') }]);
+    await broker.drained();
+    await consumer.stop();
+    expect(handled).toEqual(['x']);
+  });
+});

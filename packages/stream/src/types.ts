@@ -1,0 +1,82 @@
+/**
+ * The project's own small streaming interface. Services see only these types; the Kafka client
+ * library (kafkajs today) lives behind `createKafkaStream`, and the embedded mode uses
+ * `MemoryBroker`. Both partition by `partitionForKey` unless a record names its partition.
+ */
+
+/** A record to produce. */
+export interface OutRecord {
+  key: string;
+  value: Uint8Array;
+  headers?: Record<string, string>;
+  /** Explicit partition (end-of-run markers); otherwise partitioned by key. */
+  partition?: number;
+}
+
+/** A consumed record. */
+export interface InRecord {
+  topic: string;
+  partition: number;
+  /** Offset as a decimal string (Kafka offsets exceed 2^53 in theory). */
+  offset: string;
+  key: string;
+  value: Uint8Array;
+  headers: Record<string, string>;
+  /** Broker timestamp, epoch ms. */
+  timestamp: number;
+}
+
+/** Records of one partition, in offset order. */
+export interface InBatch {
+  topic: string;
+  partition: number;
+  records: InRecord[];
+}
+
+/**
+ * Handles one batch. When the promise resolves, every side effect of the batch is durable and the
+ * batch's offsets are committed; when it rejects, nothing is committed and the batch is redelivered.
+ */
+export type BatchHandler = (batch: InBatch) => Promise<void>;
+
+export interface StreamProducer {
+  /** Sends records and resolves when every broker replica acknowledged them (acks=all). */
+  send(topic: string, records: OutRecord[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ConsumerOptions {
+  groupId: string;
+  topics: string[];
+  /** Where a group without committed offsets starts. Default true. */
+  fromBeginning?: boolean;
+  /** Partitions handled at the same time (one user's records stay in order regardless). */
+  concurrency?: number;
+}
+
+export interface StreamConsumer {
+  /** Starts consuming; resolves once the consumer is running. */
+  start(handler: BatchHandler): Promise<void>;
+  /** Stops after the in-flight batch is handled and committed. */
+  stop(): Promise<void>;
+}
+
+export interface TopicSpec {
+  topic: string;
+  partitions: number;
+}
+
+export interface StreamAdmin {
+  /** Creates the topics that are missing; existing ones are left as they are. */
+  ensureTopics(specs: TopicSpec[]): Promise<void>;
+  /** Partition count of an existing topic. */
+  partitionCount(topic: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Factory of producers, consumers and an admin over one cluster (or one in-memory broker). */
+export interface Stream {
+  producer(): StreamProducer;
+  consumer(options: ConsumerOptions): StreamConsumer;
+  admin(): StreamAdmin;
+}
