@@ -1,6 +1,10 @@
-import { type DescMessage, type MessageShape, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { EndOfRunSchema, type EndOfRun } from './gen/personastream/v1/events_pb.js';
-import { create } from '@bufbuild/protobuf';
+import { create, type DescMessage, fromBinary, type MessageShape, toBinary, toJsonString } from '@bufbuild/protobuf';
+import {
+  type BehaviorEvent,
+  BehaviorEventSchema,
+  type EndOfRun,
+  EndOfRunSchema,
+} from './gen/personastream/v1/events_pb.js';
 
 /** Encodes a message to bytes. */
 export function encode<D extends DescMessage>(schema: D, message: MessageShape<D>): Uint8Array {
@@ -13,6 +17,16 @@ export function decode<D extends DescMessage>(schema: D, bytes: Uint8Array): Mes
 }
 
 /** Builds an end-of-run marker. */
-export function endOfRun(init: Omit<Partial<EndOfRun>, '$typeName'> & { runId: string; partition: number; totalPartitions: number }): EndOfRun {
+export function endOfRun(
+  init: Omit<Partial<EndOfRun>, '$typeName'> & { runId: string; partition: number; totalPartitions: number },
+): EndOfRun {
   return create(EndOfRunSchema, { producedTimeMs: Date.now(), ...init });
+}
+
+/**
+ * Canonical JSON of an event: proto3 JSON (camelCase names, defaults omitted), one line. HPR-Bench
+ * measures raw bytes as these lines plus a newline each.
+ */
+export function canonicalEventJson(event: BehaviorEvent): string {
+  return toJsonString(BehaviorEventSchema, event);
 }

@@ -13,12 +13,36 @@ export interface DimensionSpec {
 }
 
 export const INTERESTS = [
-  'sports', 'fitness', 'gaming', 'tech', 'fashion', 'beauty', 'home', 'cooking', 'travel', 'books',
-  'music', 'movies', 'parenting', 'pets', 'outdoors', 'automotive', 'finance', 'health', 'art', 'education',
+  'sports',
+  'fitness',
+  'gaming',
+  'tech',
+  'fashion',
+  'beauty',
+  'home',
+  'cooking',
+  'travel',
+  'books',
+  'music',
+  'movies',
+  'parenting',
+  'pets',
+  'outdoors',
+  'automotive',
+  'finance',
+  'health',
+  'art',
+  'education',
 ] as const;
 
 export const LIFE_EVENTS = [
-  'moved_home', 'new_baby', 'new_job', 'started_fitness', 'wedding', 'retirement', 'new_pet',
+  'moved_home',
+  'new_baby',
+  'new_job',
+  'started_fitness',
+  'wedding',
+  'retirement',
+  'new_pet',
 ] as const;
 
 export const DIMENSIONS = [
@@ -44,7 +68,12 @@ export const DIMENSIONS = [
     multiValued: false,
     sensitive: false,
   },
-  { name: 'activity_pattern', values: ['early_bird', 'daytime', 'evening', 'night_owl'], multiValued: false, sensitive: false },
+  {
+    name: 'activity_pattern',
+    values: ['early_bird', 'daytime', 'evening', 'night_owl'],
+    multiValued: false,
+    sensitive: false,
+  },
   { name: 'primary_device', values: ['mobile', 'desktop', 'tablet'], multiValued: false, sensitive: false },
   { name: 'engagement_level', values: ['casual', 'regular', 'power_user'], multiValued: false, sensitive: false },
   { name: 'trajectory', values: ['new', 'growing', 'stable', 'declining'], multiValued: false, sensitive: false },

@@ -42,7 +42,5 @@ export const env = {
   port: z.coerce.number().int().min(0).max(65535),
   url: z.string().url(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  bool: z
-    .enum(['true', 'false', '1', '0'])
-    .transform((v) => v === 'true' || v === '1'),
+  bool: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1'),
 };

@@ -1,5 +1,5 @@
 export * from './config.js';
 export * from './logger.js';
+export * from './metrics.js';
 export * from './ops-server.js';
 export * from './shutdown.js';
-export * from './metrics.js';

@@ -1,4 +1,4 @@
-export * from './types.js';
-export * from './memory.js';
 export * from './kafka.js';
+export * from './memory.js';
 export * from './topics.js';
+export * from './types.js';

@@ -1,5 +1,5 @@
 import { partitionForKey } from '@personastream/contracts';
-import { type Admin, type Consumer, Kafka, type Producer, logLevel } from 'kafkajs';
+import { type Admin, type Consumer, Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type {
   BatchHandler,

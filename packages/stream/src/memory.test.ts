@@ -12,7 +12,10 @@ describe('MemoryBroker', () => {
     await consumer.start(async (batch) => {
       for (const r of batch.records) if (r.key === 'a/1') seen.push(text(r.value));
     });
-    await broker.producer().send('t', [1, 2, 3, 4, 5].map((i) => ({ key: 'a/1', value: bytes(String(i)) })));
+    await broker.producer().send(
+      't',
+      [1, 2, 3, 4, 5].map((i) => ({ key: 'a/1', value: bytes(String(i)) })),
+    );
     await broker.drained();
     await consumer.stop();
     expect(seen).toEqual(['1', '2', '3', '4', '5']);

@@ -27,11 +27,17 @@ export class MemoryBroker implements Stream {
   private busyPumps = 0;
   private idleWaiters: Array<() => void> = [];
 
-  constructor(private readonly defaultPartitions = 4, private readonly maxBatch = 500) {}
+  constructor(
+    private readonly defaultPartitions = 4,
+    private readonly maxBatch = 500,
+  ) {}
 
   createTopic(topic: string, partitions: number): void {
     if (this.topics.has(topic)) return;
-    this.topics.set(topic, Array.from({ length: partitions }, () => ({ records: [] })));
+    this.topics.set(
+      topic,
+      Array.from({ length: partitions }, () => ({ records: [] })),
+    );
   }
 
   partitions(topic: string): Log[] {
