@@ -106,3 +106,91 @@ export interface TagValues {
   multi: Partial<Record<DimensionName, string[]>>;
   lifeEventSince?: Record<string, number>;
 }
+
+/**
+ * How a fact (dimension = value) is said in English. The first phrase is canonical (summaries write
+ * it); the rest are synonyms a fact extractor also accepts. Phrases are lowercase.
+ */
+const PHRASES: Record<string, Record<string, readonly string[]>> = {
+  age_band: {
+    '18-24': ['aged 18-24', 'aged 18 to 24', 'early twenties', 'late teens'],
+    '25-34': ['aged 25-34', 'aged 25 to 34', 'late twenties', 'early thirties'],
+    '35-44': ['aged 35-44', 'aged 35 to 44', 'late thirties', 'early forties'],
+    '45-54': ['aged 45-54', 'aged 45 to 54', 'late forties', 'early fifties'],
+    '55+': ['aged 55+', 'aged 55 or over', 'aged over 55', 'senior'],
+  },
+  gender: { female: ['female', 'woman'], male: ['male', 'man'] },
+  life_stage: {
+    student: ['a student', 'studying'],
+    young_professional: ['a young professional', 'early in their career'],
+    new_parent: ['a new parent', 'recently became a parent'],
+    family_with_kids: ['a family with kids', 'a parent of school-age children', 'family with children'],
+    empty_nester: ['an empty nester', 'children have left home'],
+    retiree: ['a retiree', 'in retirement'],
+  },
+  occupation_group: {
+    student: ['works as a student', 'occupation: student'],
+    tech: ['works in tech', 'works in technology', 'occupation: tech'],
+    healthcare: ['works in healthcare', 'occupation: healthcare'],
+    education: ['works in education', 'occupation: education', 'a teacher'],
+    trades: ['works in the trades', 'occupation: trades', 'a tradesperson'],
+    creative: ['works in a creative field', 'occupation: creative'],
+    business: ['works in business', 'occupation: business'],
+    retired: ['is retired', 'occupation: retired', 'no longer working'],
+    other: ['works in another field', 'occupation: other'],
+  },
+  income_tier: {
+    low: ['low income', 'a low income', 'modest income'],
+    mid: ['mid income', 'a middle income', 'middle income'],
+    high: ['high income', 'a high income', 'affluent'],
+  },
+  price_sensitivity: {
+    high: ['highly price sensitive', 'high price sensitivity', 'very price conscious'],
+    medium: ['moderately price sensitive', 'medium price sensitivity'],
+    low: ['not price sensitive', 'low price sensitivity'],
+  },
+  shopping_style: {
+    bargain_hunter: ['a bargain hunter', 'hunts for deals'],
+    brand_loyal: ['brand loyal', 'sticks to favourite brands'],
+    impulse_buyer: ['an impulse buyer', 'buys on impulse'],
+    researcher: ['a researcher', 'researches before buying'],
+    premium_seeker: ['a premium seeker', 'prefers premium products'],
+  },
+  activity_pattern: {
+    early_bird: ['an early bird', 'active early in the morning'],
+    daytime: ['active during the day', 'a daytime user'],
+    evening: ['active in the evening', 'an evening user'],
+    night_owl: ['a night owl', 'active late at night'],
+  },
+  primary_device: {
+    mobile: ['mostly on mobile', 'uses a phone', 'on mobile'],
+    desktop: ['mostly on desktop', 'uses a desktop computer', 'on desktop'],
+    tablet: ['mostly on tablet', 'uses a tablet', 'on tablet'],
+  },
+  engagement_level: {
+    casual: ['a casual user', 'visits occasionally'],
+    regular: ['a regular user', 'visits regularly'],
+    power_user: ['a power user', 'visits very often'],
+  },
+  trajectory: {
+    new: ['a new user', 'recently joined'],
+    growing: ['growing engagement', 'increasingly active'],
+    stable: ['stable engagement', 'steadily active'],
+    declining: ['declining engagement', 'less and less active'],
+  },
+  interests: Object.fromEntries(INTERESTS.map((i) => [i, [`interested in ${i}`, i]])),
+  life_events: {
+    moved_home: ['moved home', 'moved house', 'relocated'],
+    new_baby: ['had a new baby', 'had a baby', 'new baby'],
+    new_job: ['started a new job', 'new job'],
+    started_fitness: ['started a fitness routine', 'took up fitness', 'started working out'],
+    wedding: ['got married', 'had a wedding', 'wedding'],
+    retirement: ['retired', 'retirement'],
+    new_pet: ['got a new pet', 'adopted a pet', 'new pet'],
+  },
+};
+
+/** Phrases of a fact, canonical first; `[value]` for an unknown pair. */
+export function factPhrases(dimension: string, value: string): readonly string[] {
+  return PHRASES[dimension]?.[value] ?? [value.replace(/_/g, ' ')];
+}
