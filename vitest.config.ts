@@ -8,8 +8,6 @@ export default defineConfig({
   resolve,
   ssr: { resolve: { conditions: ['source'], externalConditions: ['source'] } },
   test: {
-    reporters: process.env.CI ? ['default', 'json'] : ['default'],
-    outputFile: { json: 'artifacts/vitest-results.json' },
     projects: [
       {
         resolve,

@@ -1,0 +1,125 @@
+import { create, fromBinary, fromJsonString, toBinary, toJsonString } from '@bufbuild/protobuf';
+import { describe, expect, it } from 'vitest';
+import { canonicalEventJson, endOfRun } from './codec.js';
+import {
+  BehaviorEventSchema,
+  EventRecordSchema,
+  EventType,
+  GroundTruthSchema,
+  PersonaSchema,
+  PersonaUpdateRecordSchema,
+  SemantizedWindowSchema,
+  WindowRecordSchema,
+} from './index.js';
+import { parseUserKey, partitionForKey, splitOf, userKey } from './keys.js';
+import { DIMENSIONS, factPhrases } from './schema.js';
+
+const event = create(BehaviorEventSchema, {
+  eventId: 'e-1',
+  tenant: 'acme',
+  userId: 'u/1',
+  eventTimeMs: 1767225600123,
+  type: EventType.PURCHASE,
+  item: { id: 'i-9', categoryPath: ['Sports', 'Running', 'Shoes'], brand: 'Stride', price: 89.5, currency: 'EUR' },
+  query: '',
+  context: { device: 'mobile', sessionId: 's-1', channel: 'app' },
+  properties: { coupon: 'SPRING', gift: 'false' },
+  dwellMs: 42000,
+  quantity: 1,
+  runId: 'r-1',
+});
+
+describe('protobuf contracts', () => {
+  it('round-trips a BehaviorEvent through binary and JSON', () => {
+    expect(fromBinary(BehaviorEventSchema, toBinary(BehaviorEventSchema, event))).toEqual(event);
+    expect(fromJsonString(BehaviorEventSchema, toJsonString(BehaviorEventSchema, event))).toEqual(event);
+  });
+
+  it('round-trips records with oneof payloads', () => {
+    const marker = endOfRun({ runId: 'r-1', partition: 2, totalPartitions: 4, records: 17, producer: 'simulator' });
+    const rec = create(EventRecordSchema, { kind: { case: 'endOfRun', value: marker } });
+    const back = fromBinary(EventRecordSchema, toBinary(EventRecordSchema, rec));
+    expect(back.kind.case).toBe('endOfRun');
+    expect(back.kind.value).toEqual(marker);
+
+    const window = create(SemantizedWindowSchema, {
+      windowId: 'w1',
+      tenant: 'acme',
+      userId: 'u1',
+      startMs: 1,
+      endMs: 2,
+      actions: [{ action: 'view', category: 'Sports', count: 3 }],
+      hourHistogram: Array.from({ length: 24 }, (_, i) => i),
+      devices: { mobile: 3 },
+      compression: { rawBytes: 1000, semantizedBytes: 20, tokenizer: 'cl100k_base' },
+    });
+    const wrec = create(WindowRecordSchema, { kind: { case: 'window', value: window } });
+    expect(fromJsonString(WindowRecordSchema, toJsonString(WindowRecordSchema, wrec))).toEqual(wrec);
+
+    const persona = create(PersonaSchema, {
+      tenant: 'acme',
+      userId: 'u1',
+      version: 3,
+      tags: [{ dimension: 'interests', value: 'sports', confidence: 0.8, evidence: [{ windowId: 'w1', count: 3 }] }],
+      summary: 'This user is interested in sports.',
+    });
+    const urec = create(PersonaUpdateRecordSchema, { kind: { case: 'update', value: { persona, windowId: 'w1' } } });
+    expect(fromBinary(PersonaUpdateRecordSchema, toBinary(PersonaUpdateRecordSchema, urec))).toEqual(urec);
+  });
+
+  it('tolerates unknown fields in binary (a newer producer) and can ignore them in JSON', () => {
+    const bytes = toBinary(BehaviorEventSchema, event);
+    // field 999, wire type 2 (length-delimited), payload "hi": a field this version does not know
+    const tag = [0xba, 0x3e]; // (999 << 3) | 2 = 7994 as varint
+    const unknown = new Uint8Array([...bytes, ...tag, 2, 0x68, 0x69]);
+    const decoded = fromBinary(BehaviorEventSchema, unknown);
+    expect(decoded.userId).toBe('u/1');
+    // unknown fields are kept and written back out unchanged
+    expect(toBinary(BehaviorEventSchema, decoded)).toEqual(unknown);
+
+    const json = JSON.stringify({ ...JSON.parse(toJsonString(BehaviorEventSchema, event)), futureField: 1 });
+    expect(() => fromJsonString(BehaviorEventSchema, json)).toThrow(/futureField/);
+    expect(fromJsonString(BehaviorEventSchema, json, { ignoreUnknownFields: true }).eventId).toBe('e-1');
+  });
+
+  it('writes canonical event JSON with camelCase names and without defaults', () => {
+    const line = canonicalEventJson(event);
+    expect(line).not.toContain('\n');
+    expect(JSON.parse(line)).toMatchObject({ eventId: 'e-1', type: 'EVENT_TYPE_PURCHASE', eventTimeMs: 1767225600123 });
+    expect(line).not.toContain('rating');
+  });
+
+  it('decodes ground truth JSON', () => {
+    const t = create(GroundTruthSchema, {
+      userId: 'u1',
+      tags: [{ dimension: 'life_events', value: 'new_baby', sinceMs: 5 }],
+    });
+    expect(fromJsonString(GroundTruthSchema, toJsonString(GroundTruthSchema, t))).toEqual(t);
+  });
+});
+
+describe('keys and schema', () => {
+  it('splits user keys on the first slash only', () => {
+    expect(parseUserKey(userKey('acme', 'u/1'))).toEqual({ tenant: 'acme', userId: 'u/1' });
+    expect(() => parseUserKey('nouser')).toThrow(/tenant\/user_id/);
+  });
+
+  it('partitions deterministically and evenly', () => {
+    const counts = [0, 0, 0, 0];
+    for (let i = 0; i < 4000; i++) counts[partitionForKey(`acme/u${i}`, 4)]! += 1;
+    for (const c of counts) expect(c).toBeGreaterThan(800);
+    expect(partitionForKey('acme/u1', 4)).toBe(partitionForKey('acme/u1', 4));
+  });
+
+  it('splits users about 80/20', () => {
+    let test = 0;
+    for (let i = 0; i < 5000; i++) if (splitOf(`u${i}`) === 'test') test++;
+    expect(test / 5000).toBeGreaterThan(0.17);
+    expect(test / 5000).toBeLessThan(0.23);
+  });
+
+  it('has a phrase for every value of every dimension', () => {
+    for (const d of DIMENSIONS) for (const v of d.values) expect(factPhrases(d.name, v).length).toBeGreaterThan(0);
+    expect(factPhrases('life_stage', 'new_parent')[0]).toBe('a new parent');
+  });
+});

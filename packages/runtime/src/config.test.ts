@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, env, parseEnv } from './config.js';
+
+const shape = { KAFKA_BROKERS: env.kafkaBrokers, OPS_PORT: env.port.default(9100), LOG_LEVEL: env.logLevel };
+
+describe('parseEnv', () => {
+  it('parses a valid environment into a typed slice', () => {
+    const cfg = parseEnv('svc', shape, { KAFKA_BROKERS: '127.0.0.1:19092, 127.0.0.1:19093', OPS_PORT: '9200' });
+    expect(cfg).toEqual({ KAFKA_BROKERS: ['127.0.0.1:19092', '127.0.0.1:19093'], OPS_PORT: 9200, LOG_LEVEL: 'info' });
+  });
+
+  it('names every missing or bad variable', () => {
+    let error: unknown;
+    try {
+      parseEnv('svc', { ...shape, MODE: z.enum(['a', 'b']) }, { OPS_PORT: 'ninety', MODE: 'c' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toContain('invalid configuration for svc');
+    expect(message).toMatch(/KAFKA_BROKERS: .*missing/);
+    expect(message).toMatch(/OPS_PORT: .*"ninety"/);
+    expect(message).toMatch(/MODE: .*"c"/);
+  });
+
+  it('rejects brokers without a port', () => {
+    expect(() => parseEnv('svc', shape, { KAFKA_BROKERS: 'localhost' })).toThrow(/KAFKA_BROKERS: expected host:port/);
+  });
+});
