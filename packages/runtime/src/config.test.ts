@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { ConfigError, env, parseEnv } from './config.js';
 
 const shape = { KAFKA_BROKERS: env.kafkaBrokers, OPS_PORT: env.port.default(9100), LOG_LEVEL: env.logLevel };

@@ -46,8 +46,13 @@ export function createKafkaStream(config: KafkaStreamConfig, deps: KafkaStreamDe
   async function partitionsOf(admin: Admin, topic: string): Promise<number> {
     const cached = partitionCache.get(topic);
     if (cached !== undefined) return cached;
-    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-    const n = meta.topics[0]?.partitions.length ?? 0;
+    let n = 0;
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+      n = meta.topics[0]?.partitions.length ?? 0;
+    } catch (err) {
+      if ((err as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
+    }
     if (n === 0) throw new Error(`Kafka topic ${topic} does not exist (run "personastream infra up")`);
     partitionCache.set(topic, n);
     return n;

@@ -13,7 +13,10 @@ export function progressBar(label: string, total: number, quiet = false): Progre
   if (quiet || total <= 0) return { update: () => {}, stop: () => {} };
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { format: `${label.padEnd(12)} [{bar}] {percentage}% | {value}/{total} | {duration_formatted}`, stream: process.stderr },
+      {
+        format: `${label.padEnd(12)} [{bar}] {percentage}% | {value}/{total} | {duration_formatted}`,
+        stream: process.stderr,
+      },
       cliProgress.Presets.shades_classic,
     );
     bar.start(total, 0);
@@ -26,7 +29,9 @@ export function progressBar(label: string, total: number, quiet = false): Progre
       const decile = Math.floor((done / total) * 10);
       if (decile > lastDecile) {
         lastDecile = decile;
-        process.stderr.write(`${label}: ${done}/${total} (${decile * 10}%) ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
+        process.stderr.write(
+          `${label}: ${done}/${total} (${decile * 10}%) ${((Date.now() - started) / 1000).toFixed(1)}s\n`,
+        );
       }
     },
     stop() {},

@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import { partitionForKey } from '@personastream/contracts';
+import { silentLogger } from '@personastream/runtime';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createKafkaStream } from '../src/kafka.js';
+import type { InRecord, StreamConsumer } from '../src/types.js';
+
+const brokers = process.env.KAFKA_BROKERS;
+if (!brokers) throw new Error('KAFKA_BROKERS is not set: run "npx personastream infra up" and source .infra/env');
+
+const stream = createKafkaStream({ brokers: brokers.split(','), clientId: 'it-stream' }, { logger: silentLogger() });
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+const consumers: StreamConsumer[] = [];
+
+afterAll(async () => {
+  await Promise.all(consumers.map((c) => c.stop()));
+});
+
+/** Consumes until `until` holds, collecting records. */
+async function collect(topic: string, groupId: string, until: (seen: InRecord[]) => boolean, failFirst = 0) {
+  const seen: InRecord[] = [];
+  let failures = failFirst;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => {
+    done = r;
+  });
+  const consumer = stream.consumer({ groupId, topics: [topic] });
+  consumers.push(consumer);
+  await consumer.start(async (batch) => {
+    if (failures-- > 0) throw new Error('transient failure');
+    seen.push(...batch.records);
+    if (until(seen)) done();
+  });
+  await finished;
+  await consumer.stop();
+  return seen;
+}
+
+describe('Kafka adapter of the Stream interface (real broker)', () => {
+  it('partitions by key like the memory broker, keeps per-key order, and commits after the handler', async () => {
+    const topic = `it.stream.${randomUUID()}`;
+    const admin = stream.admin();
+    await admin.ensureTopics([{ topic, partitions: 3 }]);
+    expect(await admin.partitionCount(topic)).toBe(3);
+    const producer = stream.producer();
+    const records = Array.from({ length: 60 }, (_, i) => ({
+      key: `t/u${i % 5}`,
+      value: new TextEncoder().encode(`${i}`),
+    }));
+    await producer.send(topic, records);
+    await producer.send(topic, [{ key: 'marker', value: new TextEncoder().encode('end'), partition: 2 }]);
+
+    const groupId = `it-${randomUUID()}`;
+    // the first batch fails once: at-least-once redelivers it (and maybe more), nothing is lost
+    const distinct = (s: InRecord[]) => new Set(s.map((r) => `${r.partition}:${r.offset}`)).size;
+    const seen = await collect(topic, groupId, (s) => distinct(s) >= 61, 1);
+    expect(distinct(seen)).toBe(61);
+    for (const r of seen) {
+      if (r.key !== 'marker') expect(r.partition).toBe(partitionForKey(r.key, 3));
+    }
+    expect(seen.find((r) => r.key === 'marker')?.partition).toBe(2);
+    // one key's records are stored in the order they were sent, and each delivery is in offset order
+    const u0 = new Map(seen.filter((r) => r.key === 't/u0').map((r) => [Number(r.offset), Number(text(r.value))]));
+    const byOffset = [...u0.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
+    expect(byOffset).toEqual([0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55]);
+
+    // the same group resumes after the committed offsets: only new records arrive
+    await producer.send(topic, [{ key: 't/u1', value: new TextEncoder().encode('late') }]);
+    const again = await collect(topic, groupId, (s) => s.length >= 1);
+    expect(again.map((r) => text(r.value))).toEqual(['late']);
+    await producer.close();
+    await admin.close();
+  });
+
+  it('names the missing topic when producing to it', async () => {
+    const producer = stream.producer();
+    await expect(producer.send(`it.missing.${randomUUID()}`, [{ key: 'k', value: new Uint8Array() }])).rejects.toThrow(
+      /does not exist/,
+    );
+    await producer.close();
+  });
+});
