@@ -109,6 +109,7 @@ function createConsumer(kafka: Kafka, options: ConsumerOptions, logger: Logger):
     heartbeatInterval: 3000,
     maxWaitTimeInMs: 100,
   });
+  const inFlight = new Set<Promise<void>>();
   return {
     async start(handler: BatchHandler) {
       await consumer.connect();
@@ -130,12 +131,20 @@ function createConsumer(kafka: Kafka, options: ConsumerOptions, logger: Logger):
             ),
             timestamp: Number(m.timestamp),
           }));
-          await handler({ topic: batch.topic, partition: batch.partition, records });
           const last = batch.messages[batch.messages.length - 1];
-          if (last) {
-            await consumer.commitOffsets([
-              { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
-            ]);
+          const work = (async () => {
+            await handler({ topic: batch.topic, partition: batch.partition, records });
+            if (last) {
+              await consumer.commitOffsets([
+                { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
+              ]);
+            }
+          })();
+          inFlight.add(work);
+          try {
+            await work;
+          } finally {
+            inFlight.delete(work);
           }
           await heartbeat();
         },
@@ -143,6 +152,8 @@ function createConsumer(kafka: Kafka, options: ConsumerOptions, logger: Logger):
       logger.info({ groupId: options.groupId, topics: options.topics }, 'consumer started');
     },
     async stop() {
+      // let handled batches finish committing before leaving the group
+      await Promise.allSettled([...inFlight]);
       await consumer.disconnect();
     },
   };
