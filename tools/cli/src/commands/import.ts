@@ -1,0 +1,3 @@
+export async function runImport(_args: string[]): Promise<number> {
+  throw new Error('not implemented yet');
+}
