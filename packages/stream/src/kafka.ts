@@ -118,7 +118,7 @@ function createConsumer(kafka: Kafka, options: ConsumerOptions, logger: Logger):
         autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: options.concurrency ?? 4,
-        eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+        eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
           if (!isRunning() || isStale() || batch.messages.length === 0) return;
           const records: InRecord[] = batch.messages.map((m) => ({
             topic: batch.topic,
@@ -135,6 +135,8 @@ function createConsumer(kafka: Kafka, options: ConsumerOptions, logger: Logger):
           const work = (async () => {
             await handler({ topic: batch.topic, partition: batch.partition, records });
             if (last) {
+              // mark the batch consumed (the fetcher moves on) and commit it (the group resumes after it)
+              resolveOffset(last.offset);
               await consumer.commitOffsets([
                 { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
               ]);

@@ -1,0 +1,433 @@
+/**
+ * Where run reports go: the `ScoreSink` port with a ClickHouse adapter (tables of
+ * deploy/clickhouse/migrations) and an in-memory twin (embedded mode, fast tests). A sink also keeps
+ * the evaluator's checkpoint (the records of unfinished runs), so the service can commit offsets
+ * before a run completes without losing state on a restart.
+ */
+import { DIMENSION_NAMES } from '@personastream/contracts';
+import type { DimensionScore } from '../core/metrics/classification.js';
+import type { RunReport, StreamRole, UpdateRow, UserRow } from '../core/run.js';
+import type { ClickHouseClient } from './clickhouse.js';
+import { sql } from './sql.js';
+
+/** A run as listed: the report without its per-dimension, per-user and per-update rows. */
+export type RunSummary = Omit<
+  RunReport,
+  'tag_per_dimension' | 'dimensions' | 'convergence' | 'user_rows' | 'update_rows'
+>;
+
+/** One consumed record kept until its run is scored (protobuf bytes of the topic's record type). */
+export interface CheckpointRecord {
+  runId: string;
+  /** Deterministic id: a re-delivered record replaces itself. */
+  recordId: string;
+  role: StreamRole;
+  payload: Uint8Array;
+}
+
+export interface GetRunOptions {
+  /** Include the per-update rows (default true; the dashboard skips them). */
+  updates?: boolean;
+}
+
+export interface ScoreSink {
+  /** Stores a run's report (idempotent: writing the same run again replaces it). */
+  writeRun(report: RunReport): Promise<void>;
+  /** Runs, most recently completed first. */
+  listRuns(limit?: number): Promise<RunSummary[]>;
+  /** A stored run, rebuilt from what is stored; undefined when unknown. */
+  getRun(runId: string, options?: GetRunOptions): Promise<RunReport | undefined>;
+  /** Durably keeps records of a run until it is scored (idempotent by record id). */
+  checkpoint(records: readonly CheckpointRecord[]): Promise<void>;
+  /** Every distinct checkpointed record of a run. */
+  loadCheckpoint(runId: string): Promise<CheckpointRecord[]>;
+}
+
+const SUMMARY_OMIT = ['tag_per_dimension', 'dimensions', 'convergence', 'user_rows', 'update_rows'] as const;
+
+function summaryOf(r: RunReport): RunSummary {
+  const copy: Record<string, unknown> = { ...r };
+  for (const k of SUMMARY_OMIT) delete copy[k];
+  return copy as RunSummary;
+}
+
+/** Orders exactly as the accumulator does (user key, then version). */
+function userKeyOf(r: { tenant: string; user_id: string }): string {
+  return `${r.tenant}/${r.user_id}`;
+}
+function byUser<T extends { tenant: string; user_id: string }>(a: T, b: T): number {
+  const ka = userKeyOf(a);
+  const kb = userKeyOf(b);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+function byDimension(a: DimensionScore, b: DimensionScore): number {
+  return DIMENSION_NAMES.indexOf(a.dimension as never) - DIMENSION_NAMES.indexOf(b.dimension as never);
+}
+
+/** In-memory sink: stores deep copies, so callers see what was stored, not their own objects. */
+export class MemoryScoreSink implements ScoreSink {
+  private readonly runs = new Map<string, RunReport>();
+  private readonly inbox = new Map<string, Map<string, CheckpointRecord>>();
+  /** Number of `writeRun` calls (tests check idempotence with it). */
+  writes = 0;
+
+  async writeRun(report: RunReport): Promise<void> {
+    this.writes++;
+    this.runs.set(report.run_id, structuredClone(report));
+  }
+
+  async listRuns(limit = 200): Promise<RunSummary[]> {
+    return [...this.runs.values()]
+      .sort((a, b) => b.completed_ms - a.completed_ms || (a.run_id < b.run_id ? -1 : 1))
+      .slice(0, limit)
+      .map((r) => structuredClone(summaryOf(r)));
+  }
+
+  async getRun(runId: string, options: GetRunOptions = {}): Promise<RunReport | undefined> {
+    const r = this.runs.get(runId);
+    if (!r) return undefined;
+    const copy = structuredClone(r);
+    if (options.updates === false) copy.update_rows = [];
+    return copy;
+  }
+
+  async checkpoint(records: readonly CheckpointRecord[]): Promise<void> {
+    for (const r of records) {
+      let m = this.inbox.get(r.runId);
+      if (!m) {
+        m = new Map();
+        this.inbox.set(r.runId, m);
+      }
+      m.set(r.recordId, { ...r, payload: new Uint8Array(r.payload) });
+    }
+  }
+
+  async loadCheckpoint(runId: string): Promise<CheckpointRecord[]> {
+    return [...(this.inbox.get(runId)?.values() ?? [])].map((r) => ({ ...r, payload: new Uint8Array(r.payload) }));
+  }
+}
+
+type Row = Record<string, unknown>;
+const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
+const bool = (v: unknown): boolean => num(v) === 1;
+const str = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
+/** Non-finite numbers cannot be stored in Float64 JSON; they never occur in a report, but guard. */
+const fin = (v: number): number => (Number.isFinite(v) ? v : 0);
+const finOrNull = (v: number | null | undefined): number | null =>
+  v === null || v === undefined || !Number.isFinite(v) ? null : v;
+
+/** The ClickHouse sink (tables of deploy/clickhouse/migrations/001_scores.sql). */
+export class ClickHouseScoreSink implements ScoreSink {
+  constructor(
+    private readonly client: ClickHouseClient,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async writeRun(r: RunReport): Promise<void> {
+    const written_ms = this.now();
+    const run_id = r.run_id;
+    await this.client.insert(
+      'user_scores',
+      r.user_rows.map((u) => ({
+        run_id,
+        tenant: u.tenant,
+        user_id: u.user_id,
+        written_ms,
+        split: u.split,
+        scored: u.scored ? 1 : 0,
+        has_truth: u.has_truth ? 1 : 0,
+        has_persona: u.has_persona ? 1 : 0,
+        tombstoned: u.tombstoned ? 1 : 0,
+        persona_version: u.persona_version,
+        windows_seen: u.windows_seen,
+        events_seen: u.events_seen,
+        updates: u.updates,
+        tag_score: fin(u.tag_score),
+        acc_ex: finOrNull(u.acc_ex),
+        key_facts: u.key_facts,
+        key_facts_stated: u.key_facts_stated,
+        stated_facts: u.stated_facts,
+        hallucinated_facts: u.hallucinated_facts,
+        raw_bytes: u.raw_bytes,
+        semantized_bytes: u.semantized_bytes,
+        raw_tokens: u.raw_tokens,
+        semantized_tokens: u.semantized_tokens,
+        compression_bytes: finOrNull(u.compression_bytes),
+        model: u.model,
+        summary: u.summary,
+      })),
+    );
+    await this.client.insert(
+      'dimension_scores',
+      r.dimensions.map((d) => ({
+        run_id,
+        dimension: d.dimension,
+        written_ms,
+        multi_valued: d.multi_valued ? 1 : 0,
+        accuracy: fin(d.accuracy),
+        macro_f1: fin(d.macro_f1),
+        ece: finOrNull(d.ece),
+        support: d.support,
+      })),
+    );
+    await this.client.insert(
+      'convergence',
+      r.update_rows.map((u) => ({
+        run_id,
+        tenant: u.tenant,
+        user_id: u.user_id,
+        persona_version: u.persona_version,
+        written_ms,
+        window_id: u.window_id,
+        windows_seen: u.windows_seen,
+        events_seen: u.events_seen,
+        history_fraction: fin(u.history_fraction),
+        bucket: fin(u.bucket),
+        scored: u.tag_score === null ? 0 : 1,
+        tag_score: fin(u.tag_score ?? 0),
+        raw_bytes: u.raw_bytes,
+        semantized_bytes: u.semantized_bytes,
+      })),
+    );
+    await this.client.insert(
+      'latency',
+      r.update_rows
+        .filter((u) => u.latency_ms !== null)
+        .map((u) => ({
+          run_id,
+          tenant: u.tenant,
+          user_id: u.user_id,
+          persona_version: u.persona_version,
+          written_ms,
+          window_id: u.window_id,
+          ingest_time_ms: u.ingest_time_ms,
+          updated_ms: u.updated_ms,
+          latency_ms: fin(u.latency_ms ?? 0),
+        })),
+    );
+    // the run row last: a listed run always has its detail rows
+    await this.client.insert('runs', [
+      {
+        run_id,
+        tenant: r.tenant,
+        written_ms,
+        started_ms: fin(r.started_ms),
+        completed_ms: fin(r.completed_ms),
+        users: r.users,
+        test_users: r.test_users,
+        events: r.events,
+        updates: r.updates,
+        seed: r.seed,
+        backend: r.backend,
+        stack: r.stack,
+        samples: r.samples,
+        scored_split: r.scored_split,
+        tag_avg_at_k: fin(r.tag_avg_at_k),
+        acc_ex: fin(r.acc_ex),
+        hallucination_rate: fin(r.hallucination_rate),
+        calibration_ece: finOrNull(r.calibration_ece),
+        compression_bytes: finOrNull(r.compression_bytes),
+        compression_tokens: finOrNull(r.compression_tokens),
+        retention: finOrNull(r.retention),
+        prior_tag_avg_at_k: finOrNull(r.baselines.prior?.tag_avg_at_k),
+        prior_acc_ex: finOrNull(r.baselines.prior?.acc_ex),
+        raw_frequency_tag_avg_at_k: finOrNull(r.baselines.raw_frequency?.tag_avg_at_k),
+        raw_frequency_acc_ex: finOrNull(r.baselines.raw_frequency?.acc_ex),
+        events_per_s: fin(r.events_per_s),
+        wall_s: fin(r.wall_s),
+        raw_bytes: r.raw_bytes,
+        semantized_bytes: r.semantized_bytes,
+        raw_tokens: r.raw_tokens,
+        semantized_tokens: r.semantized_tokens,
+        latency_count: r.latency.count,
+        latency_mean_ms: fin(r.latency.mean_ms),
+        latency_p50_ms: fin(r.latency.p50_ms),
+        latency_p90_ms: fin(r.latency.p90_ms),
+        latency_p99_ms: fin(r.latency.p99_ms),
+        latency_max_ms: fin(r.latency.max_ms),
+      },
+    ]);
+  }
+
+  private static summaryFromRow(row: Row): RunSummary {
+    const baselines: RunReport['baselines'] = {};
+    if (row.prior_tag_avg_at_k !== null && row.prior_tag_avg_at_k !== undefined) {
+      baselines.prior = { tag_avg_at_k: num(row.prior_tag_avg_at_k), acc_ex: num(row.prior_acc_ex ?? 0) };
+    }
+    if (row.raw_frequency_tag_avg_at_k !== null && row.raw_frequency_tag_avg_at_k !== undefined) {
+      baselines.raw_frequency = {
+        tag_avg_at_k: num(row.raw_frequency_tag_avg_at_k),
+        acc_ex: num(row.raw_frequency_acc_ex ?? 0),
+      };
+    }
+    return {
+      run_id: str(row.run_id),
+      tenant: str(row.tenant),
+      users: num(row.users),
+      test_users: num(row.test_users),
+      events: num(row.events),
+      seed: numOrNull(row.seed),
+      backend: str(row.backend),
+      stack: str(row.stack),
+      samples: num(row.samples),
+      tag_avg_at_k: num(row.tag_avg_at_k),
+      acc_ex: num(row.acc_ex),
+      hallucination_rate: num(row.hallucination_rate),
+      compression_bytes: numOrNull(row.compression_bytes),
+      compression_tokens: numOrNull(row.compression_tokens),
+      retention: numOrNull(row.retention),
+      baselines,
+      events_per_s: num(row.events_per_s),
+      wall_s: num(row.wall_s),
+      scored_split: str(row.scored_split) === 'all' ? 'all' : 'test',
+      calibration_ece: numOrNull(row.calibration_ece),
+      updates: num(row.updates),
+      started_ms: num(row.started_ms),
+      completed_ms: num(row.completed_ms),
+      raw_bytes: num(row.raw_bytes),
+      semantized_bytes: num(row.semantized_bytes),
+      raw_tokens: num(row.raw_tokens),
+      semantized_tokens: num(row.semantized_tokens),
+      latency: {
+        count: num(row.latency_count),
+        mean_ms: num(row.latency_mean_ms),
+        p50_ms: num(row.latency_p50_ms),
+        p90_ms: num(row.latency_p90_ms),
+        p99_ms: num(row.latency_p99_ms),
+        max_ms: num(row.latency_max_ms),
+      },
+    };
+  }
+
+  async listRuns(limit = 200): Promise<RunSummary[]> {
+    const rows = await this.client.query<Row>(
+      sql`SELECT * FROM runs FINAL ORDER BY completed_ms DESC, run_id LIMIT ${Math.max(1, Math.floor(limit))}`,
+    );
+    return rows.map((r) => ClickHouseScoreSink.summaryFromRow(r));
+  }
+
+  async getRun(runId: string, options: GetRunOptions = {}): Promise<RunReport | undefined> {
+    const [runRow] = await this.client.query<Row>(sql`SELECT * FROM runs FINAL WHERE run_id = ${runId}`);
+    if (!runRow) return undefined;
+    const summary = ClickHouseScoreSink.summaryFromRow(runRow);
+    const dimensions = (
+      await this.client.query<Row>(
+        sql`SELECT dimension, multi_valued, accuracy, macro_f1, ece, support FROM dimension_scores FINAL WHERE run_id = ${runId}`,
+      )
+    )
+      .map(
+        (d): DimensionScore => ({
+          dimension: str(d.dimension),
+          multi_valued: bool(d.multi_valued),
+          accuracy: num(d.accuracy),
+          macro_f1: num(d.macro_f1),
+          ece: numOrNull(d.ece),
+          support: num(d.support),
+        }),
+      )
+      .sort(byDimension);
+    const users = (await this.client.query<Row>(sql`SELECT * FROM user_scores FINAL WHERE run_id = ${runId}`))
+      .map(
+        (u): UserRow => ({
+          tenant: str(u.tenant),
+          user_id: str(u.user_id),
+          split: str(u.split),
+          scored: bool(u.scored),
+          has_truth: bool(u.has_truth),
+          has_persona: bool(u.has_persona),
+          tombstoned: bool(u.tombstoned),
+          persona_version: num(u.persona_version),
+          windows_seen: num(u.windows_seen),
+          events_seen: num(u.events_seen),
+          updates: num(u.updates),
+          tag_score: num(u.tag_score),
+          acc_ex: numOrNull(u.acc_ex),
+          key_facts: num(u.key_facts),
+          key_facts_stated: num(u.key_facts_stated),
+          stated_facts: num(u.stated_facts),
+          hallucinated_facts: num(u.hallucinated_facts),
+          raw_bytes: num(u.raw_bytes),
+          semantized_bytes: num(u.semantized_bytes),
+          raw_tokens: num(u.raw_tokens),
+          semantized_tokens: num(u.semantized_tokens),
+          compression_bytes: numOrNull(u.compression_bytes),
+          model: str(u.model),
+          summary: str(u.summary),
+        }),
+      )
+      .sort(byUser);
+    const convergence = (
+      await this.client.query<Row>(
+        sql`SELECT bucket, avg(tag_score) AS tag_score, count() AS points, uniqExact(tenant, user_id) AS users
+            FROM convergence FINAL WHERE run_id = ${runId} AND scored = 1
+            GROUP BY bucket ORDER BY bucket`,
+      )
+    ).map((c) => ({ bucket: num(c.bucket), tag_score: num(c.tag_score), points: num(c.points), users: num(c.users) }));
+    let updateRows: UpdateRow[] = [];
+    if (options.updates !== false) {
+      const lat = new Map<string, Row>();
+      for (const l of await this.client.query<Row>(
+        sql`SELECT tenant, user_id, persona_version, ingest_time_ms, updated_ms, latency_ms FROM latency FINAL WHERE run_id = ${runId}`,
+      )) {
+        lat.set(`${str(l.tenant)}/${str(l.user_id)}#${num(l.persona_version)}`, l);
+      }
+      updateRows = (await this.client.query<Row>(sql`SELECT * FROM convergence FINAL WHERE run_id = ${runId}`))
+        .map((c): UpdateRow => {
+          const l = lat.get(`${str(c.tenant)}/${str(c.user_id)}#${num(c.persona_version)}`);
+          return {
+            tenant: str(c.tenant),
+            user_id: str(c.user_id),
+            persona_version: num(c.persona_version),
+            window_id: str(c.window_id),
+            windows_seen: num(c.windows_seen),
+            events_seen: num(c.events_seen),
+            history_fraction: num(c.history_fraction),
+            bucket: num(c.bucket),
+            tag_score: bool(c.scored) ? num(c.tag_score) : null,
+            ingest_time_ms: l ? num(l.ingest_time_ms) : 0,
+            updated_ms: l ? num(l.updated_ms) : 0,
+            latency_ms: l ? num(l.latency_ms) : null,
+            raw_bytes: num(c.raw_bytes),
+            semantized_bytes: num(c.semantized_bytes),
+          };
+        })
+        .sort((a, b) => byUser(a, b) || a.persona_version - b.persona_version);
+    }
+    return {
+      ...summary,
+      tag_per_dimension: Object.fromEntries(dimensions.map((d) => [d.dimension, d.accuracy])),
+      dimensions,
+      convergence,
+      user_rows: users,
+      update_rows: updateRows,
+    };
+  }
+
+  async checkpoint(records: readonly CheckpointRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const written_ms = this.now();
+    await this.client.insert(
+      'evaluator_inbox',
+      records.map((r) => ({
+        run_id: r.runId,
+        record_id: r.recordId,
+        written_ms,
+        role: r.role,
+        payload: Buffer.from(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength).toString('base64'),
+      })),
+    );
+  }
+
+  async loadCheckpoint(runId: string): Promise<CheckpointRecord[]> {
+    const rows = await this.client.query<{ record_id: string; role: string; payload: string }>(
+      sql`SELECT record_id, role, payload FROM evaluator_inbox FINAL WHERE run_id = ${runId}`,
+    );
+    return rows.map((r) => ({
+      runId,
+      recordId: r.record_id,
+      role: r.role === 'truth' ? 'truth' : 'updates',
+      payload: new Uint8Array(Buffer.from(r.payload, 'base64')),
+    }));
+  }
+}

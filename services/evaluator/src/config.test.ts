@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { loadEvaluatorConfig } from './config.js';
+
+describe('evaluator config', () => {
+  it('applies defaults', () => {
+    expect(loadEvaluatorConfig({ KAFKA_BROKERS: '127.0.0.1:19092', CLICKHOUSE_URL: 'http://127.0.0.1:18123' })).toEqual(
+      {
+        KAFKA_BROKERS: ['127.0.0.1:19092'],
+        CLICKHOUSE_URL: 'http://127.0.0.1:18123',
+        CLICKHOUSE_DATABASE: 'personastream',
+        EVALUATOR_HTTP_PORT: 8081,
+        EVALUATOR_HTTP_HOST: '127.0.0.1',
+        EVALUATOR_GROUP_ID: 'evaluator',
+        EVALUATOR_SCORE_ALL_USERS: false,
+        EVALUATOR_INCLUDE_SENSITIVE: false,
+        LOG_LEVEL: 'info',
+      },
+    );
+  });
+
+  it('names every bad variable', () => {
+    expect(() =>
+      loadEvaluatorConfig({
+        CLICKHOUSE_URL: 'not a url',
+        CLICKHOUSE_DATABASE: 'x; DROP',
+        EVALUATOR_SCORE_ALL_USERS: 'yes',
+      }),
+    ).toThrow(/KAFKA_BROKERS[\s\S]*CLICKHOUSE_URL[\s\S]*CLICKHOUSE_DATABASE[\s\S]*EVALUATOR_SCORE_ALL_USERS/);
+  });
+});

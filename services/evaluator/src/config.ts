@@ -1,0 +1,26 @@
+/** The evaluator's environment, validated once at start (errors name every bad variable). */
+import { env, parseEnv } from '@personastream/runtime';
+import { z } from 'zod';
+
+export const evaluatorEnvShape = {
+  KAFKA_BROKERS: env.kafkaBrokers,
+  CLICKHOUSE_URL: env.url,
+  CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a database name ([A-Za-z_][A-Za-z0-9_]*)')
+    .default('personastream'),
+  EVALUATOR_HTTP_PORT: env.port.default(8081),
+  EVALUATOR_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  EVALUATOR_GROUP_ID: z.string().min(1).default('evaluator'),
+  EVALUATOR_SCORE_ALL_USERS: env.bool.default('false'),
+  EVALUATOR_INCLUDE_SENSITIVE: env.bool.default('false'),
+  EVALUATOR_UPDATES_TOPIC: z.string().min(1).optional(),
+  EVALUATOR_TRUTH_TOPIC: z.string().min(1).optional(),
+  LOG_LEVEL: env.logLevel,
+};
+
+export type EvaluatorEnv = ReturnType<typeof loadEvaluatorConfig>;
+
+export function loadEvaluatorConfig(source: Record<string, string | undefined> = process.env) {
+  return parseEnv('evaluator', evaluatorEnvShape, source);
+}
