@@ -8,6 +8,7 @@ export {
   startDashboardServer,
 } from './adapters/dashboard/server.js';
 export * from './adapters/migrations.js';
+export * from './adapters/run-info.js';
 export * from './adapters/sink.js';
 export * from './adapters/sql.js';
 export * from './config.js';

@@ -8,6 +8,7 @@ import { createKafkaStream } from '@personastream/stream';
 import { ClickHouseClient } from './adapters/clickhouse.js';
 import { startDashboardServer } from './adapters/dashboard/server.js';
 import { applyMigrations } from './adapters/migrations.js';
+import { RunFactsStore } from './adapters/run-info.js';
 import { ClickHouseScoreSink } from './adapters/sink.js';
 import { loadEvaluatorConfig } from './config.js';
 import { createEvaluatorService } from './service.js';
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
   logger.info({ database: migrations.database, applied: migrations.applied }, 'ClickHouse schema ready');
   const sink = new ClickHouseScoreSink(clickhouse);
 
+  const facts = new RunFactsStore();
   const stream = createKafkaStream({ brokers: config.KAFKA_BROKERS, clientId: 'evaluator' }, { logger });
   const service = createEvaluatorService(
     {
@@ -34,7 +36,14 @@ async function main(): Promise<void> {
         ...(config.EVALUATOR_TRUTH_TOPIC ? { truth: config.EVALUATOR_TRUTH_TOPIC } : {}),
       },
     },
-    { stream, sink, logger, registry },
+    {
+      stream,
+      sink,
+      logger,
+      registry,
+      runInfo: (runId) => facts.info(runId),
+      baselines: (runId) => facts.baselines(runId),
+    },
   );
   const http = await startDashboardServer({
     sink,
@@ -42,6 +51,8 @@ async function main(): Promise<void> {
     host: config.EVALUATOR_HTTP_HOST,
     registry,
     health: () => service.health(),
+    facts,
+    waitForRun: (runId, timeoutMs) => service.waitForRun(runId, timeoutMs),
   });
   await service.start();
   logger.info({ dashboard: http.url }, 'evaluator ready');

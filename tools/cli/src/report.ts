@@ -2,7 +2,8 @@ import type { RunReport } from '@personastream/evaluator';
 
 const PAPER = { tag_avg_at_k: 0.7325, acc_ex: 0.7528, compression_bytes: 0.979 };
 
-const f = (v: number | null | undefined, digits = 4) => (v === null || v === undefined || Number.isNaN(v) ? '—' : v.toFixed(digits));
+const f = (v: number | null | undefined, digits = 4) =>
+  v === null || v === undefined || Number.isNaN(v) ? '—' : v.toFixed(digits);
 const pct = (v: number | null | undefined) => (v === null || v === undefined ? '—' : `${(v * 100).toFixed(2)} %`);
 
 /** The human-readable report of one run: our figures beside the paper's and the baselines. */

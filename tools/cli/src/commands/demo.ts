@@ -22,14 +22,26 @@ export async function runDemo(args: string[]): Promise<number> {
   const seed = intOption('demo', 'seed', o.seed, 1);
   const stack = choiceOption('demo', 'stack', o.stack, ['embedded', 'local'] as const, 'embedded');
   const runId = `demo-s${seed}-u${users}-${Date.now().toString(36)}`;
-  const sim = simulatorConfig({ users, seed, runId, tenant: stack === 'local' ? `demo-${Date.now().toString(36)}` : 'demo' });
+  const sim = simulatorConfig({
+    users,
+    seed,
+    runId,
+    tenant: stack === 'local' ? `demo-${Date.now().toString(36)}` : 'demo',
+  });
   say(`demo: ${users} users, seed ${seed}, stack ${stack}, run ${runId}`);
   let report;
   if (stack === 'embedded') {
     ({ report } = await runEmbeddedPipeline({ sim, scoreAllUsers: true }));
   } else {
     const { runLocalPipeline } = await import('../pipeline/local.js');
-    ({ report } = await runLocalPipeline({ sim, scoreAllUsers: true, keepRunning: Boolean(o['keep-running']) }));
+    const keepRunning = Boolean(o['keep-running']);
+    const local = await runLocalPipeline({ sim, scoreAllUsers: true, keepRunning });
+    report = local.report;
+    if (keepRunning) {
+      say(`persona API token for tenant ${sim.tenant}: ${local.token}`);
+      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+      await local.stop();
+    }
   }
   say(formatReport(report));
   if (o.json) console.log(JSON.stringify(reportContract(report)));

@@ -1,7 +1,7 @@
+import { ErrorCode, PersonaStreamError } from '@personastream/contracts';
 import { checkBands, simulationStats, simulatorConfig, writeSimulatedDataset } from '@personastream/simulator';
 import { intOption, parseOptions } from '../args.js';
 import { progressBar, say } from '../progress.js';
-import { PersonaStreamError, ErrorCode } from '@personastream/contracts';
 
 /**
  * `personastream simulate`: writes a benchmark instance in the canonical dataset layout
@@ -27,13 +27,19 @@ export async function runSimulate(args: string[]): Promise<number> {
       console.log(JSON.stringify({ users, seed, stats, bands, all_in_band: bands.every((b) => b.ok) }));
     } else {
       for (const b of bands) {
-        say(`  ${b.ok ? 'ok ' : 'OUT'} ${b.property.padEnd(40)} ${b.value.toFixed(4).padStart(10)}   band [${b.min}, ${b.max}]`);
+        say(
+          `  ${b.ok ? 'ok ' : 'OUT'} ${b.property.padEnd(40)} ${b.value.toFixed(4).padStart(10)}   band [${b.min}, ${b.max}]`,
+        );
       }
     }
     return bands.every((b) => b.ok) ? 0 : 1;
   }
   if (typeof o.out !== 'string') {
-    throw new PersonaStreamError(ErrorCode.InvalidArgument, 'simulate: give --out DIR (write a dataset) or --stats', 'out');
+    throw new PersonaStreamError(
+      ErrorCode.InvalidArgument,
+      'simulate: give --out DIR (write a dataset) or --stats',
+      'out',
+    );
   }
   const bar = progressBar('simulate', users);
   const manifest = await writeSimulatedDataset(config, o.out, (n) => bar.update(n));

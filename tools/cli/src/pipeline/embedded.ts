@@ -1,9 +1,15 @@
-import { createBuiltinBackend, createPersonaService, loadModel, MemoryPersonaStore, type ModelBackend } from '@personastream/persona';
+import { createEvaluatorService, MemoryScoreSink, type RunReport } from '@personastream/evaluator';
+import {
+  createBuiltinBackend,
+  createPersonaService,
+  loadModel,
+  MemoryPersonaStore,
+  type ModelBackend,
+} from '@personastream/persona';
 import { createRegistry, type Logger, silentLogger } from '@personastream/runtime';
 import { createSemantizerService, defaultSemantizerConfig, MemoryCheckpointStore } from '@personastream/semantizer';
 import { publishRun, type SimulatorConfig } from '@personastream/simulator';
 import { defaultTopicSpecs, MemoryBroker } from '@personastream/stream';
-import { createEvaluatorService, MemoryScoreSink, type RunReport } from '@personastream/evaluator';
 import { progressBar } from '../progress.js';
 import { type BaselineInputs, baselineInputs, runBaselines } from './run-info.js';
 
@@ -54,7 +60,10 @@ export async function runEmbeddedPipeline(opts: PipelineOptions): Promise<Pipeli
     registry,
   });
   const store = new MemoryPersonaStore();
-  const persona = createPersonaService({ samples: opts.samples ?? 1 }, { stream: broker, store, backend, logger, registry });
+  const persona = createPersonaService(
+    { samples: opts.samples ?? 1 },
+    { stream: broker, store, backend, logger, registry },
+  );
   const evaluator = createEvaluatorService(
     { scoreAllUsers, includeSensitive, stack: 'embedded' },
     {

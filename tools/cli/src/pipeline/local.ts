@@ -4,12 +4,17 @@ import type { RunReport } from '@personastream/evaluator';
 import type { SimulatorConfig } from '@personastream/simulator';
 import { runInfra } from '../commands/infra.js';
 import { repoRoot } from '../paths.js';
-import { progressBar, say } from '../progress.js';
+import { say } from '../progress.js';
 import { type ServiceProcess, startService, waitHealthy } from './processes.js';
+import { baselineInputs, runBaselines } from './run-info.js';
 
 export interface LocalPipelineOptions {
   sim: SimulatorConfig;
   scoreAllUsers?: boolean;
+  /** Samples per persona update (Avg@k). */
+  samples?: number;
+  /** Tag score of the backend on raw input (retention), computed by the caller. */
+  rawTagScore?: () => number | null;
   /** Leave the services (and the infra) running after the report. */
   keepRunning?: boolean;
   quiet?: boolean;
@@ -44,7 +49,15 @@ export function readInfraEnv(): Record<string, string> {
  * is complete when the evaluator has every end-of-run marker and has written the run to ClickHouse,
  * and its report is read back from the evaluator's HTTP API.
  */
-export async function runLocalPipeline(opts: LocalPipelineOptions): Promise<{ report: RunReport; tokens: string }> {
+export interface LocalPipelineResult {
+  report: RunReport;
+  /** Bearer token of the run's tenant for the persona gRPC API (and the ingest API key). */
+  token: string;
+  /** Stops what the pipeline started (services; the infra if it started it). Idempotent. */
+  stop(): Promise<void>;
+}
+
+export async function runLocalPipeline(opts: LocalPipelineOptions): Promise<LocalPipelineResult> {
   let startedInfra = false;
   if (runInfra(['status']) !== 0) {
     say('starting the local infrastructure (Kafka, Redis, ClickHouse)…');
@@ -55,6 +68,13 @@ export async function runLocalPipeline(opts: LocalPipelineOptions): Promise<{ re
   const token = `demo-token-${Date.now().toString(36)}`;
   const common = { ...infra, LOG_LEVEL: 'info' };
   const services: ServiceProcess[] = [];
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await Promise.all(services.map((s) => s.stop()));
+    if (startedInfra) runInfra(['down']);
+  };
   try {
     const semantizer = startService('semantizer', { ...common, OPS_PORT: String(LOCAL_PORTS.semantizerOps) });
     const persona = startService('persona', {
@@ -62,6 +82,7 @@ export async function runLocalPipeline(opts: LocalPipelineOptions): Promise<{ re
       PERSONA_GRPC_PORT: String(LOCAL_PORTS.personaGrpc),
       OPS_PORT: String(LOCAL_PORTS.personaOps),
       PERSONA_TENANT_TOKENS: `${opts.sim.tenant}:${token}`,
+      PERSONA_SAMPLES: String(opts.samples ?? 1),
     });
     const evaluator = startService('evaluator', {
       ...common,
@@ -84,6 +105,28 @@ export async function runLocalPipeline(opts: LocalPipelineOptions): Promise<{ re
       waitHealthy(ingest, `http://127.0.0.1:${LOCAL_PORTS.ingestOps}/healthz`),
     ]);
 
+    // run facts the streams do not carry: the evaluator uses them when the run completes
+    const scoreAllUsers = Boolean(opts.scoreAllUsers);
+    const inputs = baselineInputs(opts.sim);
+    const facts = {
+      info: {
+        seed: opts.sim.seed,
+        stack: 'local',
+        events: inputs.events,
+        raw_tag_avg_at_k: opts.rawTagScore?.() ?? null,
+      },
+      baselines: runBaselines(inputs, { includeSensitive: true, scoreAllUsers }),
+    };
+    const put = await fetch(
+      `http://127.0.0.1:${LOCAL_PORTS.evaluatorHttp}/api/runs/${encodeURIComponent(opts.sim.runId)}/facts`,
+      {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(facts),
+      },
+    );
+    if (!put.ok) throw new Error(`evaluator refused the run facts: ${put.status} ${await put.text()}`);
+
     say(`simulator: publishing ${opts.sim.users} users to Kafka…`);
     const simulator = startService('simulator', {
       ...common,
@@ -96,32 +139,34 @@ export async function runLocalPipeline(opts: LocalPipelineOptions): Promise<{ re
     const code = await simulator.exited;
     if (code !== 0) throw new Error(`simulator exited with ${code}; see ${simulator.logFile}`);
 
-    const report = await waitForReport(opts.sim.runId, opts.sim.users, opts.timeoutMs ?? 600_000, opts.quiet);
-    return { report, tokens: token };
-  } finally {
-    if (!opts.keepRunning) {
-      await Promise.all(services.map((s) => s.stop()));
-      if (startedInfra) runInfra(['down']);
+    const report = await waitForReport(opts.sim.runId, opts.timeoutMs ?? 600_000);
+    if (opts.keepRunning) {
+      say(
+        `left running: persona gRPC 127.0.0.1:${LOCAL_PORTS.personaGrpc} (tenant ${opts.sim.tenant}), ` +
+          `dashboard http://127.0.0.1:${LOCAL_PORTS.evaluatorHttp}/ — stop with Ctrl-C`,
+      );
     } else {
-      say(`left running: persona gRPC 127.0.0.1:${LOCAL_PORTS.personaGrpc} (token in the report), dashboard http://127.0.0.1:${LOCAL_PORTS.evaluatorHttp}/`);
+      await stop();
     }
+    return { report, token, stop };
+  } catch (err) {
+    await stop();
+    throw err;
   }
 }
 
-/** Reads the run from the evaluator's API once the evaluator has written it (after the markers). */
-async function waitForReport(runId: string, users: number, timeoutMs: number, quiet?: boolean): Promise<RunReport> {
-  const url = `http://127.0.0.1:${LOCAL_PORTS.evaluatorHttp}/api/runs/${encodeURIComponent(runId)}`;
+/**
+ * Reads the run from the evaluator's API once the evaluator has written it (after the markers):
+ * a long poll (`?wait=`), asked again every 30 s so a dropped connection costs nothing.
+ */
+async function waitForReport(runId: string, timeoutMs: number): Promise<RunReport> {
+  const url = `http://127.0.0.1:${LOCAL_PORTS.evaluatorHttp}/api/runs/${encodeURIComponent(runId)}?wait=30000`;
   const deadline = Date.now() + timeoutMs;
-  const bar = progressBar('evaluate', users, quiet);
+  say("evaluator: waiting for every partition's end-of-run marker…");
   while (Date.now() < deadline) {
-    const res = await fetch(url);
-    if (res.ok) {
-      bar.update(users);
-      bar.stop();
-      return ((await res.json()) as { report: RunReport }).report;
-    }
-    await new Promise((r) => setTimeout(r, 250));
+    const res = await fetch(url, { signal: AbortSignal.timeout(60_000) });
+    if (res.ok) return (await res.json()) as RunReport;
+    if (res.status !== 404) throw new Error(`evaluator answered ${res.status}: ${await res.text()}`);
   }
-  bar.stop();
   throw new Error(`run ${runId} was not complete after ${timeoutMs} ms (see .infra/logs/*.log)`);
 }

@@ -48,7 +48,10 @@ export function baselineInputs(config: SimulatorConfig): BaselineInputs {
 }
 
 /** Both baselines of a run, scored like the model (test split unless `scoreAllUsers`). */
-export function runBaselines(inputs: BaselineInputs, opts: { includeSensitive: boolean; scoreAllUsers: boolean }): Baselines {
+export function runBaselines(
+  inputs: BaselineInputs,
+  opts: { includeSensitive: boolean; scoreAllUsers: boolean },
+): Baselines {
   const dims = scoringDimensions({ includeSensitive: opts.includeSensitive });
   return computeBaselines({
     truths: inputs.truths,

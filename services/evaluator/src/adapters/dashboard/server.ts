@@ -4,10 +4,13 @@
  *
  *   GET /                  the dashboard (runs list, run detail: `/#run=<id>`)
  *   GET /api/runs          { runs: RunSummary[] }, most recent first (?limit=N, default 200)
- *   GET /api/runs/:id      RunReport without per-update rows; 404 { error } when unknown
+ *   GET /api/runs/:id      RunReport without per-update rows; 404 { error } when unknown;
+ *                          ?wait=MS waits up to MS for the run to complete (long poll)
+ *   PUT /api/runs/:id/facts  { info?, baselines? }: run facts the streams do not carry (before the run)
  */
 import type { Registry } from '@personastream/runtime';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { RunFactsStore } from '../run-info.js';
 import type { ScoreSink } from '../sink.js';
 import { DASHBOARD_CSS, DASHBOARD_JS, INDEX_HTML } from './page.js';
 
@@ -20,6 +23,10 @@ export interface DashboardServerOptions {
   registry?: Registry;
   /** Adds GET /healthz (200 ok / 503). */
   health?: () => boolean | Promise<boolean>;
+  /** Enables PUT /api/runs/:id/facts. */
+  facts?: RunFactsStore;
+  /** Enables ?wait=MS on GET /api/runs/:id: resolves when the run is complete and stored. */
+  waitForRun?: (runId: string, timeoutMs: number) => Promise<unknown>;
 }
 
 export interface DashboardServer {
@@ -66,7 +73,15 @@ export function buildDashboardApp(options: DashboardServerOptions): FastifyInsta
     }
   });
 
-  app.get<{ Params: { id: string } }>('/api/runs/:id', async (req, reply) => {
+  app.get<{ Params: { id: string }; Querystring: { wait?: string } }>('/api/runs/:id', async (req, reply) => {
+    const wait = Math.min(600_000, Math.max(0, Number(req.query.wait ?? 0) || 0));
+    if (wait > 0 && options.waitForRun) {
+      try {
+        await options.waitForRun(req.params.id, wait);
+      } catch {
+        // not complete in time: answer from the store (404 while the run is unknown)
+      }
+    }
     try {
       const run = await sink.getRun(req.params.id, { updates: false });
       if (!run) return reply.code(404).send({ error: `run ${req.params.id} not found` });
@@ -75,6 +90,24 @@ export function buildDashboardApp(options: DashboardServerOptions): FastifyInsta
       return reply.code(503).send({ error: `score store unavailable: ${(err as Error).message}` });
     }
   });
+
+  if (options.facts) {
+    const facts = options.facts;
+    app.put<{ Params: { id: string }; Body: unknown }>('/api/runs/:id/facts', async (req, reply) => {
+      const body = req.body as { info?: unknown; baselines?: unknown } | null;
+      if (!body || typeof body !== 'object' || Array.isArray(body)) {
+        return reply.code(400).send({ error: 'body must be a JSON object { info?, baselines? }' });
+      }
+      if (body.info !== undefined && (typeof body.info !== 'object' || body.info === null)) {
+        return reply.code(400).send({ error: 'info must be an object' });
+      }
+      if (body.baselines !== undefined && (typeof body.baselines !== 'object' || body.baselines === null)) {
+        return reply.code(400).send({ error: 'baselines must be an object' });
+      }
+      facts.set(req.params.id, body as Parameters<RunFactsStore['set']>[1]);
+      return reply.code(204).send();
+    });
+  }
 
   if (options.health) {
     const health = options.health;
