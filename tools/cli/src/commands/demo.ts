@@ -1,4 +1,4 @@
-import { reportContract } from '@personastream/evaluator';
+import { type RunReport, reportContract } from '@personastream/evaluator';
 import { simulatorConfig } from '@personastream/simulator';
 import { choiceOption, intOption, parseOptions } from '../args.js';
 import { runEmbeddedPipeline } from '../pipeline/embedded.js';
@@ -29,7 +29,7 @@ export async function runDemo(args: string[]): Promise<number> {
     tenant: stack === 'local' ? `demo-${Date.now().toString(36)}` : 'demo',
   });
   say(`demo: ${users} users, seed ${seed}, stack ${stack}, run ${runId}`);
-  let report;
+  let report: RunReport;
   if (stack === 'embedded') {
     ({ report } = await runEmbeddedPipeline({ sim, scoreAllUsers: true }));
   } else {

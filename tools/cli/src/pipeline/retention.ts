@@ -1,4 +1,4 @@
-import { type BehaviorEvent, splitOf } from '@personastream/contracts';
+import { type BehaviorEvent, type GroundTruth, splitOf } from '@personastream/contracts';
 import { labelsFromTags, scoringDimensions, tagScore } from '@personastream/evaluator';
 import { applyWindow, type PersonaState, type SyncModelBackend } from '@personastream/persona';
 import { semantizeEvents } from '@personastream/semantizer';
@@ -31,7 +31,7 @@ export function rawInputTagScore(
   for (const user of simulateUsers(sim)) {
     if (!opts.scoreAllUsers && splitOf(user.userId) !== 'test') continue;
     const events: BehaviorEvent[] = [];
-    let truth;
+    let truth: GroundTruth | undefined;
     for (const r of user.records) {
       if (r.kind === 'event') events.push(r.event);
       else if (r.kind === 'truth') truth = r.truth;
