@@ -56,7 +56,7 @@ export type DatasetRecord =
   | { kind: 'truth'; truth: GroundTruth }
   | { kind: 'malformed' };
 
-const CHUNK = 256 * 1024;
+const CHUNK = 1024 * 1024;
 
 function drained(s: WriteStream): Promise<void> {
   return s.writableNeedDrain ? once(s, 'drain').then(() => undefined) : Promise.resolve();
@@ -93,6 +93,17 @@ export class DatasetWriter {
     const w = new DatasetWriter(dir);
     await Promise.all([once(w.eventsOut, 'open'), once(w.truthOut, 'open')]);
     return w;
+  }
+
+  /** Appends canonical event JSON lines (without newlines) of one user; one await per call. */
+  async writeEventLines(lines: readonly string[], userId: string): Promise<void> {
+    if (lines.length === 0) return;
+    this.users.add(userId);
+    this.events += lines.length;
+    let buf = this.eventBuf;
+    for (const l of lines) buf += `${l}\n`;
+    this.eventBuf = buf;
+    if (buf.length >= CHUNK) await this.flushEvents();
   }
 
   /** Appends one canonical event JSON line (without newline). */

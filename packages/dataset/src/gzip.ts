@@ -3,7 +3,7 @@ import type { Writable } from 'node:stream';
 import * as zlib from 'node:zlib';
 
 /** Fixed deflate level of dataset files (changing it changes every content hash). */
-export const GZIP_LEVEL = 6;
+export const GZIP_LEVEL = 3;
 
 const CRC_TABLE = (() => {
   const t = new Uint32Array(256);
@@ -48,6 +48,7 @@ export class DeterministicGzip {
       level,
       memLevel: 8,
       windowBits: 15,
+      chunkSize: 256 * 1024,
       strategy: zlib.constants.Z_DEFAULT_STRATEGY,
     });
     this.deflate.on('data', (chunk: Buffer) => this.emit(chunk));

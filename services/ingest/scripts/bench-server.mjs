@@ -1,0 +1,44 @@
+// The ingest HTTP API as bench-http.mjs runs it: a separate process (so the load generator does not
+// share its event loop), real Kafka producer, rate limit out of the way. Reports its port over IPC.
+import { createRegistry, silentLogger } from '@personastream/runtime';
+import { createKafkaStream } from '@personastream/stream';
+import { ApiKeyStore, buildIngestApp, DEFAULT_APP_CONFIG } from '../dist/index.js';
+
+const brokers = process.env.KAFKA_BROKERS.split(',');
+const topic = process.env.BENCH_TOPIC;
+const stream = createKafkaStream({ brokers, clientId: 'ingest-bench-server' }, { logger: silentLogger() });
+const admin = stream.admin();
+const producer = stream.producer();
+const app = buildIngestApp(
+  {
+    ...DEFAULT_APP_CONFIG,
+    ratePerS: 1e9,
+    burst: 1e9,
+    dedupCapacity: 2_000_000,
+    ...(process.env.INGEST_PRODUCE_LINGER_MS ? { produceLingerMs: Number(process.env.INGEST_PRODUCE_LINGER_MS) } : {}),
+  },
+  {
+    producer,
+    keys: ApiKeyStore.fromSpec(`bench:${process.env.BENCH_KEY}`),
+    logger: silentLogger(),
+    registry: createRegistry('ingest-bench', false),
+    topics: { events: topic, dlq: `${topic}-dlq` },
+    eventPartitions: () => admin.partitionCount(topic),
+  },
+);
+const address = await app.listen({ port: 0, host: '127.0.0.1' });
+process.send?.({ address });
+let cpuAtStart = process.cpuUsage();
+process.on('message', async (m) => {
+  if (m === 'start') cpuAtStart = process.cpuUsage();
+  if (m === 'cpu') {
+    const u = process.cpuUsage(cpuAtStart);
+    process.send?.({ cpuMs: (u.user + u.system) / 1000 });
+  }
+  if (m === 'stop') {
+    await app.close();
+    await producer.close();
+    await admin.close();
+    process.exit(0);
+  }
+});

@@ -1,0 +1,35 @@
+import { ConfigError } from '@personastream/runtime';
+import { describe, expect, it } from 'vitest';
+import { loadIngestConfig } from './config.js';
+
+describe('loadIngestConfig', () => {
+  it('parses defaults and hashes the keys', () => {
+    const c = loadIngestConfig({ KAFKA_BROKERS: '127.0.0.1:19092', INGEST_API_KEYS: 'acme:secret-key-123' });
+    expect(c.env.INGEST_HTTP_PORT).toBe(8080);
+    expect(c.app).toMatchObject({ maxBatch: 500, maxBytes: 1_048_576, defaultRunId: 'live' });
+    expect(c.keys.tenantOf('secret-key-123')).toBe('acme');
+    expect(JSON.stringify(c)).not.toContain('secret-key-123');
+  });
+
+  it('names bad variables without echoing keys', () => {
+    const run = (env: Record<string, string>) => {
+      try {
+        loadIngestConfig(env);
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        return (e as Error).message;
+      }
+      throw new Error('expected a ConfigError');
+    };
+    expect(run({ INGEST_RATE_PER_S: 'fast' })).toMatch(/KAFKA_BROKERS[\s\S]*INGEST_API_KEYS[\s\S]*INGEST_RATE_PER_S/);
+    const bad = run({ KAFKA_BROKERS: 'h:1', INGEST_API_KEYS: 'acme-topsecret-without-colon' });
+    expect(bad).toContain('INGEST_API_KEYS');
+    expect(bad).not.toContain('topsecret');
+    expect(run({ KAFKA_BROKERS: 'h:1', INGEST_API_KEYS: 'a:12345678', INGEST_BURST: '10' })).toContain('INGEST_BURST');
+    expect(run({ KAFKA_BROKERS: 'h:1', INGEST_API_KEYS: '  ' })).toContain('INGEST_API_KEYS: at least one');
+    // every problem in one message, the key never echoed
+    const both = run({ KAFKA_BROKERS: 'nope', INGEST_API_KEYS: 'secret-without-colon' });
+    expect(both).toMatch(/KAFKA_BROKERS[\s\S]*INGEST_API_KEYS/);
+    expect(both).not.toContain('secret-without-colon');
+  });
+});

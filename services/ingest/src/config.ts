@@ -1,0 +1,137 @@
+import { ConfigError, env, parseEnv } from '@personastream/runtime';
+import { z } from 'zod';
+import { ApiKeyStore } from './core/api-keys.js';
+
+const positiveInt = z.coerce.number().int().positive();
+const LINGER_DEFAULT = 0;
+
+/** Env schema of the ingest service (variable names are the keys). */
+export const ingestEnvShape = {
+  KAFKA_BROKERS: env.kafkaBrokers,
+  INGEST_HTTP_PORT: env.port.default(8080),
+  /** Address the HTTP API binds to (0.0.0.0 in containers). */
+  INGEST_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  /**
+   * `tenant:key,tenant:key…` — API keys (a tenant may have several). Hashed at load and never
+   * logged; checked outside the schema so that a bad value is never echoed in an error.
+   */
+  INGEST_API_KEYS: z.string().min(1, 'at least one tenant:key pair is required'),
+  /** Sustained events per second per tenant (token-bucket refill rate). */
+  INGEST_RATE_PER_S: z.coerce.number().positive().default(50_000),
+  /** Events a tenant may send at once (token-bucket size); at least INGEST_MAX_BATCH. */
+  INGEST_BURST: positiveInt.default(100_000),
+  /** Most events in one request. */
+  INGEST_MAX_BATCH: positiveInt.max(10_000).default(500),
+  /** Largest request body, bytes. */
+  INGEST_MAX_BYTES: positiveInt.default(1_048_576),
+  /** Recently accepted event ids remembered per tenant for idempotency. */
+  INGEST_DEDUP_IDS: positiveInt.default(200_000),
+  /** How long a request waits for Kafka's acknowledgement before answering 503, ms. */
+  INGEST_PRODUCE_TIMEOUT_MS: positiveInt.default(10_000),
+  /** How long a produce waits for concurrent requests to share its Kafka request, ms (0: same event-loop turn). */
+  INGEST_PRODUCE_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(LINGER_DEFAULT),
+  /** `Retry-After` of 503 answers, seconds. */
+  INGEST_RETRY_AFTER_S: positiveInt.default(5),
+  /** Events later than now + this are rejected (`event_time_ms` out_of_range), ms. */
+  INGEST_MAX_FUTURE_MS: z.coerce.number().int().min(0).default(86_400_000),
+  /** Events earlier than this are rejected, epoch ms (default 1990-01-01). */
+  INGEST_MIN_EVENT_TIME_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(Date.UTC(1990, 0, 1)),
+  /** Run id of events that carry none. */
+  INGEST_DEFAULT_RUN_ID: z.string().min(1).default('live'),
+  /** Topic overrides (default: the contract's topic names). */
+  INGEST_EVENTS_TOPIC: z.string().min(1).optional(),
+  INGEST_DLQ_TOPIC: z.string().min(1).optional(),
+  OPS_PORT: env.port.default(9105),
+  LOG_LEVEL: env.logLevel,
+};
+
+export type IngestEnv = z.infer<z.ZodObject<typeof ingestEnvShape>>;
+
+/** What the HTTP app and the ingest service need (camelCase, no secrets, no addresses). */
+export interface IngestAppConfig {
+  ratePerS: number;
+  burst: number;
+  maxBatch: number;
+  maxBytes: number;
+  dedupCapacity: number;
+  produceTimeoutMs: number;
+  /** Wait for concurrent requests to share a Kafka produce request, ms. */
+  produceLingerMs: number;
+  retryAfterS: number;
+  maxFutureMs: number;
+  minEventTimeMs: number;
+  defaultRunId: string;
+}
+
+export const DEFAULT_APP_CONFIG: IngestAppConfig = {
+  ratePerS: 50_000,
+  burst: 100_000,
+  maxBatch: 500,
+  maxBytes: 1_048_576,
+  dedupCapacity: 200_000,
+  produceTimeoutMs: 10_000,
+  produceLingerMs: LINGER_DEFAULT,
+  retryAfterS: 5,
+  maxFutureMs: 86_400_000,
+  minEventTimeMs: Date.UTC(1990, 0, 1),
+  defaultRunId: 'live',
+};
+
+export interface IngestConfig {
+  /** The parsed environment, without the plain API keys. */
+  env: Omit<IngestEnv, 'INGEST_API_KEYS'>;
+  app: IngestAppConfig;
+  keys: ApiKeyStore;
+}
+
+/** Parses and checks the ingest environment: every bad variable is named; API keys are never echoed. */
+export function loadIngestConfig(source: Record<string, string | undefined> = process.env): IngestConfig {
+  const problems: string[] = [];
+  let parsed: IngestEnv | undefined;
+  try {
+    parsed = parseEnv('ingest', ingestEnvShape, source);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  // checked even when other variables are bad, so that one run names every problem
+  let keys: ApiKeyStore | undefined;
+  const spec = source.INGEST_API_KEYS;
+  if (spec !== undefined && spec.trim() !== '') {
+    try {
+      keys = ApiKeyStore.fromSpec(spec);
+      if (keys.size === 0) problems.push('INGEST_API_KEYS: at least one tenant:key pair is required');
+    } catch (err) {
+      problems.push(`INGEST_API_KEYS: ${(err as Error).message.replace(/^INGEST_API_KEYS: /, '')}`);
+    }
+  } else if (parsed) problems.push('INGEST_API_KEYS: at least one tenant:key pair is required');
+  if (parsed && parsed.INGEST_BURST < parsed.INGEST_MAX_BATCH) {
+    problems.push(
+      `INGEST_BURST: must be at least INGEST_MAX_BATCH (${parsed.INGEST_MAX_BATCH}), or a full batch could never pass (got "${parsed.INGEST_BURST}")`,
+    );
+  }
+  if (problems.length > 0 || !parsed || !keys) throw new ConfigError('ingest', problems);
+  const e = parsed;
+  const { INGEST_API_KEYS: _secret, ...rest } = e;
+  return {
+    env: rest,
+    keys,
+    app: {
+      ratePerS: e.INGEST_RATE_PER_S,
+      burst: e.INGEST_BURST,
+      maxBatch: e.INGEST_MAX_BATCH,
+      maxBytes: e.INGEST_MAX_BYTES,
+      dedupCapacity: e.INGEST_DEDUP_IDS,
+      produceTimeoutMs: e.INGEST_PRODUCE_TIMEOUT_MS,
+      produceLingerMs: e.INGEST_PRODUCE_LINGER_MS,
+      retryAfterS: e.INGEST_RETRY_AFTER_S,
+      maxFutureMs: e.INGEST_MAX_FUTURE_MS,
+      minEventTimeMs: e.INGEST_MIN_EVENT_TIME_MS,
+      defaultRunId: e.INGEST_DEFAULT_RUN_ID,
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+/** Tenant ids: letters, digits, `_`, `-`, `.`; no `/` (Kafka keys are `tenant/user_id`). */
+export const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+function sha256(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+/**
+ * Per-tenant API keys, kept only as SHA-256 digests. A presented key is hashed and compared with
+ * every stored digest in constant time (no early exit), so timing says nothing about which digest
+ * was close. A tenant may have several keys (rotation). The plain keys are never stored or logged.
+ */
+export class ApiKeyStore {
+  private readonly entries: Array<{ tenant: string; digest: Buffer }> = [];
+
+  /** Parses `tenant:key,tenant:key…` (the key is everything after the first `:`). */
+  static fromSpec(spec: string): ApiKeyStore {
+    const store = new ApiKeyStore();
+    for (const part of spec.split(',')) {
+      const entry = part.trim();
+      if (entry === '') continue;
+      const colon = entry.indexOf(':');
+      if (colon <= 0 || colon === entry.length - 1) {
+        // do not echo the entry: it holds a secret
+        throw new Error('INGEST_API_KEYS: every entry must be tenant:key');
+      }
+      store.add(entry.slice(0, colon), entry.slice(colon + 1));
+    }
+    return store;
+  }
+
+  add(tenant: string, key: string): void {
+    if (!TENANT_ID.test(tenant)) throw new Error(`invalid tenant id "${tenant}" (letters, digits, _ - . only)`);
+    if (key.length < 8) throw new Error(`API key of tenant "${tenant}" is too short (8 characters or more)`);
+    this.entries.push({ tenant, digest: sha256(key) });
+  }
+
+  /** The tenant of a key, or undefined for an unknown key. */
+  tenantOf(key: string): string | undefined {
+    const digest = sha256(key);
+    let found: string | undefined;
+    for (const e of this.entries) {
+      if (timingSafeEqual(e.digest, digest) && found === undefined) found = e.tenant;
+    }
+    return found;
+  }
+
+  /** Tenants that have at least one key. */
+  tenants(): string[] {
+    return [...new Set(this.entries.map((e) => e.tenant))];
+  }
+
+  get size(): number {
+    return this.entries.length;
+  }
+}

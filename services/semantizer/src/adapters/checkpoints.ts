@@ -1,0 +1,176 @@
+import type { Redis } from 'ioredis';
+
+/** Which partition's state a checkpoint holds. */
+export interface CheckpointScope {
+  group: string;
+  topic: string;
+  partition: number;
+}
+
+/** A stored checkpoint: the offset it corresponds to, the engine's meta record and its fields. */
+export interface PartitionCheckpoint {
+  /** Last input offset whose effects the state includes (decimal string). */
+  offset: string;
+  meta: string;
+  fields: Record<string, string>;
+}
+
+/** One atomic checkpoint update (a delta over the previous one). */
+export interface CheckpointWrite {
+  offset: string;
+  meta: string;
+  set: Record<string, string>;
+  del: string[];
+  /** Delete every field starting with one of these (a run that ended). */
+  delPrefixes: string[];
+}
+
+/**
+ * Durable open-window state per (consumer group, topic, partition). `save` applies a delta
+ * atomically, and only when no checkpoint with a larger offset exists (a stale instance after a
+ * rebalance cannot overwrite newer state); it resolves `false` in that case.
+ */
+export interface CheckpointStore {
+  load(scope: CheckpointScope): Promise<PartitionCheckpoint | undefined>;
+  save(scope: CheckpointScope, write: CheckpointWrite): Promise<boolean>;
+  /** Removes a scope's checkpoint (tests, resets). */
+  clear(scope: CheckpointScope): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Reserved field names (engine fields start with a letter and NUL). */
+const OFFSET = '~offset';
+const META = '~meta';
+
+function greater(a: string, b: string): boolean {
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x > y;
+}
+
+/** In-memory twin of `RedisCheckpointStore` (embedded mode, unit tests). Same semantics. */
+export class MemoryCheckpointStore implements CheckpointStore {
+  private readonly data = new Map<string, Map<string, string>>();
+  /** Number of successful saves (tests). */
+  saves = 0;
+
+  private key(s: CheckpointScope): string {
+    return `${s.group}|${s.topic}|${s.partition}`;
+  }
+
+  async load(scope: CheckpointScope): Promise<PartitionCheckpoint | undefined> {
+    const h = this.data.get(this.key(scope));
+    const offset = h?.get(OFFSET);
+    if (!h || offset === undefined) return undefined;
+    const fields: Record<string, string> = {};
+    for (const [k, v] of h) if (k !== OFFSET && k !== META) fields[k] = v;
+    return { offset, meta: h.get(META) ?? '', fields };
+  }
+
+  async save(scope: CheckpointScope, w: CheckpointWrite): Promise<boolean> {
+    const k = this.key(scope);
+    let h = this.data.get(k);
+    const cur = h?.get(OFFSET);
+    if (cur !== undefined && greater(cur, w.offset)) return false;
+    if (!h) {
+      h = new Map();
+      this.data.set(k, h);
+    }
+    h.set(OFFSET, w.offset);
+    h.set(META, w.meta);
+    for (const [f, v] of Object.entries(w.set)) h.set(f, v);
+    for (const f of w.del) h.delete(f);
+    if (w.delPrefixes.length > 0) {
+      for (const f of [...h.keys()]) if (w.delPrefixes.some((p) => f.startsWith(p))) h.delete(f);
+    }
+    this.saves++;
+    return true;
+  }
+
+  async clear(scope: CheckpointScope): Promise<void> {
+    this.data.delete(this.key(scope));
+  }
+
+  async close(): Promise<void> {}
+}
+
+/**
+ * Applies a checkpoint delta atomically, unless a newer offset is stored.
+ * KEYS[1] = hash; ARGV = offset, meta, nSet, (field, value)*, nDel, field*, nPrefix, prefix*.
+ */
+const SAVE_SCRIPT = `
+local cur = redis.call('HGET', KEYS[1], '${OFFSET}')
+if cur and tonumber(cur) > tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], '${OFFSET}', ARGV[1], '${META}', ARGV[2])
+local i = 3
+local n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]); i = i + 2 end
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do redis.call('HDEL', KEYS[1], ARGV[i]); i = i + 1 end
+n = tonumber(ARGV[i]); i = i + 1
+if n > 0 then
+  local prefixes = {}
+  for j = 1, n do prefixes[j] = ARGV[i]; i = i + 1 end
+  for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+    for _, p in ipairs(prefixes) do
+      if string.sub(f, 1, #p) == p then redis.call('HDEL', KEYS[1], f); break end
+    end
+  end
+end
+return 1
+`;
+
+export interface RedisCheckpointOptions {
+  /** Prefix of every key (tests use their own). Default `ps:`. */
+  prefix?: string;
+}
+
+/**
+ * Checkpoints in Redis: one hash per (group, topic, partition) at
+ * `<prefix>semantizer:ckpt:<group>:<topic>:<partition>`, holding the offset, the engine's meta record
+ * and one field per open user state / price bucket. Each save is one Lua script: atomic, and
+ * refused when a larger offset is already stored.
+ */
+export class RedisCheckpointStore implements CheckpointStore {
+  private readonly prefix: string;
+
+  constructor(
+    private readonly redis: Redis,
+    options: RedisCheckpointOptions = {},
+  ) {
+    this.prefix = options.prefix ?? 'ps:';
+  }
+
+  key(s: CheckpointScope): string {
+    return `${this.prefix}semantizer:ckpt:${s.group}:${s.topic}:${s.partition}`;
+  }
+
+  async load(scope: CheckpointScope): Promise<PartitionCheckpoint | undefined> {
+    const h = await this.redis.hgetall(this.key(scope));
+    const offset = h[OFFSET];
+    if (offset === undefined) return undefined;
+    const meta = h[META] ?? '';
+    delete h[OFFSET];
+    delete h[META];
+    return { offset, meta, fields: h };
+  }
+
+  async save(scope: CheckpointScope, w: CheckpointWrite): Promise<boolean> {
+    const args: string[] = [w.offset, w.meta];
+    const set = Object.entries(w.set);
+    args.push(String(set.length));
+    for (const [f, v] of set) args.push(f, v);
+    args.push(String(w.del.length), ...w.del);
+    args.push(String(w.delPrefixes.length), ...w.delPrefixes);
+    const r = await this.redis.eval(SAVE_SCRIPT, 1, this.key(scope), ...args);
+    return r === 1;
+  }
+
+  async clear(scope: CheckpointScope): Promise<void> {
+    await this.redis.del(this.key(scope));
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => undefined);
+  }
+}

@@ -1,0 +1,68 @@
+import { Topics } from '@personastream/contracts';
+import { env, parseEnv } from '@personastream/runtime';
+import { z } from 'zod';
+import { type CoreConfig, defaultCoreConfig } from './core/types.js';
+
+/** Topic names the service reads and writes (tests override them). */
+export interface SemantizerTopics {
+  events: string;
+  windows: string;
+  dlq: string;
+}
+
+/** Configuration of the semantizer service: the core's settings plus where it reads and writes. */
+export interface SemantizerConfig extends CoreConfig {
+  topics: SemantizerTopics;
+  /** Kafka consumer group; also scopes the checkpoints. */
+  groupId: string;
+  /** Partitions handled concurrently by one instance. */
+  concurrency: number;
+}
+
+export const defaultSemantizerConfig: SemantizerConfig = {
+  ...defaultCoreConfig,
+  topics: { events: Topics.events, windows: Topics.windows, dlq: Topics.eventsDlq },
+  groupId: 'semantizer',
+  concurrency: 4,
+};
+
+const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** The semantizer's environment (names are the variables). */
+export const semantizerEnv = {
+  KAFKA_BROKERS: env.kafkaBrokers,
+  REDIS_URL: env.url,
+  SEMANTIZER_GAP_MS: ms(defaultCoreConfig.gapMs),
+  SEMANTIZER_MAX_WINDOW_MS: ms(defaultCoreConfig.maxWindowMs),
+  SEMANTIZER_LATENESS_MS: z.coerce.number().int().min(0).default(defaultCoreConfig.latenessMs),
+  SEMANTIZER_GROUP_ID: z.string().min(1).default(defaultSemantizerConfig.groupId),
+  SEMANTIZER_TOKENIZER: z.enum(['cl100k_base', 'o200k_base', 'none']).default(defaultCoreConfig.tokenizer),
+  SEMANTIZER_EVENTS_TOPIC: z.string().min(1).default(Topics.events),
+  SEMANTIZER_WINDOWS_TOPIC: z.string().min(1).default(Topics.windows),
+  SEMANTIZER_DLQ_TOPIC: z.string().min(1).default(Topics.eventsDlq),
+  SEMANTIZER_CHECKPOINT_PREFIX: z.string().default('ps:'),
+  SEMANTIZER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(defaultSemantizerConfig.concurrency),
+  OPS_PORT: env.port.default(9102),
+  LOG_LEVEL: env.logLevel,
+};
+
+export type SemantizerEnv = ReturnType<typeof loadEnv>;
+
+/** Parses the environment; throws `ConfigError` naming each bad variable. */
+export function loadEnv(source: Record<string, string | undefined> = process.env) {
+  return parseEnv('semantizer', semantizerEnv, source);
+}
+
+/** The service config of a parsed environment. */
+export function configFromEnv(e: SemantizerEnv): SemantizerConfig {
+  return {
+    ...defaultSemantizerConfig,
+    gapMs: e.SEMANTIZER_GAP_MS,
+    maxWindowMs: e.SEMANTIZER_MAX_WINDOW_MS,
+    latenessMs: e.SEMANTIZER_LATENESS_MS,
+    tokenizer: e.SEMANTIZER_TOKENIZER,
+    groupId: e.SEMANTIZER_GROUP_ID,
+    concurrency: e.SEMANTIZER_CONCURRENCY,
+    topics: { events: e.SEMANTIZER_EVENTS_TOPIC, windows: e.SEMANTIZER_WINDOWS_TOPIC, dlq: e.SEMANTIZER_DLQ_TOPIC },
+  };
+}

@@ -1,0 +1,238 @@
+import { clone, create, toBinary } from '@bufbuild/protobuf';
+import {
+  type BehaviorEvent,
+  BehaviorEventSchema,
+  canonicalEventJson,
+  EventContextSchema,
+  EventType,
+  ItemSchema,
+  SemantizedWindowSchema,
+} from '@personastream/contracts';
+import { describe, expect, it } from 'vitest';
+import { MemoryCheckpointStore } from '../adapters/checkpoints.js';
+import { generateEvents, rng } from '../testing/generator.js';
+import { type ClosedWindow, emptyStats, PartitionEngine } from './engine.js';
+import { semantizeEvents } from './semantizer.js';
+import { TokenCounter } from './tokens.js';
+import { defaultCoreConfig } from './types.js';
+
+const MIN = 60_000;
+const T0 = Date.UTC(2026, 2, 2, 19, 0, 0);
+
+function ev(i: number, minutes: number, init: Partial<Record<string, unknown>> = {}): BehaviorEvent {
+  return create(BehaviorEventSchema, {
+    eventId: `e${i}`,
+    tenant: 't',
+    userId: 'u1',
+    eventTimeMs: T0 + minutes * MIN,
+    type: EventType.ITEM_VIEW,
+    item: create(ItemSchema, {
+      id: `i${i % 5}`,
+      categoryPath: ['Sports', 'Running', 'Shoes'],
+      brand: 'Stridex',
+      price: 80,
+    }),
+    context: create(EventContextSchema, { device: 'mobile' }),
+    dwellMs: 20_000,
+    runId: 'r1',
+    ...init,
+  });
+}
+
+const cfg = { ...defaultCoreConfig, tokenizer: 'none' as const };
+
+function engine() {
+  const stats = emptyStats();
+  return { e: new PartitionEngine(cfg, stats, undefined), stats };
+}
+
+function run(events: BehaviorEvent[]): ClosedWindow[] {
+  const { e } = engine();
+  const out: ClosedWindow[] = [];
+  for (const x of events) e.ingest(x, out);
+  for (const r of e.openRuns()) out.push(...e.endOfRun(r).windows);
+  return out;
+}
+
+/** Windows as comparable bytes, keyed by id. */
+function byId(ws: { window: Parameters<typeof toBinary<typeof SemantizedWindowSchema>>[1] }[] | ClosedWindow[]) {
+  const m = new Map<string, string>();
+  for (const c of ws) {
+    const id = c.window.windowId;
+    expect(m.has(id), `duplicate window id ${id}`).toBe(false);
+    m.set(id, Buffer.from(toBinary(SemantizedWindowSchema, c.window)).toString('base64'));
+  }
+  return m;
+}
+
+describe('windowing', () => {
+  it('splits sessions on the inactivity gap and closes them when the user watermark passes end + gap', () => {
+    const { e } = engine();
+    const out: ClosedWindow[] = [];
+    for (const [i, m] of [0, 5, 20, 49].entries()) e.ingest(ev(i, m), out);
+    expect(out).toHaveLength(0);
+    // 80 min: gap 31 min after 49 → new session; watermark 70 < 49 + 30 + lookahead → not yet final
+    e.ingest(ev(10, 80), out);
+    expect(out).toHaveLength(0);
+    e.ingest(ev(11, 90.2), out); // watermark 80.2 > 79 + 5 s
+    expect(out).toHaveLength(1);
+    const w = out[0]?.window;
+    expect(w?.eventCount).toBe(4);
+    expect(w?.startMs).toBe(T0);
+    expect(w?.endMs).toBe(T0 + 49 * MIN);
+    expect(w?.seq).toBe(0);
+    const rest = e.endOfRun('r1');
+    expect(rest.windows.map((c) => c.window.eventCount)).toEqual([2]);
+    expect(rest.windows[0]?.window.seq).toBe(1);
+    expect(rest.records).toBe(2);
+  });
+
+  it('caps a window at the maximum length even without a gap', () => {
+    const events = Array.from({ length: 60 }, (_, i) => ev(i, i * 25)); // one event every 25 min for 25 h
+    const ws = run(events);
+    expect(ws.length).toBe(2);
+    for (const c of ws) expect(c.window.endMs - c.window.startMs).toBeLessThanOrEqual(24 * 3_600_000);
+    expect(ws.reduce((n, c) => n + c.window.eventCount, 0)).toBe(60);
+  });
+
+  it(
+    'gives the same windows for input shuffled within the allowed lateness (seeded shuffles)',
+    { timeout: 30_000 },
+    () => {
+      const base = generateEvents({ users: 12, days: 6, seed: 21, lateShare: 0, maxDisorderMs: 0 });
+      const ordered = [...base].sort((a, b) => a.eventTimeMs - b.eventTimeMs);
+      const reference = byId(semantizeEvents(ordered, { tokenizer: 'none' }).windows.map((window) => ({ window })));
+      expect(reference.size).toBeGreaterThan(50);
+      for (const seed of [1, 2, 3]) {
+        const r = rng(seed);
+        const shuffled = ordered
+          .map((e) => ({ e, at: e.eventTimeMs + r() * 0.95 * defaultCoreConfig.latenessMs }))
+          .sort((a, b) => a.at - b.at)
+          .map((x) => x.e);
+        const got = semantizeEvents(shuffled, { tokenizer: 'none' });
+        expect(got.stats.late).toBe(0);
+        expect(byId(got.windows.map((window) => ({ window })))).toEqual(reference);
+      }
+    },
+  );
+
+  it('counts events beyond the lateness as late and folds them into the next window, losing none', () => {
+    const events = [ev(1, 0), ev(2, 5), ev(3, 60), ev(4, 3), ev(5, 64), ev(6, 200)];
+    const { e, stats } = engine();
+    const out: ClosedWindow[] = [];
+    for (const x of events) e.ingest(x, out);
+    out.push(...e.endOfRun('r1').windows);
+    expect(stats.late).toBe(1); // e4 (3 min) arrives when the user's watermark is at 50 min
+    expect(out.map((c) => c.window.eventCount)).toEqual([2, 3, 1]);
+    // the late event went into the second window (the next one to close after it arrived)
+    expect(out[1]?.window.startMs).toBe(T0 + 60 * MIN);
+  });
+
+  it('turns late events without a following window into one last window at the end of the run', () => {
+    const { e, stats } = engine();
+    const out: ClosedWindow[] = [];
+    for (const x of [ev(1, 0), ev(2, 100), ev(3, 10)]) e.ingest(x, out);
+    expect(out).toHaveLength(1);
+    out.push(...e.endOfRun('r1').windows);
+    expect(stats.late).toBe(1);
+    expect(out.map((c) => c.window.eventCount)).toEqual([1, 2]);
+  });
+
+  it('flushes a run on end-of-run, forgets it, and refuses its later events', () => {
+    const { e, stats } = engine();
+    const out: ClosedWindow[] = [];
+    e.ingest(ev(1, 0), out);
+    const other = ev(2, 0, { runId: 'r2' });
+    e.ingest(other, out);
+    const r1 = e.endOfRun('r1');
+    expect(r1.windows).toHaveLength(1);
+    expect(e.openRuns()).toEqual(['r2']);
+    expect(e.ingest(ev(3, 1), out)).toBe('after_end_of_run');
+    expect(stats.afterEnd).toBe(1);
+    expect(e.endOfRun('r1')).toEqual({ windows: [], records: 1 });
+  });
+
+  it('derives deterministic window ids from tenant, user, run and start', () => {
+    const a = run([ev(1, 0), ev(2, 3)]);
+    const b = run([ev(2, 3), ev(1, 0)]);
+    expect(a[0]?.window.windowId).toMatch(/^[0-9a-f]{16}$/);
+    expect(a[0]?.window.windowId).toBe(b[0]?.window.windowId);
+    const c = run([ev(1, 0, { runId: 'r1', userId: 'u2' })]);
+    expect(c[0]?.window.windowId).not.toBe(a[0]?.window.windowId);
+  });
+});
+
+describe('compression accounting', () => {
+  it('accounts every valid event byte: windows (kept + dropped) plus orphans', () => {
+    const events = generateEvents({ users: 8, days: 5, seed: 5 });
+    const { windows, stats } = semantizeEvents(events, { tokenizer: 'none' });
+    const raw = events.reduce((n, e) => n + Buffer.byteLength(canonicalEventJson(e)) + 1, 0);
+    const inWindows = windows.reduce((n, w) => n + (w.compression?.rawBytes ?? 0), 0);
+    expect(inWindows + stats.orphanRawBytes).toBe(raw);
+    const counted = windows.reduce(
+      (n, w) => n + w.eventCount + Object.values(w.dropped).reduce((a, b) => a + b, 0),
+      stats.orphanEvents,
+    );
+    expect(counted).toBe(events.length);
+    for (const w of windows) expect(w.compression?.semantizedBytes).toBe(Buffer.byteLength(w.text));
+  });
+
+  it('counts raw tokens as the tokenizer does over the JSON lines', () => {
+    const events = generateEvents({ users: 2, days: 2, seed: 8, noise: 0 });
+    const { windows, stats } = semantizeEvents(events);
+    const counter = new TokenCounter('cl100k_base');
+    const expected = events.reduce((n, e) => n + counter.text(`${canonicalEventJson(e)}\n`), 0);
+    expect(windows.reduce((n, w) => n + (w.compression?.rawTokens ?? 0), 0) + 0).toBe(expected);
+    expect(stats.tokenizer).toBe('cl100k_base');
+    for (const w of windows) expect(w.compression?.semantizedTokens).toBe(counter.text(w.text));
+  });
+
+  it('compresses generated sessions by at least 97.9 % (bytes)', { timeout: 30_000 }, () => {
+    const { stats } = semantizeEvents(generateEvents({ users: 15, days: 10, seed: 2 }), { tokenizer: 'none' });
+    expect(stats.compressionBytes).toBeGreaterThanOrEqual(0.979);
+  });
+});
+
+describe('checkpoints', () => {
+  it(
+    'a restored engine continues exactly like an uninterrupted one (full snapshots and deltas)',
+    { timeout: 30_000 },
+    async () => {
+      const events = generateEvents({ users: 10, days: 4, seed: 9 });
+      const reference = byId(run(events));
+      for (const cuts of [[37], [500, 1200, 2000], [1, 2, 3, 900]]) {
+        const store = new MemoryCheckpointStore();
+        const scope = { group: 'g', topic: 't', partition: 0 };
+        let { e } = engine();
+        const out: ClosedWindow[] = [];
+        for (let i = 0; i < events.length; i++) {
+          e.ingest(events[i] as BehaviorEvent, out);
+          await store.save(scope, { offset: String(i), ...e.takeDelta() });
+          if (cuts.includes(i)) {
+            // Alternate full snapshots and store-accumulated deltas.
+            const fresh = engine().e;
+            if (i % 2 === 0) fresh.restore(e.snapshot());
+            else {
+              const cp = await store.load(scope);
+              if (!cp) throw new Error('no checkpoint');
+              fresh.restore({ meta: cp.meta, fields: cp.fields });
+            }
+            e = fresh;
+          }
+        }
+        for (const r of e.openRuns()) out.push(...e.endOfRun(r).windows);
+        expect(byId(out)).toEqual(reference);
+      }
+    },
+  );
+
+  it('re-delivered (duplicate) events change nothing', () => {
+    const events = generateEvents({ users: 4, days: 2, seed: 4, noise: 0 });
+    const dup = events.flatMap((e, i) => (i % 3 === 0 ? [e, clone(BehaviorEventSchema, e)] : [e]));
+    const a = run(events);
+    const b = run(dup);
+    expect(b.map((c) => c.window.windowId)).toEqual(a.map((c) => c.window.windowId));
+    expect(b.map((c) => c.window.eventCount)).toEqual(a.map((c) => c.window.eventCount));
+    expect(b.reduce((n, c) => n + (c.window.dropped.duplicate_event_id ?? 0), 0)).toBe(dup.length - events.length);
+  });
+});

@@ -1,0 +1,86 @@
+import { Counter, Histogram, type Registry } from '@personastream/runtime';
+import type { CoreStats } from './core/engine.js';
+
+/** The semantizer's Prometheus metrics; `report` adds what the core counted since the last call. */
+export function createSemantizerMetrics(registry: Registry) {
+  const events = new Counter({
+    name: 'semantizer_events_total',
+    help: 'Valid behaviour events taken into windowing',
+    registers: [registry],
+  });
+  const dropped = new Counter({
+    name: 'semantizer_dropped_total',
+    help: 'Events dropped by cleaning, by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const dlq = new Counter({
+    name: 'semantizer_dlq_total',
+    help: 'Records sent to the dead-letter topic, by step and reason',
+    labelNames: ['step', 'reason'],
+    registers: [registry],
+  });
+  const late = new Counter({
+    name: 'late_events_total',
+    help: 'Events later than the allowed lateness (folded into the next window)',
+    registers: [registry],
+  });
+  const windows = new Counter({ name: 'semantizer_windows_total', help: 'Windows produced', registers: [registry] });
+  const rawBytes = new Counter({
+    name: 'semantizer_raw_bytes_total',
+    help: 'Raw bytes (canonical JSON lines) of windowed events, dropped ones included',
+    registers: [registry],
+  });
+  const semBytes = new Counter({
+    name: 'semantizer_semantized_bytes_total',
+    help: 'Semantized bytes (UTF-8 window text) of produced windows',
+    registers: [registry],
+  });
+  const rawTokens = new Counter({
+    name: 'semantizer_raw_tokens_total',
+    help: 'Raw tokens of windowed events',
+    registers: [registry],
+  });
+  const semTokens = new Counter({
+    name: 'semantizer_semantized_tokens_total',
+    help: 'Tokens of produced window texts',
+    registers: [registry],
+  });
+  const markers = new Counter({
+    name: 'semantizer_end_of_run_total',
+    help: 'End-of-run markers forwarded',
+    registers: [registry],
+  });
+  const batchSeconds = new Histogram({
+    name: 'semantizer_batch_seconds',
+    help: 'Time to handle one input batch, produce and checkpoint',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  let last: CoreStats | undefined;
+  return {
+    dlq,
+    markers,
+    batchSeconds,
+    report(s: CoreStats) {
+      const prev = last;
+      const d = (
+        k: 'events' | 'late' | 'windows' | 'rawBytes' | 'semantizedBytes' | 'rawTokens' | 'semantizedTokens',
+      ) => s[k] - (prev?.[k] ?? 0);
+      events.inc(d('events'));
+      late.inc(d('late'));
+      windows.inc(d('windows'));
+      rawBytes.inc(d('rawBytes'));
+      semBytes.inc(d('semantizedBytes'));
+      rawTokens.inc(d('rawTokens'));
+      semTokens.inc(d('semantizedTokens'));
+      for (const [reason, n] of Object.entries(s.dropped)) {
+        const delta = n - (prev?.dropped[reason] ?? 0);
+        if (delta > 0) dropped.inc({ reason }, delta);
+      }
+      last = { ...s, dropped: { ...s.dropped } };
+    },
+  };
+}
+
+export type SemantizerMetrics = ReturnType<typeof createSemantizerMetrics>;

@@ -1,0 +1,133 @@
+import { createLogger, createRegistry } from '@personastream/runtime';
+import { afterAll, describe, expect, it } from 'vitest';
+import { RedisCheckpointStore } from '../src/adapters/checkpoints.js';
+import { defaultSemantizerConfig } from '../src/config.js';
+import { semantizeEvents } from '../src/core/semantizer.js';
+import { createSemantizerService, DlqHeaders } from '../src/service.js';
+import { generateEvents } from '../src/testing/generator.js';
+import { endOfRunRecords, eventRecord, readWindows } from '../src/testing/records.js';
+import { allMarkers, deleteKeys, infraEnv, kafka, redis, TopicReader, testNames, windowSet } from './helpers.js';
+
+infraEnv();
+
+describe('semantizer on the real Kafka and Redis', () => {
+  const names = testNames('plain');
+  const r = redis();
+  afterAll(async () => {
+    await deleteKeys(r, names.prefix);
+    r.disconnect();
+  });
+
+  it('events in → windows and forwarded markers out, bad records to the DLQ with headers, checkpoints in Redis', async () => {
+    const stream = kafka('it-semantizer');
+    const admin = stream.admin();
+    await admin.ensureTopics([
+      { topic: names.topics.events, partitions: 4 },
+      { topic: names.topics.windows, partitions: 4 },
+      { topic: names.topics.dlq, partitions: 1 },
+    ]);
+    await admin.close();
+    const runId = `run-${names.id}`;
+    const events = generateEvents({ users: 10, days: 3, seed: 41, runId });
+    const expected = windowSet(semantizeEvents(events).windows);
+
+    const config = { ...defaultSemantizerConfig, topics: names.topics, groupId: names.groupId };
+    const checkpoints = new RedisCheckpointStore(redis(), { prefix: names.prefix });
+    const service = createSemantizerService(config, {
+      stream,
+      checkpoints,
+      logger: createLogger('semantizer', process.env.TEST_LOG_LEVEL ?? 'error'),
+      registry: createRegistry('semantizer', false),
+    });
+    const reader = new TopicReader(stream, names.topics.windows, `${names.groupId}.reader`);
+    const dlqReader = new TopicReader(stream, names.topics.dlq, `${names.groupId}.dlq-reader`);
+    await Promise.all([reader.start(), dlqReader.start(), service.start()]);
+    try {
+      const producer = stream.producer();
+      await producer.send(names.topics.events, [
+        ...events.map(eventRecord),
+        { key: 'demo/broken', value: new TextEncoder().encode('{"eventId":"x"'), headers: { 'ps-malformed': '1' } },
+        { key: 'demo/garbage', value: new Uint8Array([0x0a, 0xff, 0xff, 0xff]) },
+      ]);
+      await producer.send(names.topics.events, endOfRunRecords(runId, 4));
+      await producer.close();
+      await reader.until(allMarkers(runId, 4), 'end-of-run markers on all 4 window partitions');
+      await dlqReader.until((rs) => rs.length >= 2, 'two DLQ records');
+      expect(service.health()).toBe(true);
+    } finally {
+      await service.stop();
+      await reader.stop();
+      await dlqReader.stop();
+    }
+
+    const { windows, markers } = readWindows(reader.records);
+    expect(windowSet(windows.map((w) => w.window))).toEqual(expected);
+    for (const w of windows) expect(w.key).toBe(`${w.window.tenant}/${w.window.userId}`);
+    expect(markers).toHaveLength(4);
+    for (const { partition, marker } of markers) {
+      expect(marker).toMatchObject({ runId, producer: 'semantizer', partition, totalPartitions: 4, tenant: 'demo' });
+      expect(marker.records).toBe(windows.filter((w) => w.partition === partition).length);
+    }
+    const dlq = dlqReader.records;
+    const byKey = new Map(dlq.map((d) => [d.key, d]));
+    expect(byKey.get('demo/broken')?.headers).toMatchObject({
+      [DlqHeaders.reason]: 'malformed_event',
+      [DlqHeaders.step]: 'decode',
+      [DlqHeaders.sourceTopic]: names.topics.events,
+      'ps-malformed': '1',
+    });
+    expect(new TextDecoder().decode(byKey.get('demo/broken')?.value)).toBe('{"eventId":"x"');
+    expect(byKey.get('demo/garbage')?.headers[DlqHeaders.reason]).toBe('invalid_protobuf');
+    for (const d of dlq) {
+      expect(d.headers[DlqHeaders.sourcePartition]).toMatch(/^[0-3]$/);
+      expect(d.headers[DlqHeaders.sourceOffset]).toMatch(/^\d+$/);
+    }
+    // Checkpoints: one hash per partition, at the last offset, with the ended run's state gone.
+    for (let p = 0; p < 4; p++) {
+      const cp = await checkpoints.load({ group: names.groupId, topic: names.topics.events, partition: p });
+      expect(cp?.offset).toMatch(/^\d+$/);
+      expect(Object.keys(cp?.fields ?? {})).toEqual([]);
+      expect(cp?.meta).toContain(runId);
+    }
+    await checkpoints.close();
+  });
+
+  it('RedisCheckpointStore: atomic deltas, refuses to go back to an older offset', async () => {
+    const store = new RedisCheckpointStore(redis(), { prefix: names.prefix });
+    const scope = { group: 'g', topic: 't\u0000x', partition: 3 };
+    expect(await store.load(scope)).toBeUndefined();
+    expect(
+      await store.save(scope, {
+        offset: '10',
+        meta: 'm1',
+        set: { 'U\u0000a': '1', 'P\u0000r\u0000k': '2' },
+        del: [],
+        delPrefixes: [],
+      }),
+    ).toBe(true);
+    expect(
+      await store.save(scope, {
+        offset: '12',
+        meta: 'm2',
+        set: { 'U\u0000b': '3' },
+        del: ['U\u0000a'],
+        delPrefixes: [],
+      }),
+    ).toBe(true);
+    expect(
+      await store.save(scope, { offset: '11', meta: 'old', set: { 'U\u0000c': 'x' }, del: [], delPrefixes: [] }),
+    ).toBe(false);
+    expect(await store.load(scope)).toEqual({
+      offset: '12',
+      meta: 'm2',
+      fields: { 'P\u0000r\u0000k': '2', 'U\u0000b': '3' },
+    });
+    expect(
+      await store.save(scope, { offset: '12', meta: 'm3', set: {}, del: [], delPrefixes: ['P\u0000r\u0000'] }),
+    ).toBe(true);
+    expect(await store.load(scope)).toEqual({ offset: '12', meta: 'm3', fields: { 'U\u0000b': '3' } });
+    await store.clear(scope);
+    expect(await store.load(scope)).toBeUndefined();
+    await store.close();
+  });
+});
