@@ -2,7 +2,7 @@ import { type BehaviorEvent, EventType, userKey } from '@personastream/contracts
 import type { StepResult } from '../core/types.js';
 
 export interface ValidateDeps {
-  /** Earliest plausible event time, epoch ms (default 2000-01-01). */
+  /** Earliest plausible event time, epoch ms (default 1990-01-01, as ingest: public datasets such as MovieLens 100K are from the 1990s). */
   minEventTimeMs?: number;
   /** Latest plausible event time, epoch ms (default 2100-01-01). */
   maxEventTimeMs?: number;
@@ -19,7 +19,7 @@ const KNOWN_TYPES = new Set<number>(Object.values(EventType).filter((v): v is nu
 export function createValidateStep(
   deps: ValidateDeps = {},
 ): (event: BehaviorEvent, key?: string) => StepResult<BehaviorEvent> {
-  const minT = deps.minEventTimeMs ?? Date.UTC(2000, 0, 1);
+  const minT = deps.minEventTimeMs ?? Date.UTC(1990, 0, 1);
   const maxT = deps.maxEventTimeMs ?? Date.UTC(2100, 0, 1);
   return (e, key) => {
     if (e.eventId === '') return { type: 'dlq', reason: 'missing_event_id' };
