@@ -1,5 +1,5 @@
 import { partitionForKey } from '@personastream/contracts';
-import { type Admin, type Consumer, Kafka, logLevel, type Producer } from 'kafkajs';
+import { type Admin, type Consumer, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type {
   BatchHandler,
@@ -59,7 +59,12 @@ export function createKafkaStream(config: KafkaStreamConfig, deps: KafkaStreamDe
   }
 
   return {
-    producer: () => createProducer(kafka.producer({ allowAutoTopicCreation: false }), kafka.admin(), partitionsOf),
+    producer: () =>
+      createProducer(
+        kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner }),
+        kafka.admin(),
+        partitionsOf,
+      ),
     consumer: (options) => createConsumer(kafka, options, deps.logger),
     admin: () => createAdmin(kafka.admin(), partitionsOf),
   };
@@ -80,16 +85,19 @@ function createProducer(
       if (records.length === 0) return;
       await connect();
       const n = await partitionsOf(admin, topic);
-      await producer.send({
-        topic,
-        acks: -1,
-        messages: records.map((r) => ({
-          key: r.key,
-          value: Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength),
-          headers: r.headers,
-          partition: r.partition ?? partitionForKey(r.key, n),
-        })),
-      });
+      // one produce request must stay under the broker's message.max.bytes (1 MiB by default)
+      for (const chunk of chunkBySize(records, MAX_REQUEST_BYTES)) {
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: chunk.map((r) => ({
+            key: r.key,
+            value: Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength),
+            headers: r.headers,
+            partition: r.partition ?? partitionForKey(r.key, n),
+          })),
+        });
+      }
     },
     async close() {
       if (connected) {
@@ -187,4 +195,26 @@ function createAdmin(admin: Admin, partitionsOf: (admin: Admin, topic: string) =
       if (connected) await admin.disconnect();
     },
   };
+}
+
+/** Bytes of record payload per produce request (below the broker's 1 MiB message.max.bytes). */
+const MAX_REQUEST_BYTES = 512 * 1024;
+
+/** Splits records into consecutive chunks of at most `maxBytes` of keys + values (one record at least). */
+export function chunkBySize(records: OutRecord[], maxBytes: number): OutRecord[][] {
+  const chunks: OutRecord[][] = [];
+  let current: OutRecord[] = [];
+  let size = 0;
+  for (const r of records) {
+    const bytes = r.value.byteLength + r.key.length + 64;
+    if (current.length > 0 && size + bytes > maxBytes) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(r);
+    size += bytes;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
 }
