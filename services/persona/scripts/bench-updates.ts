@@ -1,0 +1,32 @@
+// Update-path benchmark (a command, not a test):
+//   npx vite-node --config vitest.config.ts services/persona/scripts/bench-updates.ts [windows]
+// Runs the pure core, the service with the in-memory store, and — when REDIS_URL is set — the
+// service with the Redis store (own key prefix, removed afterwards).
+import { Redis } from 'ioredis';
+import { RedisPersonaStore } from '../src/adapters/redis-store.js';
+import { benchmarkUpdates } from '../src/bench.js';
+
+const n = Number(process.argv[2] ?? 20_000);
+const show = (r: Awaited<ReturnType<typeof benchmarkUpdates>>) =>
+  console.log(
+    `${r.mode.padEnd(7)} ${(r.store ?? '-').padEnd(18)} ${r.windows} windows / ${r.users} users: ` +
+      `${Math.round(r.windowsPerSecond)} windows/s, ${r.msPerUpdate.toFixed(4)} ms/update wall, ` +
+      `${r.cpuMsPerUpdate.toFixed(4)} ms/update CPU` +
+      (r.p50Ms !== undefined ? ` (p50 ${r.p50Ms.toFixed(4)} ms, p99 ${r.p99Ms?.toFixed(4)} ms)` : ''),
+  );
+
+show(await benchmarkUpdates(n, { mode: 'core' }));
+show(await benchmarkUpdates(n, { mode: 'service' }));
+if (process.env.REDIS_URL) {
+  const prefix = `ps:bench:${process.pid}:`;
+  const redis = new Redis(process.env.REDIS_URL, { enableAutoPipelining: true });
+  const store = new RedisPersonaStore({ client: redis, keyPrefix: prefix });
+  show(await benchmarkUpdates(n, { mode: 'service', store }));
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+  await redis.quit();
+}

@@ -1,0 +1,115 @@
+// GetPersona load test (a benchmark command, not a test): open-loop at a fixed rate on loopback,
+// latency measured from each request's scheduled time (no coordinated omission).
+//
+//   set -a; . .infra/env; set +a
+//   npx vite-node --config vitest.config.ts services/persona/scripts/load-get.ts [--rate 2000] [--seconds 10]
+//     [--users 1000] [--address host:port --token T --tenant t]
+//
+// Without --address it starts `serve-for-load.ts` as a separate process (Redis store, seeded
+// personas) and stops it afterwards. With redis-benchmark on PATH it also runs `redis-benchmark -t get`
+// against the same Redis as the reference.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createPersonaClient } from '../src/adapters/grpc-client.js';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2)
+  args.set(String(process.argv[i]).replace(/^--/, ''), String(process.argv[i + 1]));
+const rate = Number(args.get('rate') ?? 2000);
+const seconds = Number(args.get('seconds') ?? 10);
+const users = Number(args.get('users') ?? 1000);
+const channels = Number(args.get('channels') ?? 4);
+
+let child: ChildProcess | undefined;
+let address = args.get('address');
+let token = args.get('token') ?? 'load-token';
+let tenant = args.get('tenant') ?? 'load';
+if (!address) {
+  const script = fileURLToPath(new URL('./serve-for-load.ts', import.meta.url));
+  // Node itself (not npx), so the SIGTERM below reaches the server process.
+  const c = spawn(
+    process.execPath,
+    ['node_modules/vite-node/vite-node.mjs', '--config', 'vitest.config.ts', script, String(users)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  child = c;
+  const port = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    c.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /READY (\d+)/.exec(buf);
+      if (m?.[1]) resolve(m[1]);
+    });
+    c.on('exit', (code) => reject(new Error(`server exited (${code})`)));
+  });
+  address = `127.0.0.1:${port}`;
+  token = 'load-token';
+  tenant = 'load';
+}
+
+const clients = Array.from({ length: channels }, (_, i) =>
+  createPersonaClient(address as string, token, { 'grpc.channel_id': i } as Record<string, number>),
+);
+const ids = Array.from({ length: users }, (_, i) => `u${String(i).padStart(5, '0')}`);
+// Warm-up.
+await Promise.all(ids.slice(0, 200).map((u, i) => clients[i % channels]?.getPersona({ tenant, userId: u })));
+
+const total = Math.round(rate * seconds);
+const latencies = new Float64Array(total);
+let errors = 0;
+let sent = 0;
+let done = 0;
+const start = performance.now();
+await new Promise<void>((resolve) => {
+  const tick = () => {
+    const now = performance.now();
+    const due = Math.min(total, Math.floor(((now - start) / 1000) * rate));
+    while (sent < due) {
+      const i = sent++;
+      const scheduled = start + (i / rate) * 1000;
+      const client = clients[i % channels];
+      client
+        ?.getPersona({ tenant, userId: ids[i % ids.length] as string }, { timeoutMs: 1000 })
+        .then(
+          () => {
+            latencies[i] = performance.now() - scheduled;
+          },
+          () => {
+            errors++;
+            latencies[i] = performance.now() - scheduled;
+          },
+        )
+        .finally(() => {
+          if (++done === total) resolve();
+        });
+    }
+    if (sent < total) setImmediate(tick);
+  };
+  tick();
+});
+const elapsed = (performance.now() - start) / 1000;
+const sorted = Array.from(latencies).sort((a, b) => a - b);
+const q = (p: number) => (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0).toFixed(3);
+console.log(
+  `GetPersona: ${total} requests at ${rate}/s target, ${(total / elapsed).toFixed(0)}/s achieved, ${errors} errors; ` +
+    `latency ms p50 ${q(0.5)} p90 ${q(0.9)} p99 ${q(0.99)} p99.9 ${q(0.999)} max ${q(1)}`,
+);
+for (const c of clients) c.close();
+if (child) child.kill('SIGTERM');
+
+const redisUrl = process.env.REDIS_URL;
+if (redisUrl) {
+  const u = new URL(redisUrl);
+  try {
+    const out = execFileSync(
+      'redis-benchmark',
+      ['-h', u.hostname, '-p', u.port || '6379', '-t', 'get', '-n', '100000', '-c', '50', '-q', '--precision', '3'],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    console.log(`reference (redis-benchmark GET, same Redis): ${out.trim().split('\r').pop()?.trim()}`);
+  } catch (err) {
+    console.log(`reference redis-benchmark not run: ${(err as Error).message}`);
+  }
+}

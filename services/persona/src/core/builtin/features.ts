@@ -1,0 +1,253 @@
+import { type FeatureStats, spanDays } from '../stats.js';
+
+/**
+ * Features of the builtin model: named, computed from the sufficient statistics only (normalized
+ * shares, log counts, ratios, recent-vs-long-term contrasts). The model's vocabulary (which names it
+ * knows) comes from training; unknown names are ignored, missing ones are 0.
+ */
+export type FeatureMap = Map<string, number>;
+
+/** Where features are written: a Map, or a model's sparse vector builder (no intermediate Map). */
+export interface FeatureSink {
+  set(name: string, value: number): unknown;
+}
+
+const LN2 = Math.log(2);
+
+function total(map: Record<string, number>): number {
+  let t = 0;
+  for (const v of Object.values(map)) t += v;
+  return t;
+}
+
+/** Interned feature names (`prefix:key`), so hot paths do not concatenate strings. */
+const names = new Map<string, Map<string, string>>();
+export function fname(prefix: string, key: string): string {
+  let m = names.get(prefix);
+  if (!m) {
+    m = new Map();
+    names.set(prefix, m);
+  }
+  let n = m.get(key);
+  if (n === undefined) {
+    n = `${prefix}:${key}`;
+    if (m.size < 50_000) m.set(key, n);
+  }
+  return n;
+}
+
+function shares(out: FeatureSink, prefix: string, map: Record<string, number>): void {
+  const t = total(map);
+  if (t <= 0) return;
+  for (const k in map) {
+    const v = map[k] as number;
+    if (v > 0) out.set(fname(prefix, k), v / t);
+  }
+}
+
+/** Expected recent (decayed) count for a constant rate over the span, relative to the long-term count. */
+function recentRatio(recent: number, longTerm: number, span: number, halfLife: number): number {
+  if (longTerm <= 0) return 0;
+  const horizon = (halfLife / LN2) * (1 - 2 ** (-span / halfLife));
+  const expected = (longTerm / span) * horizon;
+  return Math.log((recent + 0.5) / (expected + 0.5));
+}
+
+/** Activity over the user's history: trend and quarter shares of windows per time bucket. */
+function bucketFeatures(s: FeatureStats, f: FeatureSink): void {
+  const firstB = Math.floor(Math.max(0, (s.firstMs - s.originMs) / 86_400_000) / s.bucketDays);
+  const lastB = Math.min(s.buckets.length - 1, Math.floor((s.lastMs - s.originMs) / 86_400_000 / s.bucketDays));
+  const len = lastB - firstB + 1;
+  if (len < 2) return;
+  let total = 0;
+  let active = 0;
+  let sx = 0;
+  let sxy = 0;
+  let sxx = 0;
+  const q = [0, 0, 0, 0];
+  for (let b = firstB; b <= lastB; b++) {
+    const y = s.buckets[b] ?? 0;
+    const x = (b - firstB) / (len - 1);
+    total += y;
+    if (y > 0) active++;
+    sx += x;
+    sxy += x * y;
+    sxx += x * x;
+    const qi = Math.min(3, Math.floor(((b - firstB) / len) * 4));
+    q[qi] = (q[qi] ?? 0) + y;
+  }
+  if (total <= 0) return;
+  const mean = total / len;
+  const mx = sx / len;
+  const slope = (sxy / len - mx * mean) / Math.max(1e-9, sxx / len - mx * mx);
+  f.set('activity_trend', slope / mean);
+  f.set('active_bucket_share', active / len);
+  for (let i = 0; i < 4; i++) f.set(fname('quarter', String(i)), (q[i] ?? 0) / total);
+  f.set('last_bucket_ratio', Math.log(((s.buckets[lastB] ?? 0) + 0.5) / (mean + 0.5)));
+}
+
+/** Computes the feature map of a user's statistics. */
+export function extractFeatures(s: FeatureStats): FeatureMap {
+  const f: FeatureMap = new Map();
+  writeFeatures(s, f);
+  return f;
+}
+
+/** Writes the features of a user's statistics into `f`. */
+export function writeFeatures(s: FeatureStats, f: FeatureSink): void {
+  if (s.windows === 0) return;
+  const span = spanDays(s);
+  const H = s.halfLifeDays;
+
+  // Volume and rhythm.
+  f.set('log_windows', Math.log1p(s.windows));
+  f.set('log_events', Math.log1p(s.events));
+  f.set('events_per_window', Math.log1p(s.events / s.windows));
+  f.set('log_span_days', Math.log1p(span));
+  f.set('windows_per_week', Math.log1p((s.windows / span) * 7));
+  f.set('events_per_week', Math.log1p((s.events / span) * 7));
+  f.set('recent_window_ratio', recentRatio(s.recentWindows, s.windows, span, H));
+  f.set('recent_event_ratio', recentRatio(s.recentEvents, s.events, span, H));
+  // Where the activity sits in the user's history: 0.5 = even, > 0.5 later (growing), < 0.5 earlier.
+  const spanMs = Math.max(1, s.lastMs - s.firstMs);
+  const meanDay = s.wT / s.windows;
+  const meanPos = (s.originMs + meanDay * 86_400_000 - s.firstMs) / spanMs;
+  f.set('window_time_pos', meanPos - 0.5);
+  const varDay = Math.max(0, s.wT2 / s.windows - meanDay * meanDay);
+  f.set('window_time_std', Math.sqrt(varDay) / Math.max(1, spanMs / 86_400_000));
+
+  // Actions and funnel ratios.
+  const actionTotal = total(s.actions);
+  shares(f, 'act', s.actions);
+  shares(f, 'actR', s.recentActions);
+  const a = (k: string) => s.actions[k] ?? 0;
+  const views = a('view') + a('item_view');
+  const purchases = a('purchase');
+  const carts = a('cart') + a('add_to_cart');
+  const searches = a('search');
+  f.set('ratio_purchase_view', Math.log((purchases + 1) / (views + 1)));
+  f.set('ratio_cart_view', Math.log((carts + 1) / (views + 1)));
+  f.set('ratio_search_view', Math.log((searches + 1) / (views + 1)));
+  f.set('ratio_purchase_cart', Math.log((purchases + 1) / (carts + 1)));
+  f.set('ratio_purchase_window', Math.log((purchases + 1) / (s.windows + 1)));
+  f.set('log_actions', Math.log1p(actionTotal));
+  for (let d = 0; d < 5; d++) f.set(fname('funnel', String(d)), (s.funnel[d] ?? 0) / s.windows);
+
+  // Categories: long-term, recent, purchases, contrast, timing.
+  let catTotal = 0;
+  let catRecent = 0;
+  let catPurch = 0;
+  for (const c of Object.values(s.cats)) {
+    catTotal += c.n;
+    catRecent += c.r;
+    catPurch += c.p;
+  }
+  const overallMean = meanDay;
+  for (const [name, c] of Object.entries(s.cats)) {
+    if (c.n <= 0) continue;
+    const lt = c.n / Math.max(1, catTotal);
+    const rc = catRecent > 0 ? c.r / catRecent : 0;
+    f.set(fname('cat', name), lt);
+    f.set(fname('catR', name), rc);
+    if (catPurch > 0) f.set(fname('catP', name), c.p / catPurch);
+    f.set(fname('catW', name), c.w / s.windows);
+    f.set(fname('catShift', name), rc - lt);
+    // Later-than-average activity (days over the span): positive for a category that took off late.
+    f.set(fname('catLate', name), (c.t / c.n - overallMean) / Math.max(1, span));
+    // Fraction of the history since the category's current burst began.
+    f.set(fname('catBurst', name), (s.lastMs - c.burst) / spanMs);
+    f.set(fname('catFirst', name), (c.first - s.firstMs) / spanMs);
+  }
+  shares(f, 'path', s.paths);
+  // Paths that took off late in the history (life events bring new sub-categories).
+  for (const k in s.paths) {
+    const n = s.paths[k] as number;
+    if (n <= 0) continue;
+    f.set(fname('pathLate', k), ((s.pathT[k] ?? 0) / n - overallMean) / Math.max(1, span));
+    const first = s.pathFirst[k];
+    if (first !== undefined) {
+      f.set(fname('pathFirst', k), (s.originMs + first * 86_400_000 - s.firstMs) / spanMs);
+    }
+  }
+  bucketFeatures(s, f);
+
+  // Price tiers, spend.
+  shares(f, 'tier', s.tiers);
+  shares(f, 'tierR', s.recentTiers);
+  f.set('log_spend_per_purchase', Math.log1p(s.spend / Math.max(1, purchases)));
+  f.set('log_spend_per_week', Math.log1p((s.spend / span) * 7));
+  f.set('recent_spend_ratio', recentRatio(s.recentSpend, s.spend, span, H));
+
+  // Hours (UTC): shares, 4-hour bins, circular mean and concentration.
+  const hourTotal = s.hours.reduce((x, y) => x + y, 0);
+  if (hourTotal > 0) {
+    let sx = 0;
+    let sy = 0;
+    let entropy = 0;
+    for (let h = 0; h < 24; h++) {
+      const p = (s.hours[h] ?? 0) / hourTotal;
+      f.set(fname('hour', String(h)), p);
+      const ang = (2 * Math.PI * (h + 0.5)) / 24;
+      sx += p * Math.cos(ang);
+      sy += p * Math.sin(ang);
+      if (p > 0) entropy -= p * Math.log(p);
+    }
+    for (let b = 0; b < 6; b++) {
+      let p = 0;
+      for (let h = b * 4; h < b * 4 + 4; h++) p += (s.hours[h] ?? 0) / hourTotal;
+      f.set(fname('hbin', String(b)), p);
+    }
+    f.set('hour_cos', sx);
+    f.set('hour_sin', sy);
+    f.set('hour_entropy', entropy);
+  }
+  const recentHourTotal = s.recentHours.reduce((x, y) => x + y, 0);
+  if (recentHourTotal > 0 && hourTotal > 0) {
+    for (let b = 0; b < 6; b++) {
+      let p = 0;
+      let q = 0;
+      for (let h = b * 4; h < b * 4 + 4; h++) {
+        p += (s.recentHours[h] ?? 0) / recentHourTotal;
+        q += (s.hours[h] ?? 0) / hourTotal;
+      }
+      f.set(fname('hbinShift', String(b)), p - q);
+    }
+  }
+
+  // Devices.
+  shares(f, 'dev', s.devices);
+  shares(f, 'devR', s.recentDevices);
+
+  // Brands.
+  if (s.brandMentions > 0) {
+    f.set('brand_repeat', s.brandRepeats / s.brandMentions);
+    let top = 0;
+    for (const v of Object.values(s.brands)) top = Math.max(top, v);
+    f.set('brand_top_share', top / s.brandMentions);
+    f.set('brand_distinct', Object.keys(s.brands).length / s.brandMentions);
+  }
+  f.set('brands_per_window', Math.log1p(s.brandMentions / s.windows));
+  // Which brands (brands differ in price tier and in the age of their shoppers).
+  shares(f, 'brand', s.brands);
+
+  // Search intents, dwell, notable events, dropped noise.
+  shares(f, 'intent', s.intents);
+  f.set('intents_per_window', Math.log1p(total(s.intents) / s.windows));
+  f.set('dwell_per_event_s', Math.log1p(s.dwellMs / Math.max(1, s.events) / 1000));
+  for (const [k, n] of Object.entries(s.notable)) f.set(fname('notable', k), Math.log1p(n) / Math.log1p(s.windows));
+  for (const [k, n] of Object.entries(s.dropped)) f.set(fname('dropped', k), Math.log1p(n / s.windows));
+}
+
+/** Feature names that refer to one category, and the category they name ("catShift:Baby" → "Baby"). */
+export function featureCategory(name: string): string | undefined {
+  const i = name.indexOf(':');
+  if (i < 0) return undefined;
+  const prefix = name.slice(0, i);
+  if (prefix.startsWith('cat')) return name.slice(i + 1);
+  if (prefix === 'path') {
+    const rest = name.slice(i + 1);
+    const j = rest.indexOf(' > ');
+    return j < 0 ? rest : rest.slice(0, j);
+  }
+  return undefined;
+}

@@ -1,0 +1,154 @@
+import { create } from '@bufbuild/protobuf';
+import {
+  type DimensionSpec,
+  enabledDimensions,
+  type Persona,
+  PersonaSchema,
+  type SemantizedWindow,
+  type TagSet,
+} from '@personastream/contracts';
+import type { ModelBackend, Prediction, SyncModelBackend } from './backend.js';
+import { cloneStats, emptyStats, type FeatureStats, updateStats } from './stats.js';
+
+/** Window ids remembered in the state itself (the Redis store also keeps the complete set). */
+export const APPLIED_IDS_KEPT = 2048;
+
+/** Everything kept per user: the persona, its sufficient statistics, and the applied window ids. */
+export interface PersonaState {
+  tenant: string;
+  userId: string;
+  persona: Persona;
+  stats: FeatureStats;
+  /** Latest applied window ids (bounded, oldest first): re-application of any of them is detected. */
+  applied: string[];
+}
+
+export interface ApplyOptions {
+  /** Half-life of the recent horizon (days of event time), used when the state is new. Default 14. */
+  halfLifeDays?: number;
+  /** Samples for Avg@k (default 1). */
+  samples?: number;
+  /** Dimensions enabled for the tenant (default: all, sensitive included). */
+  enabledDimensions?: readonly DimensionSpec[];
+  /** Wall clock for `updated_ms` (default `Date.now()`). */
+  nowMs?: number;
+  /** New windows shown to the backend (default: the applied window). */
+  windows?: readonly SemantizedWindow[];
+  /** Update the given state's statistics in place instead of copying them (the caller owns it). */
+  inPlace?: boolean;
+}
+
+export interface ApplyResult {
+  state: PersonaState;
+  persona: Persona;
+  /** False when the window id was already applied (nothing changed). */
+  applied: boolean;
+  /** k TagSets of this update (empty for a duplicate). */
+  samples: TagSet[];
+  prediction?: Prediction;
+}
+
+export function newState(tenant: string, userId: string, opts: ApplyOptions = {}): PersonaState {
+  return {
+    tenant,
+    userId,
+    persona: create(PersonaSchema, { tenant, userId, version: 0 }),
+    stats: emptyStats({ halfLifeDays: opts.halfLifeDays ?? 14 }),
+    applied: [],
+  };
+}
+
+/** True when the window's id is among the ids the state remembers. */
+export function alreadyApplied(state: PersonaState | undefined, windowId: string): boolean {
+  return state?.applied.includes(windowId) ?? false;
+}
+
+/** Stage 1 of an update (pure): the next state's statistics and applied ids, persona not yet rebuilt. */
+function prepare(
+  state: PersonaState | undefined,
+  window: SemantizedWindow,
+  opts: ApplyOptions,
+): { next: PersonaState } | undefined {
+  if (alreadyApplied(state, window.windowId)) return undefined;
+  const base = state ?? newState(window.tenant, window.userId, opts);
+  const stats = updateStats(opts.inPlace && state ? base.stats : cloneStats(base.stats), window);
+  const applied = [...base.applied, window.windowId];
+  if (applied.length > APPLIED_IDS_KEPT) applied.splice(0, applied.length - APPLIED_IDS_KEPT);
+  return { next: { ...base, stats, applied } };
+}
+
+function finish(
+  prev: PersonaState | undefined,
+  next: PersonaState,
+  prediction: Prediction,
+  opts: ApplyOptions,
+): ApplyResult {
+  const s = next.stats;
+  const persona = create(PersonaSchema, {
+    tenant: next.tenant,
+    userId: next.userId,
+    version: (prev?.persona.version ?? 0) + 1,
+    updatedMs: opts.nowMs ?? Date.now(),
+    tags: prediction.tags,
+    summary: prediction.summary,
+    windowsSeen: s.windows,
+    eventsSeen: s.events,
+    model: prediction.model,
+    lastEventTimeMs: s.lastMs,
+  });
+  const state = { ...next, persona };
+  return { state, persona, applied: true, samples: prediction.samples, prediction };
+}
+
+function ctxOf(state: PersonaState | undefined, window: SemantizedWindow, opts: ApplyOptions) {
+  return {
+    enabledDimensions: opts.enabledDimensions ?? enabledDimensions(true),
+    samples: Math.max(1, opts.samples ?? 1),
+    previous: state?.persona,
+    windows: opts.windows ?? [window],
+    tenant: window.tenant,
+    userId: window.userId,
+  };
+}
+
+function duplicate(state: PersonaState): ApplyResult {
+  return { state, persona: state.persona, applied: false, samples: [] };
+}
+
+/**
+ * Applies one window to a user's state with a synchronous backend (pure apart from `Date.now()`
+ * when `opts.nowMs` is not given). The persona version increases by one; a window id already
+ * applied changes nothing (`applied: false`, same state object).
+ */
+export function applyWindow(
+  state: PersonaState | undefined,
+  window: SemantizedWindow,
+  backend: SyncModelBackend,
+  opts: ApplyOptions = {},
+): ApplyResult {
+  const prepared = prepare(state, window, opts);
+  if (!prepared) return duplicate(state as PersonaState);
+  const prediction = backend.predictSync(prepared.next.stats, ctxOf(state, window, opts));
+  return finish(state, prepared.next, prediction, opts);
+}
+
+/** `applyWindow` for any backend (remote ones are asynchronous). */
+export async function applyWindowAsync(
+  state: PersonaState | undefined,
+  window: SemantizedWindow,
+  backend: ModelBackend,
+  opts: ApplyOptions = {},
+): Promise<ApplyResult> {
+  const prepared = prepare(state, window, opts);
+  if (!prepared) return duplicate(state as PersonaState);
+  const ctx = ctxOf(state, window, opts);
+  const prediction = backend.predictSync
+    ? backend.predictSync(prepared.next.stats, ctx)
+    : await backend.predict(prepared.next.stats, ctx);
+  return finish(state, prepared.next, prediction, opts);
+}
+
+/** True when a window carries a consent signal (lifts an erasure; see the store's `delete`). */
+export function windowCarriesConsent(w: SemantizedWindow): boolean {
+  return w.notable.some((n) => n.kind === 'consent') || w.actions.some((a) => a.action === 'consent');
+}

@@ -1,0 +1,268 @@
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import {
+  ErrorCode,
+  endOfRun,
+  NotableEventSchema,
+  type PersonaStreamError,
+  type PersonaUpdateRecord,
+  PersonaUpdateRecordSchema,
+  partitionForKey,
+  type SemantizedWindow,
+  SemantizedWindowSchema,
+  userKey,
+  WindowRecordSchema,
+} from '@personastream/contracts';
+import { createRegistry, silentLogger } from '@personastream/runtime';
+import { MemoryBroker, type OutRecord } from '@personastream/stream';
+import { describe, expect, it } from 'vitest';
+import { MemoryPersonaStore } from './adapters/memory-store.js';
+import { syntheticUsers } from './core/synthetic.js';
+import { createPersonaService } from './service.js';
+import { syntheticBackend } from './testing.js';
+
+const backend = syntheticBackend();
+const topics = { windows: 'w.test', updates: 'u.test' };
+
+function setup(extra: Partial<Parameters<typeof createPersonaService>[0]> = {}) {
+  const broker = new MemoryBroker(4);
+  broker.createTopic(topics.windows, 4);
+  broker.createTopic(topics.updates, 4);
+  const store = new MemoryPersonaStore();
+  const registry = createRegistry('persona-test', false);
+  const service = createPersonaService(
+    { topics, groupId: 'g', sensitiveOffTenants: ['private'], ...extra },
+    { stream: broker, store, backend, logger: silentLogger(), registry },
+  );
+  return { broker, store, service, registry };
+}
+
+function windowRecord(w: SemantizedWindow): OutRecord {
+  return {
+    key: userKey(w.tenant, w.userId),
+    value: toBinary(WindowRecordSchema, create(WindowRecordSchema, { kind: { case: 'window', value: w } })),
+  };
+}
+
+function markers(runId: string): OutRecord[] {
+  return [0, 1, 2, 3].map((p) => ({
+    key: `eor/${runId}`,
+    partition: p,
+    value: toBinary(
+      WindowRecordSchema,
+      create(WindowRecordSchema, {
+        kind: {
+          case: 'endOfRun',
+          value: endOfRun({ runId, partition: p, totalPartitions: 4, producer: 'semantizer', tenant: 't' }),
+        },
+      }),
+    ),
+  }));
+}
+
+function decodeAll(broker: MemoryBroker): Array<{ partition: number; rec: PersonaUpdateRecord }> {
+  return broker
+    .read(topics.updates)
+    .map((r) => ({ partition: r.partition, rec: fromBinary(PersonaUpdateRecordSchema, r.value) }));
+}
+
+const users = syntheticUsers({ users: 6, seed: 11, tenant: 't', windowsPerUser: 8 });
+
+describe('persona service (embedded adapters)', () => {
+  it('consumes windows, publishes one update per new window and forwards end-of-run markers after them', async () => {
+    const { broker, service } = setup();
+    await service.start();
+    const windows = users.flatMap((u) => u.windows);
+    await broker.producer().send(topics.windows, windows.map(windowRecord));
+    // Duplicates (at-least-once redelivery upstream) publish nothing.
+    await broker.producer().send(topics.windows, windows.slice(0, 5).map(windowRecord));
+    await broker.producer().send(topics.windows, markers('synthetic'));
+    await broker.drained();
+    const out = decodeAll(broker);
+    const updates = out.filter((o) => o.rec.kind.case === 'update');
+    expect(updates).toHaveLength(windows.length);
+    for (const p of [0, 1, 2, 3]) {
+      const inP = out.filter((o) => o.partition === p);
+      const last = inP[inP.length - 1]?.rec;
+      expect(last?.kind.case).toBe('endOfRun');
+      if (last?.kind.case === 'endOfRun') {
+        expect(last.kind.value.producer).toBe('persona');
+        expect(last.kind.value.records).toBe(inP.length - 1);
+      }
+    }
+    // Versions increase by one per window, per user, in order.
+    for (const u of users) {
+      const versions = updates
+        .map((o) => (o.rec.kind.case === 'update' ? o.rec.kind.value : undefined))
+        .filter((up) => up?.persona?.userId === u.userId)
+        .map((up) => up?.persona?.version);
+      expect(versions).toEqual(u.windows.map((_, i) => i + 1));
+      const up = updates.find((o) => o.rec.kind.case === 'update' && o.rec.kind.value.persona?.userId === u.userId);
+      if (up?.rec.kind.case === 'update') {
+        expect(up.rec.kind.value.samples).toHaveLength(1);
+        expect(up.rec.kind.value.rawBytes).toBeGreaterThan(0);
+        expect(up.partition).toBe(partitionForKey(userKey('t', u.userId), 4));
+      }
+    }
+    const p = await service.api.getPersona({ tenant: 't' }, { tenant: 't', userId: users[0]?.userId });
+    expect(p.persona?.version).toBe(8);
+    expect(p.persona?.summary.length).toBeGreaterThan(20);
+    await service.stop();
+  });
+
+  it('republishes an update whose publication failed, but never applies it twice', async () => {
+    const { broker, service, store } = setup();
+    const realProducer = broker.producer.bind(broker);
+    let failOnce = true;
+    broker.producer = () => {
+      const p = realProducer();
+      return {
+        send: async (topic, records) => {
+          if (topic === topics.updates && failOnce) {
+            failOnce = false;
+            throw new Error('broker unavailable');
+          }
+          return p.send(topic, records);
+        },
+        close: p.close,
+      };
+    };
+    const svc = createPersonaService(
+      { topics, groupId: 'g2' },
+      { stream: broker, store, backend, logger: silentLogger(), registry: createRegistry('x', false) },
+    );
+    void service;
+    await svc.start();
+    const u = users[1];
+    if (!u) throw new Error('no user');
+    await broker.producer().send(topics.windows, u.windows.slice(0, 3).map(windowRecord));
+    await broker.drained();
+    const updates = decodeAll(broker).filter((o) => o.rec.kind.case === 'update');
+    expect(updates.map((o) => (o.rec.kind.case === 'update' ? o.rec.kind.value.persona?.version : 0))).toEqual([
+      1, 2, 3,
+    ]);
+    expect((await store.get('t', u.userId))?.version).toBe(3);
+    await svc.stop();
+  });
+
+  it('serves the API with tenant checks, limits and field-naming errors', async () => {
+    const { service } = setup({ consume: false });
+    await service.start();
+    const t = { tenant: 't' };
+    const u = users[2];
+    if (!u) throw new Error('no user');
+    const r = await service.api.applyWindows(t, { windows: u.windows.slice(0, 4) });
+    expect(r.applied).toBe(4);
+    expect(r.duplicates).toBe(0);
+    expect(r.personas[0]?.version).toBe(4);
+    const again = await service.api.applyWindows(t, { windows: u.windows.slice(0, 4) });
+    expect(again.applied).toBe(0);
+    expect(again.duplicates).toBe(4);
+    expect(again.personas[0]?.version).toBe(4);
+
+    const code = async (p: Promise<unknown>) => {
+      try {
+        await p;
+        return 'ok';
+      } catch (e) {
+        return `${(e as PersonaStreamError).code}:${(e as Error).message}`;
+      }
+    };
+    expect(await code(service.api.getPersona(t, { userId: '' }))).toBe(
+      `${ErrorCode.InvalidArgument}:user_id is required`,
+    );
+    expect(await code(service.api.getPersona(t, { userId: 'nobody' }))).toMatch(ErrorCode.NotFound);
+    expect(await code(service.api.getPersona({ tenant: 'other' }, { tenant: 't', userId: u.userId }))).toMatch(
+      ErrorCode.PermissionDenied,
+    );
+    const many = Array.from({ length: 1001 }, (_, i) => `u${i}`);
+    expect(await code(service.api.batchGetPersonas(t, { userIds: many }))).toMatch(ErrorCode.ResourceExhausted);
+    const batch = await service.api.batchGetPersonas(t, { userIds: [u.userId, 'ghost'] });
+    expect(batch.personas.map((p) => p.userId)).toEqual([u.userId]);
+    expect(batch.missingUserIds).toEqual(['ghost']);
+    expect(await code(service.api.applyWindows({ tenant: 'other' }, { windows: u.windows.slice(4, 5) }))).toMatch(
+      ErrorCode.PermissionDenied,
+    );
+    const noId = create(SemantizedWindowSchema, { ...u.windows[4]!, windowId: '' });
+    expect(await code(service.api.applyWindows(t, { windows: [noId] }))).toBe(
+      `${ErrorCode.InvalidArgument}:windows[0].window_id is required`,
+    );
+    const dims = await service.api.listDimensions(t, {});
+    expect(dims.dimensions.map((d) => d.name)).toContain('gender');
+    const priv = await service.api.listDimensions({ tenant: 'private' }, {});
+    expect(priv.dimensions.map((d) => d.name)).not.toContain('gender');
+    await service.stop();
+  });
+
+  it('never predicts sensitive dimensions for tenants that switched them off', async () => {
+    const { service } = setup({ consume: false });
+    await service.start();
+    const [u] = syntheticUsers({ users: 1, seed: 5, tenant: 'private', windowsPerUser: 6 });
+    if (!u) throw new Error('no user');
+    const r = await service.api.applyWindows({ tenant: 'private' }, { windows: u.windows });
+    expect(r.personas[0]?.tags.some((tag) => tag.dimension === 'gender')).toBe(false);
+    expect(r.personas[0]?.tags.some((tag) => tag.dimension === 'interests')).toBe(true);
+    await service.stop();
+  });
+
+  it('erases on delete, ignores later windows until consent, and streams changes to watchers', async () => {
+    const { service, broker, store } = setup({ consume: false });
+    await service.start();
+    const t = { tenant: 't' };
+    const u = users[3];
+    if (!u) throw new Error('no user');
+    await service.api.applyWindows(t, { windows: u.windows.slice(0, 2) });
+
+    const abort = new AbortController();
+    const seen: Array<{ version: number; tombstone: boolean }> = [];
+    const watching = (async () => {
+      for await (const m of service.api.watchPersona(t, { userId: u.userId, fromVersion: 1 }, abort.signal)) {
+        seen.push({ version: m.persona?.version ?? -1, tombstone: m.tombstone });
+        if (seen.length === 5) abort.abort();
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 10));
+    await service.api.applyWindows(t, { windows: u.windows.slice(2, 3) });
+    const del = await service.api.deletePersona(t, { userId: u.userId });
+    expect(del.existed).toBe(true);
+    expect(await store.get('t', u.userId)).toBeUndefined();
+    const tomb = decodeAll(broker).filter((o) => o.rec.kind.case === 'update' && o.rec.kind.value.tombstone);
+    expect(tomb).toHaveLength(1);
+    // Erased: ignored.
+    const ignored = await service.api.applyWindows(t, { windows: u.windows.slice(3, 4) });
+    expect(ignored.applied).toBe(0);
+    expect(ignored.personas).toHaveLength(0);
+    // A window carrying consent starts a fresh persona.
+    const consent = create(SemantizedWindowSchema, {
+      ...u.windows[4]!,
+      notable: [create(NotableEventSchema, { kind: 'consent', detail: 'consent granted' })],
+    });
+    const back = await service.api.applyWindows(t, { windows: [consent, ...u.windows.slice(5, 6)] });
+    expect(back.applied).toBe(2);
+    expect(back.personas[0]?.version).toBe(2);
+    await watching;
+    expect(seen).toEqual([
+      { version: 2, tombstone: false },
+      { version: 3, tombstone: false },
+      { version: 4, tombstone: true },
+      { version: 1, tombstone: false },
+      { version: 2, tombstone: false },
+    ]);
+    // Explicit restore also lifts an erasure.
+    await service.api.deletePersona(t, { userId: u.userId });
+    expect((await service.api.applyWindows(t, { windows: u.windows.slice(6, 7) })).applied).toBe(0);
+    expect((await service.api.restorePersona(t, { userId: u.userId })).restored).toBe(true);
+    expect((await service.api.applyWindows(t, { windows: u.windows.slice(6, 7) })).applied).toBe(1);
+    await service.stop();
+  });
+
+  it('limits concurrent watches', async () => {
+    const { service } = setup({ consume: false, maxWatches: 1 });
+    await service.start();
+    const a = new AbortController();
+    const it1 = service.api.watchPersona({ tenant: 't' }, { userId: 'x' }, a.signal)[Symbol.asyncIterator]();
+    void it1.next();
+    expect(() => service.api.watchPersona({ tenant: 't' }, { userId: 'y' })).toThrow(/too many concurrent watches/);
+    a.abort();
+    await service.stop();
+  });
+});

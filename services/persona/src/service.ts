@@ -1,0 +1,607 @@
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import {
+  type ApplyWindowsRequest,
+  type ApplyWindowsResponse,
+  ApplyWindowsResponseSchema,
+  type BatchGetPersonasRequest,
+  type BatchGetPersonasResponse,
+  BatchGetPersonasResponseSchema,
+  type DeletePersonaRequest,
+  type DeletePersonaResponse,
+  DeletePersonaResponseSchema,
+  DimensionSchema,
+  type EndOfRun,
+  ErrorCode,
+  enabledDimensions,
+  endOfRun,
+  type GetPersonaRequest,
+  type GetPersonaResponse,
+  GetPersonaResponseSchema,
+  type ListDimensionsRequest,
+  type ListDimensionsResponse,
+  ListDimensionsResponseSchema,
+  type Persona,
+  PersonaSchema,
+  PersonaStreamError,
+  type PersonaUpdate,
+  PersonaUpdateRecordSchema,
+  PersonaUpdateSchema,
+  partitionForKey,
+  type SemantizedWindow,
+  SemantizedWindowSchema,
+  type TagSet,
+  Topics,
+  userKey,
+  type WatchPersonaRequest,
+  type WatchPersonaResponse,
+  WatchPersonaResponseSchema,
+  WindowRecordSchema,
+} from '@personastream/contracts';
+import { Counter, Gauge, Histogram, type Logger, type Registry } from '@personastream/runtime';
+import type { InBatch, OutRecord, Stream, StreamConsumer, StreamProducer } from '@personastream/stream';
+import type { PendingRef, PersonaChange, PersonaStore } from './adapters/store.js';
+import type { ModelBackend } from './core/backend.js';
+import { applyWindowAsync, windowCarriesConsent } from './core/state.js';
+import { AsyncQueue, mapLimit } from './util.js';
+
+export interface PersonaServiceConfig {
+  /** Topic overrides (tests use their own). */
+  topics?: { windows?: string; updates?: string };
+  /** Consumer group of the windows consumer. Default "persona". */
+  groupId?: string;
+  /** Samples per update (Avg@k). Default 1 (the builtin backend is deterministic). */
+  samples?: number;
+  /** Half-life of the recent horizon, days of event time. Default 14. */
+  halfLifeDays?: number;
+  /** Tenants with sensitive dimensions off: never predicted, stored, returned or listed. */
+  sensitiveOffTenants?: readonly string[];
+  /** Partitions handled concurrently by the consumer. Default 4. */
+  partitionConcurrency?: number;
+  /** Users updated concurrently within one batch. Default 64. */
+  userConcurrency?: number;
+  /** Concurrent WatchPersona streams allowed. Default 1,000. */
+  maxWatches?: number;
+  /** Ids per BatchGetPersonas. Default 1,000. */
+  maxBatchGet?: number;
+  /** Windows per ApplyWindows call. Default 1,000. */
+  maxApplyWindows?: number;
+  /** Start the windows consumer in `start()`. Default true. */
+  consume?: boolean;
+}
+
+export interface PersonaServiceDeps {
+  stream: Stream;
+  store: PersonaStore;
+  backend: ModelBackend;
+  logger: Logger;
+  registry: Registry;
+}
+
+/** Who calls: the tenant of the caller's token (set by the transport after authentication). */
+export interface Caller {
+  tenant: string;
+}
+
+type Init<T> = Partial<Omit<T, '$typeName' | '$unknown'>>;
+
+/** The persona API, transport-free: gRPC (and anything else) adapts to it. Errors are `PersonaStreamError`s. */
+export interface PersonaApi {
+  getPersona(caller: Caller, req: Init<GetPersonaRequest>): Promise<GetPersonaResponse>;
+  batchGetPersonas(caller: Caller, req: Init<BatchGetPersonasRequest>): Promise<BatchGetPersonasResponse>;
+  /** Current persona first (if its version > from_version), then every change, until `signal` aborts. */
+  watchPersona(
+    caller: Caller,
+    req: Init<WatchPersonaRequest>,
+    signal?: AbortSignal,
+  ): AsyncIterable<WatchPersonaResponse>;
+  deletePersona(caller: Caller, req: Init<DeletePersonaRequest>): Promise<DeletePersonaResponse>;
+  applyWindows(caller: Caller, req: Init<ApplyWindowsRequest>): Promise<ApplyWindowsResponse>;
+  listDimensions(caller: Caller, req: Init<ListDimensionsRequest>): Promise<ListDimensionsResponse>;
+  /** Lifts an erasure marker explicitly (windows for the user are applied again). */
+  restorePersona(caller: Caller, req: { tenant?: string; userId?: string }): Promise<{ restored: boolean }>;
+}
+
+export interface PersonaService {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  health(): Promise<boolean>;
+  api: PersonaApi;
+  /** Handles one batch of the windows topic (exposed for tests and benchmarks). */
+  handleBatch(batch: InBatch): Promise<void>;
+}
+
+type Outcome =
+  | { status: 'applied'; update: PersonaUpdate; bytes: Uint8Array; persona: Persona; seconds: number }
+  | { status: 'republish'; update: PersonaUpdate; bytes: Uint8Array }
+  | { status: 'duplicate' }
+  | { status: 'erased' };
+
+const MAX_ID = 512;
+
+/**
+ * `PersonaUpdateRecord{update}` from an already encoded `PersonaUpdate`: field 1, length-delimited
+ * (tag 0x0a, varint length, bytes) — the same bytes `toBinary` writes, without encoding twice.
+ */
+export function wrapUpdate(updateBytes: Uint8Array): Uint8Array {
+  const len = updateBytes.length;
+  const head: number[] = [0x0a];
+  let v = len;
+  while (v >= 0x80) {
+    head.push((v & 0x7f) | 0x80);
+    v >>>= 7;
+  }
+  head.push(v);
+  const out = new Uint8Array(head.length + len);
+  out.set(head, 0);
+  out.set(updateBytes, head.length);
+  return out;
+}
+
+function invalid(message: string, field: string): PersonaStreamError {
+  return new PersonaStreamError(ErrorCode.InvalidArgument, message, field);
+}
+
+export function createPersonaService(config: PersonaServiceConfig, deps: PersonaServiceDeps): PersonaService {
+  const { store, backend, logger, registry } = deps;
+  const windowsTopic = config.topics?.windows ?? Topics.windows;
+  const updatesTopic = config.topics?.updates ?? Topics.updates;
+  const samples = Math.max(1, config.samples ?? 1);
+  const halfLifeDays = config.halfLifeDays ?? 14;
+  const sensitiveOff = new Set(config.sensitiveOffTenants ?? []);
+  const userConcurrency = config.userConcurrency ?? 64;
+  const maxWatches = config.maxWatches ?? 1000;
+  const maxBatchGet = config.maxBatchGet ?? 1000;
+  const maxApply = config.maxApplyWindows ?? 1000;
+
+  const updatesTotal = new Counter({
+    name: 'persona_updates_total',
+    help: 'Persona updates applied, by source (kafka|api).',
+    labelNames: ['source'],
+    registers: [registry],
+  });
+  const duplicatesTotal = new Counter({
+    name: 'persona_duplicate_windows_total',
+    help: 'Windows skipped because their id was already applied.',
+    registers: [registry],
+  });
+  const erasedTotal = new Counter({
+    name: 'persona_erased_windows_total',
+    help: 'Windows ignored because the user is erased (no consent yet).',
+    registers: [registry],
+  });
+  const malformedTotal = new Counter({
+    name: 'persona_malformed_records_total',
+    help: 'Window records that could not be decoded or lack ids.',
+    registers: [registry],
+  });
+  const updateSeconds = new Histogram({
+    name: 'persona_update_seconds',
+    help: 'Time to apply one window (read, model, atomic write).',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [registry],
+  });
+  const watchersGauge = new Gauge({
+    name: 'persona_watch_streams',
+    help: 'Open WatchPersona streams.',
+    registers: [registry],
+  });
+  const markersTotal = new Counter({
+    name: 'persona_end_of_run_markers_total',
+    help: 'End-of-run markers forwarded.',
+    registers: [registry],
+  });
+
+  const producer: StreamProducer = deps.stream.producer();
+  let consumer: StreamConsumer | undefined;
+  let running = false;
+  let updatesPartitions: number | undefined;
+  /** Updates written per run and updates-topic partition (the `records` of forwarded markers). */
+  const runCounts = new Map<string, number>();
+  const watches = new Set<AbortController>();
+  /** Offset of the last marker forwarded per input partition (redeliveries are not forwarded again). */
+  const forwardedMarkers = new Map<string, bigint>();
+
+  const dimsFor = (tenant: string) => enabledDimensions(!sensitiveOff.has(tenant));
+
+  /** Drops tags of dimensions the tenant has switched off (also for personas stored before a switch). */
+  function visible(persona: Persona): Persona {
+    if (!sensitiveOff.has(persona.tenant)) return persona;
+    const allowed = new Set(dimsFor(persona.tenant).map((d) => d.name as string));
+    if (persona.tags.every((t) => allowed.has(t.dimension))) return persona;
+    return create(PersonaSchema, { ...persona, tags: persona.tags.filter((t) => allowed.has(t.dimension)) });
+  }
+
+  function buildUpdate(w: SemantizedWindow, persona: Persona, tagSets: TagSet[]): PersonaUpdate {
+    return create(PersonaUpdateSchema, {
+      persona,
+      windowId: w.windowId,
+      runId: w.runId,
+      tombstone: false,
+      samples: tagSets,
+      semantizedBytes: w.compression?.semantizedBytes ?? 0,
+      rawBytes: w.compression?.rawBytes ?? 0,
+      semantizedTokens: w.compression?.semantizedTokens ?? 0,
+      rawTokens: w.compression?.rawTokens ?? 0,
+      ingestTimeMs: w.ingestTimeMs,
+    });
+  }
+
+  async function applyOne(w: SemantizedWindow): Promise<Outcome> {
+    const started = performance.now();
+    const tenant = w.tenant;
+    const enabled = dimsFor(tenant);
+    const outcome = await store.applyAtomically(
+      tenant,
+      w.userId,
+      w.windowId,
+      async (current) => {
+        // The store hands out a fresh copy of the state, so statistics are updated in place.
+        const r = await applyWindowAsync(current, w, backend, {
+          halfLifeDays,
+          samples,
+          enabledDimensions: enabled,
+          inPlace: true,
+        });
+        if (!r.applied) return undefined;
+        const update = buildUpdate(w, r.persona, r.samples);
+        const bytes = toBinary(PersonaUpdateSchema, update);
+        return { state: r.state, result: { update, bytes }, pending: bytes };
+      },
+      { consent: windowCarriesConsent(w) },
+    );
+    if (outcome.status === 'applied') {
+      const seconds = (performance.now() - started) / 1000;
+      return { status: 'applied', ...outcome.result, persona: outcome.state.persona, seconds };
+    }
+    if (outcome.status === 'duplicate') {
+      duplicatesTotal.inc();
+      if (outcome.pending) {
+        return {
+          status: 'republish',
+          update: fromBinary(PersonaUpdateSchema, outcome.pending),
+          bytes: outcome.pending,
+        };
+      }
+      return { status: 'duplicate' };
+    }
+    erasedTotal.inc();
+    return { status: 'erased' };
+  }
+
+  /** Applies windows: in order per user, users concurrently. Outcomes in input order. */
+  async function applyMany(windows: readonly SemantizedWindow[]): Promise<Outcome[]> {
+    const groups = new Map<string, number[]>();
+    windows.forEach((w, i) => {
+      const key = userKey(w.tenant, w.userId);
+      const g = groups.get(key);
+      if (g) g.push(i);
+      else groups.set(key, [i]);
+    });
+    const outcomes = new Array<Outcome>(windows.length);
+    await mapLimit([...groups.values()], userConcurrency, async (idxs) => {
+      for (const i of idxs) outcomes[i] = await applyOne(windows[i] as SemantizedWindow);
+    });
+    return outcomes;
+  }
+
+  function updateRecord(update: PersonaUpdate, bytes?: Uint8Array): OutRecord {
+    const p = update.persona as Persona;
+    return {
+      key: userKey(p.tenant, p.userId),
+      value: bytes
+        ? wrapUpdate(bytes)
+        : toBinary(
+            PersonaUpdateRecordSchema,
+            create(PersonaUpdateRecordSchema, { kind: { case: 'update', value: update } }),
+          ),
+    };
+  }
+
+  async function partitionsOfUpdates(): Promise<number> {
+    if (updatesPartitions === undefined) {
+      const admin = deps.stream.admin();
+      try {
+        updatesPartitions = await admin.partitionCount(updatesTopic);
+      } finally {
+        await admin.close();
+      }
+    }
+    return updatesPartitions;
+  }
+
+  /** Publishes the updates of applied windows, then acknowledges them in the store. */
+  async function publish(
+    windows: readonly SemantizedWindow[],
+    outcomes: readonly Outcome[],
+    source: string,
+    extra: (count: (key: string) => number) => OutRecord[] = () => [],
+  ) {
+    const records: OutRecord[] = [];
+    const refs: PendingRef[] = [];
+    const parts = await partitionsOfUpdates();
+    const delta = new Map<string, number>();
+    outcomes.forEach((o, i) => {
+      if (o.status !== 'applied' && o.status !== 'republish') return;
+      const w = windows[i] as SemantizedWindow;
+      const rec = updateRecord(o.update, o.bytes);
+      records.push(rec);
+      refs.push({ tenant: w.tenant, userId: w.userId, windowId: w.windowId });
+      const countKey = `${w.runId}|${partitionForKey(rec.key, parts)}`;
+      delta.set(countKey, (delta.get(countKey) ?? 0) + 1);
+      if (o.status === 'applied') {
+        updatesTotal.inc({ source });
+        updateSeconds.observe(o.seconds);
+      }
+    });
+    records.push(...extra((key) => (runCounts.get(key) ?? 0) + (delta.get(key) ?? 0)));
+    if (records.length > 0) await producer.send(updatesTopic, records);
+    for (const [key, n] of delta) runCounts.set(key, (runCounts.get(key) ?? 0) + n);
+    if (refs.length > 0) await store.ackPending(refs);
+  }
+
+  async function handleBatch(batch: InBatch): Promise<void> {
+    let segment: SemantizedWindow[] = [];
+    const flush = async (marker?: EndOfRun) => {
+      const windows = segment;
+      segment = [];
+      const outcomes = await applyMany(windows);
+      // The marker is built after the segment's updates are counted, and sent after them.
+      const extra = (count: (key: string) => number): OutRecord[] => {
+        if (!marker) return [];
+        const forwarded = endOfRun({
+          runId: marker.runId,
+          producer: 'persona',
+          partition: batch.partition,
+          totalPartitions: marker.totalPartitions,
+          records: count(`${marker.runId}|${batch.partition}`),
+          tenant: marker.tenant,
+        });
+        return [
+          {
+            key: `eor/${marker.runId}`,
+            partition: batch.partition,
+            value: toBinary(
+              PersonaUpdateRecordSchema,
+              create(PersonaUpdateRecordSchema, { kind: { case: 'endOfRun', value: forwarded } }),
+            ),
+          },
+        ];
+      };
+      await publish(windows, outcomes, 'kafka', extra);
+      if (marker) {
+        markersTotal.inc();
+        logger.info({ runId: marker.runId, partition: batch.partition }, 'end of run forwarded');
+      }
+    };
+    for (const rec of batch.records) {
+      let decoded: ReturnType<typeof fromBinary<typeof WindowRecordSchema>>;
+      try {
+        decoded = fromBinary(WindowRecordSchema, rec.value);
+      } catch (err) {
+        malformedTotal.inc();
+        logger.warn({ err, partition: rec.partition, offset: rec.offset }, 'undecodable window record skipped');
+        continue;
+      }
+      if (decoded.kind.case === 'window') {
+        const w = decoded.kind.value;
+        if (!w.windowId || !w.tenant || !w.userId) {
+          malformedTotal.inc();
+          logger.warn({ partition: rec.partition, offset: rec.offset }, 'window without id/tenant/user skipped');
+          continue;
+        }
+        segment.push(w);
+      } else if (decoded.kind.case === 'endOfRun') {
+        // A marker redelivered within this process (same offset) is not forwarded twice.
+        const markerKey = `${batch.topic}|${batch.partition}`;
+        const offset = BigInt(rec.offset);
+        const last = forwardedMarkers.get(markerKey);
+        if (last !== undefined && offset <= last) {
+          await flush();
+          continue;
+        }
+        await flush(decoded.kind.value);
+        forwardedMarkers.set(markerKey, offset);
+      }
+    }
+    if (segment.length > 0) await flush();
+  }
+
+  // ---- API -------------------------------------------------------------------------------------
+
+  function tenantOf(caller: Caller, requested: string | undefined): string {
+    const tenant = requested || caller.tenant;
+    if (tenant !== caller.tenant) {
+      throw new PersonaStreamError(
+        ErrorCode.PermissionDenied,
+        `tenant "${tenant}" is not the caller's tenant`,
+        'tenant',
+      );
+    }
+    return tenant;
+  }
+
+  function requireUserId(userId: string | undefined, field = 'user_id'): string {
+    if (!userId) throw invalid(`${field} is required`, field);
+    if (userId.length > MAX_ID) throw invalid(`${field} is longer than ${MAX_ID} characters`, field);
+    return userId;
+  }
+
+  const api: PersonaApi = {
+    async getPersona(caller, req) {
+      const tenant = tenantOf(caller, req.tenant);
+      const userId = requireUserId(req.userId);
+      const persona = await store.get(tenant, userId);
+      if (!persona) throw new PersonaStreamError(ErrorCode.NotFound, `no persona for user "${userId}"`, 'user_id');
+      return create(GetPersonaResponseSchema, { persona: visible(persona) });
+    },
+
+    async batchGetPersonas(caller, req) {
+      const tenant = tenantOf(caller, req.tenant);
+      const ids = req.userIds ?? [];
+      if (ids.length === 0) throw invalid('user_ids is required', 'user_ids');
+      if (ids.length > maxBatchGet) {
+        throw new PersonaStreamError(
+          ErrorCode.ResourceExhausted,
+          `user_ids has ${ids.length} ids; at most ${maxBatchGet} per call`,
+          'user_ids',
+        );
+      }
+      ids.forEach((id, i) => {
+        requireUserId(id, `user_ids[${i}]`);
+      });
+      const found = await store.batchGet(tenant, ids);
+      const personas: Persona[] = [];
+      const missing: string[] = [];
+      found.forEach((p, i) => {
+        if (p) personas.push(visible(p));
+        else missing.push(ids[i] as string);
+      });
+      return create(BatchGetPersonasResponseSchema, { personas, missingUserIds: missing });
+    },
+
+    watchPersona(caller, req, signal) {
+      const tenant = tenantOf(caller, req.tenant);
+      const userId = requireUserId(req.userId);
+      if (watches.size >= maxWatches) {
+        throw new PersonaStreamError(
+          ErrorCode.ResourceExhausted,
+          `too many concurrent watches (at most ${maxWatches})`,
+        );
+      }
+      const controller = new AbortController();
+      watches.add(controller);
+      watchersGauge.set(watches.size);
+      const queue = new AsyncQueue<PersonaChange>();
+      const onAbort = () => queue.close();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      controller.signal.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) queue.close();
+      return (async function* () {
+        let unsubscribe: (() => Promise<void>) | undefined;
+        try {
+          unsubscribe = await store.subscribe(tenant, userId, (c) => queue.push(c));
+          let last = req.fromVersion ?? 0;
+          const current = await store.get(tenant, userId);
+          if (current && current.version > last) {
+            last = current.version;
+            yield create(WatchPersonaResponseSchema, { persona: visible(current) });
+          }
+          for await (const change of queue) {
+            if (change.tombstone) {
+              last = 0;
+              yield create(WatchPersonaResponseSchema, {
+                persona: create(PersonaSchema, { tenant, userId, version: change.version }),
+                tombstone: true,
+              });
+            } else if (change.persona && change.version > last) {
+              last = change.version;
+              yield create(WatchPersonaResponseSchema, { persona: visible(change.persona) });
+            }
+          }
+        } finally {
+          signal?.removeEventListener('abort', onAbort);
+          watches.delete(controller);
+          watchersGauge.set(watches.size);
+          await unsubscribe?.();
+        }
+      })();
+    },
+
+    async deletePersona(caller, req) {
+      const tenant = tenantOf(caller, req.tenant);
+      const userId = requireUserId(req.userId);
+      const r = await store.delete(tenant, userId);
+      // A tombstone is published on every delete (also a repeated one), so a retry after a failed
+      // publish still tells downstream consumers.
+      const tombstone = create(PersonaUpdateSchema, {
+        persona: create(PersonaSchema, { tenant, userId, version: r.version, updatedMs: Date.now() }),
+        tombstone: true,
+      });
+      await producer.send(updatesTopic, [updateRecord(tombstone)]);
+      logger.info({ tenant, existed: r.existed }, 'persona erased');
+      return create(DeletePersonaResponseSchema, { existed: r.existed });
+    },
+
+    async applyWindows(caller, req) {
+      const windows = req.windows ?? [];
+      if (windows.length === 0) throw invalid('windows is required', 'windows');
+      if (windows.length > maxApply) {
+        throw new PersonaStreamError(
+          ErrorCode.ResourceExhausted,
+          `windows has ${windows.length} windows; at most ${maxApply} per call`,
+          'windows',
+        );
+      }
+      windows.forEach((w, i) => {
+        if (!w.windowId) throw invalid(`windows[${i}].window_id is required`, `windows[${i}].window_id`);
+        requireUserId(w.userId, `windows[${i}].user_id`);
+        const tenant = w.tenant || caller.tenant;
+        if (tenant !== caller.tenant) {
+          throw new PersonaStreamError(
+            ErrorCode.PermissionDenied,
+            `windows[${i}] belongs to tenant "${tenant}", not the caller's`,
+            `windows[${i}].tenant`,
+          );
+        }
+      });
+      const ws = windows.map((w) => (w.tenant ? w : create(SemantizedWindowSchema, { ...w, tenant: caller.tenant })));
+      const outcomes = await applyMany(ws);
+      await publish(ws, outcomes, 'api');
+      const touched = [...new Set(ws.map((w) => w.userId))];
+      const personas = (await store.batchGet(caller.tenant, touched)).filter((p): p is Persona => p !== undefined);
+      return create(ApplyWindowsResponseSchema, {
+        applied: outcomes.filter((o) => o.status === 'applied').length,
+        duplicates: outcomes.filter((o) => o.status === 'duplicate' || o.status === 'republish').length,
+        personas: personas.map(visible),
+      });
+    },
+
+    async listDimensions(caller, req) {
+      const tenant = tenantOf(caller, req.tenant);
+      return create(ListDimensionsResponseSchema, {
+        dimensions: dimsFor(tenant).map((d) =>
+          create(DimensionSchema, {
+            name: d.name,
+            values: [...d.values],
+            multiValued: d.multiValued,
+            sensitive: d.sensitive,
+          }),
+        ),
+      });
+    },
+
+    async restorePersona(caller, req) {
+      const tenant = tenantOf(caller, req.tenant);
+      const userId = requireUserId(req.userId);
+      return { restored: await store.restore(tenant, userId) };
+    },
+  };
+
+  return {
+    api,
+    handleBatch,
+    async start() {
+      if (running) return;
+      running = true;
+      if (config.consume === false) return;
+      consumer = deps.stream.consumer({
+        groupId: config.groupId ?? 'persona',
+        topics: [windowsTopic],
+        concurrency: config.partitionConcurrency ?? 4,
+      });
+      await consumer.start(handleBatch);
+      logger.info({ windowsTopic, updatesTopic, backend: backend.name }, 'persona service consuming');
+    },
+    async stop() {
+      if (!running) return;
+      running = false;
+      for (const w of watches) w.abort();
+      if (consumer) await consumer.stop();
+      consumer = undefined;
+      await producer.close();
+    },
+    async health() {
+      return running && (await store.ping());
+    },
+  };
+}

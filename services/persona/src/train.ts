@@ -1,0 +1,160 @@
+import {
+  type BehaviorEvent,
+  type DimensionSpec,
+  enabledDimensions,
+  type GroundTruth,
+  type SemantizedWindow,
+  splitOf,
+  userKey,
+} from '@personastream/contracts';
+import { semantizeEvents } from '@personastream/semantizer';
+import { type SimulatorConfigOverrides, simulateUsers, simulatorConfig } from '@personastream/simulator';
+import type { ModelWeights } from './core/builtin/model.js';
+import { evaluateBuiltin, type TrainingExample, type TrainOptions, trainBuiltinModel } from './core/builtin/train.js';
+import { emptyStats, updateStats } from './core/stats.js';
+
+export interface TrainReport {
+  weights: ModelWeights;
+  /** HPR-Bench tag score (mean over enabled dimensions) on the train users. */
+  trainScore: number;
+  /** The same on the test users (never seen in training). */
+  testScore: number;
+  perDimension: { train: Record<string, number>; test: Record<string, number> };
+  users: { train: number; test: number };
+  windows: number;
+}
+
+export interface WindowsTrainInput {
+  /** Semantized windows of every user, in the order the service would apply them. */
+  windows: readonly SemantizedWindow[];
+  /** Ground truth per user (users without truth are ignored). */
+  truths: readonly GroundTruth[];
+  train?: TrainOptions;
+  /** Dimensions scored (default: all, sensitive included). */
+  dimensions?: readonly DimensionSpec[];
+}
+
+/** Folds windows into per-user statistics and pairs them with the truth (users without truth are skipped). */
+export function examplesFromWindows(
+  windows: readonly SemantizedWindow[],
+  truths: readonly GroundTruth[],
+  halfLifeDays = 14,
+): TrainingExample[] {
+  const byUser = new Map<string, ReturnType<typeof emptyStats>>();
+  for (const w of windows) {
+    const key = userKey(w.tenant, w.userId);
+    let s = byUser.get(key);
+    if (!s) {
+      s = emptyStats({ halfLifeDays });
+      byUser.set(key, s);
+    }
+    updateStats(s, w);
+  }
+  return truths.map((truth) => ({
+    id: truth.userId,
+    stats: byUser.get(userKey(truth.tenant, truth.userId)) ?? emptyStats({ halfLifeDays }),
+    truth,
+  }));
+}
+
+/**
+ * Trains the builtin model on labelled examples: users are split 80/20 by `splitOf` (HPR-Bench §4);
+ * the model is trained on the train users only and scored on both parts.
+ */
+export function trainFromExamples(
+  examples: readonly TrainingExample[],
+  opts: { train?: TrainOptions; dimensions?: readonly DimensionSpec[]; windows?: number } = {},
+): TrainReport {
+  const dims = opts.dimensions ?? enabledDimensions(true);
+  const train = examples.filter((e) => splitOf(e.id ?? '') === 'train');
+  const test = examples.filter((e) => splitOf(e.id ?? '') === 'test');
+  const weights = trainBuiltinModel(train, { dimensions: dims, ...opts.train });
+  const tr = evaluateBuiltin(weights, train, dims);
+  const te = test.length > 0 ? evaluateBuiltin(weights, test, dims) : { score: 0, perDimension: {}, users: 0 };
+  weights.meta.testScore = te.score;
+  weights.meta.perDimension = te.perDimension;
+  return {
+    weights,
+    trainScore: tr.score,
+    testScore: te.score,
+    perDimension: { train: tr.perDimension, test: te.perDimension },
+    users: { train: train.length, test: test.length },
+    windows: opts.windows ?? 0,
+  };
+}
+
+/** `trainFromExamples` over semantized windows and their users' truth. */
+export function trainFromWindows(input: WindowsTrainInput): TrainReport {
+  const examples = examplesFromWindows(input.windows, input.truths, input.train?.halfLifeDays ?? 14);
+  return trainFromExamples(examples, {
+    ...(input.train ? { train: input.train } : {}),
+    ...(input.dimensions ? { dimensions: input.dimensions } : {}),
+    windows: input.windows.length,
+  });
+}
+
+/** Users simulated and semantized together (bounds memory; a chunk is like one benchmark run). */
+const CHUNK_USERS = 1000;
+
+export interface SimulationTrainInput {
+  /** Users per simulated run. */
+  users: number;
+  seed: number;
+  /**
+   * Several runs (seeds), `users` each; default `[seed]`. Catalogues (brand names) differ per seed,
+   * so a model knows the brands of the seeds it was trained on.
+   */
+  seeds?: number[];
+  /** Further simulator settings (default config otherwise). */
+  simulator?: Omit<SimulatorConfigOverrides, 'users' | 'seed'>;
+  train?: TrainOptions;
+  dimensions?: readonly DimensionSpec[];
+  log?: (message: string) => void;
+}
+
+/**
+ * Simulates `users` users (simulator default config, `seed`), semantizes their events with the
+ * semantizer's own core, and trains the builtin model on the train split (`trainFromWindows`).
+ * Deterministic for a given (users, seed).
+ */
+export function trainFromSimulation(input: SimulationTrainInput): TrainReport {
+  const log = input.log ?? (() => {});
+  const seeds = input.seeds ?? [input.seed];
+  const halfLifeDays = input.train?.halfLifeDays ?? 14;
+  const examples: TrainingExample[] = [];
+  let windowCount = 0;
+  for (const seed of seeds) {
+    const config = simulatorConfig({ ...input.simulator, users: input.users, seed });
+    let events: BehaviorEvent[] = [];
+    let truths: GroundTruth[] = [];
+    let done = 0;
+    const flush = () => {
+      if (truths.length === 0) return;
+      const { windows } = semantizeEvents(events);
+      windowCount += windows.length;
+      examples.push(...examplesFromWindows(windows, truths, halfLifeDays));
+      done += truths.length;
+      log(`seed ${seed}: simulated and semantized ${done}/${input.users} users (${windowCount} windows in all)`);
+      events = [];
+      truths = [];
+    };
+    for (const u of simulateUsers(config)) {
+      for (const r of u.records) {
+        if (r.kind === 'event') events.push(r.event);
+        else if (r.kind === 'truth') truths.push(r.truth);
+      }
+      if (truths.length >= CHUNK_USERS) flush();
+    }
+    flush();
+  }
+  return trainFromExamples(examples, {
+    ...(input.dimensions ? { dimensions: input.dimensions } : {}),
+    windows: windowCount,
+    train: {
+      seed: seeds[0] ?? input.seed,
+      source: `simulator users=${input.users} seeds=${seeds.join(',')}`,
+      log,
+      ...input.train,
+    },
+  });
+}
