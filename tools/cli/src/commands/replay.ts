@@ -39,7 +39,7 @@ export async function runReplay(args: string[]): Promise<number> {
     onProgress: (p: { events: number }) => bar.update(p.events),
     ...(typeof o.tenant === 'string' ? { tenant: o.tenant } : {}),
   };
-  let summary;
+  let summary: Awaited<ReturnType<typeof replayDataset>>;
   if (target === 'http') {
     const apiKey = process.env.INGEST_API_KEY;
     if (!apiKey)
