@@ -21,7 +21,7 @@ if ! git diff --quiet -- packages/contracts/src/gen || [ -n "$(git ls-files --ot
   git --no-pager diff --stat -- packages/contracts/src/gen
   failures+=("stale-generated-code")
 fi
-(cd packages/contracts && npx buf lint ../../proto) || failures+=("buf-lint")
+(cd packages/contracts && npm run --silent lint) || failures+=("buf-lint")
 
 step "lint (biome)"
 npx biome check . || failures+=("lint")

@@ -46,6 +46,8 @@ export const ingestEnvShape = {
   INGEST_EVENTS_TOPIC: z.string().min(1).optional(),
   INGEST_DLQ_TOPIC: z.string().min(1).optional(),
   OPS_PORT: env.port.default(9105),
+  // 0.0.0.0 in containers, so probes and Prometheus reach it
+  OPS_HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: env.logLevel,
 };
 

@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     eventPartitions: () => admin.partitionCount(topics.events),
   });
   await app.listen({ port: env.INGEST_HTTP_PORT, host: env.INGEST_HTTP_HOST });
-  const ops: Server = await startOpsServer(env.OPS_PORT, { registry, health: () => true });
+  const ops: Server = await startOpsServer(env.OPS_PORT, { registry, health: () => true }, env.OPS_HOST);
   logger.info(
     {
       port: env.INGEST_HTTP_PORT,

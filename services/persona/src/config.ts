@@ -37,6 +37,8 @@ export const personaEnvShape = {
   PERSONA_UPDATES_TOPIC: z.string().min(1).optional(),
   PERSONA_MAX_WATCHES: z.coerce.number().int().min(1).default(1000),
   OPS_PORT: env.port.default(9103),
+  // 0.0.0.0 in containers, so probes and Prometheus reach it
+  OPS_HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: env.logLevel,
   /** OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 (required with PERSONA_BACKEND=openai). */
   PERSONA_LLM_URL: z.string().url().optional(),

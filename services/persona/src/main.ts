@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     tokens: parseTenantTokens(cfg.PERSONA_TENANT_TOKENS),
     logger,
   });
-  const ops: Server = await startOpsServer(cfg.OPS_PORT, { registry, health: () => service.health() });
+  const ops: Server = await startOpsServer(cfg.OPS_PORT, { registry, health: () => service.health() }, cfg.OPS_HOST);
   logger.info({ grpcPort: grpcServer.port, opsPort: cfg.OPS_PORT }, 'persona service started');
 
   onShutdown(logger, async () => {

@@ -6,6 +6,7 @@ import {
   type PersonaStreamError,
   type PersonaUpdateRecord,
   PersonaUpdateRecordSchema,
+  PersonaUpdateSchema,
   partitionForKey,
   type SemantizedWindow,
   SemantizedWindowSchema,
@@ -17,7 +18,7 @@ import { MemoryBroker, type OutRecord } from '@personastream/stream';
 import { describe, expect, it } from 'vitest';
 import { MemoryPersonaStore } from './adapters/memory-store.js';
 import { syntheticUsers } from './core/synthetic.js';
-import { createPersonaService } from './service.js';
+import { createPersonaService, wrapUpdate } from './service.js';
 import { syntheticBackend } from './testing.js';
 
 const backend = syntheticBackend();
@@ -66,6 +67,19 @@ function decodeAll(broker: MemoryBroker): Array<{ partition: number; rec: Person
 }
 
 const users = syntheticUsers({ users: 6, seed: 11, tenant: 't', windowsPerUser: 8 });
+
+describe('wrapUpdate', () => {
+  it('encodes PersonaUpdateRecord{update} exactly like toBinary, for small and large updates', () => {
+    for (const summary of ['x', 'y'.repeat(300), 'z'.repeat(70_000)]) {
+      const update = create(PersonaUpdateSchema, { windowId: 'w', persona: { tenant: 't', userId: 'u', summary } });
+      const direct = toBinary(
+        PersonaUpdateRecordSchema,
+        create(PersonaUpdateRecordSchema, { kind: { case: 'update', value: update } }),
+      );
+      expect(wrapUpdate(toBinary(PersonaUpdateSchema, update))).toEqual(direct);
+    }
+  });
+});
 
 describe('persona service (embedded adapters)', () => {
   it('consumes windows, publishes one update per new window and forwards end-of-run markers after them', async () => {

@@ -43,6 +43,8 @@ export const semantizerEnv = {
   SEMANTIZER_CHECKPOINT_PREFIX: z.string().default('ps:'),
   SEMANTIZER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(defaultSemantizerConfig.concurrency),
   OPS_PORT: env.port.default(9102),
+  // 0.0.0.0 in containers, so probes and Prometheus reach it
+  OPS_HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: env.logLevel,
 };
 

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   redis.on('error', (err) => logger.warn({ err }, 'redis error'));
   const checkpoints = new RedisCheckpointStore(redis, { prefix: env.SEMANTIZER_CHECKPOINT_PREFIX });
   const service = createSemantizerService(config, { stream, checkpoints, logger, registry });
-  const ops = await startOpsServer(env.OPS_PORT, { registry, health: () => service.health() });
+  const ops = await startOpsServer(env.OPS_PORT, { registry, health: () => service.health() }, env.OPS_HOST);
   const address = ops.address();
   logger.info({ port: typeof address === 'object' && address ? address.port : env.OPS_PORT }, 'ops server listening');
   onShutdown(logger, async () => {

@@ -26,6 +26,8 @@ export const simulatorEnv = {
   SIM_SPEEDUP: z.coerce.number().min(0).max(1e9).default(0),
   /** Port of /healthz and /metrics (0 = any free port). */
   OPS_PORT: env.port.default(0),
+  // 0.0.0.0 in containers, so probes and Prometheus reach it
+  OPS_HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: env.logLevel,
 };
 

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     registers: [registry],
   });
   const users = new Counter({ name: 'simulator_users_total', help: 'Users simulated.', registers: [registry] });
-  const ops = await startOpsServer(env.OPS_PORT, { registry, health: () => true });
+  const ops = await startOpsServer(env.OPS_PORT, { registry, health: () => true }, env.OPS_HOST);
   logger.info(
     { port: (ops.address() as AddressInfo).port, runId: config.runId, users: config.users },
     'simulator started',

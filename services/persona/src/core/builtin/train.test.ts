@@ -6,11 +6,11 @@ import { BuiltinBackend } from './backend.js';
 import { evaluateBuiltin, trainBuiltinModel } from './train.js';
 
 const dims = SYNTHETIC_DIMENSIONS.map((d) => dimensionSpec(d) as DimensionSpec);
-const users = syntheticUsers({ users: 160, seed: 7 });
+const users = syntheticUsers({ users: 140, seed: 7 });
 const examples = users.map((u) => ({ id: u.userId, windows: u.windows, truth: u.truth }));
-const train = examples.slice(0, 120);
-const test = examples.slice(120);
-const weights = trainBuiltinModel(train, { dimensions: dims, iterations: 150, lambdas: [0.01, 0.1] });
+const train = examples.slice(0, 100);
+const test = examples.slice(100);
+const weights = trainBuiltinModel(train, { dimensions: dims, iterations: 100, lambdas: [0.1, 0.01] });
 
 describe('trainBuiltinModel', () => {
   it('learns the synthetic signals and generalizes', () => {
@@ -22,14 +22,14 @@ describe('trainBuiltinModel', () => {
   });
 
   it('is deterministic', () => {
-    const again = trainBuiltinModel(train, { dimensions: dims, iterations: 150, lambdas: [0.01, 0.1] });
+    const again = trainBuiltinModel(train, { dimensions: dims, iterations: 100, lambdas: [0.1, 0.01] });
     expect(JSON.stringify(again)).toBe(JSON.stringify(weights));
   });
 
   it('dates life events near their true onset and calibrates confidences into [0,1]', () => {
     const backend = new BuiltinBackend(weights);
     let checked = 0;
-    for (const u of users.slice(120)) {
+    for (const u of users.slice(100)) {
       const truth = u.truth.tags.find((t) => t.dimension === 'life_events');
       const s = emptyStats();
       for (const w of u.windows) updateStats(s, w);
