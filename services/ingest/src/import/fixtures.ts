@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { MOVIELENS_GENRES } from './formats/movielens.js';
 
 /**
  * Small files in each public format, written by tests (never downloaded): a few dozen lines each,
@@ -9,27 +10,7 @@ export async function writeMovielensFixture(dir: string, users = 12, ratingsPerU
   if (ratingsPerUser > 4)
     throw new Error('the MovieLens fixture has 4 movies: at most 4 ratings per user (one per movie, as in u.data)');
   await mkdir(dir, { recursive: true });
-  const genres = [
-    'unknown',
-    'Action',
-    'Adventure',
-    'Animation',
-    "Children's",
-    'Comedy',
-    'Crime',
-    'Documentary',
-    'Drama',
-    'Fantasy',
-    'Film-Noir',
-    'Horror',
-    'Musical',
-    'Mystery',
-    'Romance',
-    'Sci-Fi',
-    'Thriller',
-    'War',
-    'Western',
-  ];
+  const genres = MOVIELENS_GENRES;
   await writeFile(join(dir, 'u.genre'), `${genres.map((g, i) => `${g}|${i}`).join('\n')}\n\n`, 'latin1');
   const flags = (on: number[]) => genres.map((_, i) => (on.includes(i) ? '1' : '0')).join('|');
   const items = [
