@@ -46,8 +46,10 @@ export interface RunInfo {
   stack?: string;
   /** Raw events of the run (default: Σ events seen by the users' final personas). */
   events?: number;
-  /** Wall time of the run, seconds (default: first ingest time → last update marker). */
+  /** Wall time of the run, seconds (default: `started_ms`, else the first ingest time → last update marker). */
   wall_s?: number;
+  /** When the run started (wall clock, epoch ms), e.g. when the caller began publishing it. */
+  started_ms?: number;
   /** Tag Avg@k of the same backend on raw input, for retention (null: unavailable). */
   raw_tag_avg_at_k?: number | null;
 }
@@ -489,7 +491,8 @@ export class RunAccumulator {
     const markerTimes = [...this.markers.updates.values()].map((m) => m.producedTimeMs).filter((t) => t > 0);
     const truthMarkerTimes = [...this.markers.truth.values()].map((m) => m.producedTimeMs).filter((t) => t > 0);
     const completedMs = Math.max(0, lastUpdateMs, ...markerTimes, ...truthMarkerTimes);
-    const started = Number.isFinite(startMs) ? startMs : Math.min(completedMs, ...truthMarkerTimes);
+    const started =
+      info.started_ms ?? (Number.isFinite(startMs) ? startMs : Math.min(completedMs, ...truthMarkerTimes));
     const wallS = info.wall_s ?? Math.max(0, (completedMs - started) / 1000);
     const eventCount = info.events ?? events;
     const topModel = [...models.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0];

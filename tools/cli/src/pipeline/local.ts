@@ -114,6 +114,7 @@ export async function runLocalPipeline(opts: LocalPipelineOptions): Promise<Loca
         stack: 'local',
         events: inputs.events,
         raw_tag_avg_at_k: opts.rawTagScore?.() ?? null,
+        started_ms: Date.now(),
       },
       baselines: runBaselines(inputs, { includeSensitive: true, scoreAllUsers }),
     };
