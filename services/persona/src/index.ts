@@ -43,8 +43,9 @@ export {
 } from './core/state.js';
 export { emptyStats, type FeatureStats, updateStats } from './core/stats.js';
 export { statedPhrase, writeSummary } from './core/summary.js';
+export { SYNTHETIC_DIMENSIONS, type SyntheticUser, syntheticUsers } from './core/synthetic.js';
 export { defaultModelPath, loadModel, saveModel } from './model-file.js';
-export { createOpenAiBackend, loadPromptTemplates, type OpenAiSettings } from './openai.js';
+export { createOpenAiBackend, loadPromptTemplates, type OpenAiSettings, promptsDir } from './openai.js';
 export {
   type Caller,
   createPersonaService,

@@ -3,6 +3,7 @@ import {
   ErrorCode,
   endOfRun,
   NotableEventSchema,
+  PersonaSchema,
   type PersonaStreamError,
   type PersonaUpdateRecord,
   PersonaUpdateRecordSchema,
@@ -18,7 +19,7 @@ import { MemoryBroker, type OutRecord } from '@personastream/stream';
 import { describe, expect, it } from 'vitest';
 import { MemoryPersonaStore } from './adapters/memory-store.js';
 import { syntheticUsers } from './core/synthetic.js';
-import { createPersonaService, wrapUpdate } from './service.js';
+import { createPersonaService, encodeUpdate, wrapUpdate } from './service.js';
 import { syntheticBackend } from './testing.js';
 
 const backend = syntheticBackend();
@@ -79,6 +80,18 @@ describe('wrapUpdate', () => {
       expect(wrapUpdate(toBinary(PersonaUpdateSchema, update))).toEqual(direct);
     }
   });
+
+  it('encodes an update around an already encoded persona exactly like toBinary', () => {
+    const update = create(PersonaUpdateSchema, {
+      windowId: 'w1',
+      runId: 'r',
+      rawBytes: 123,
+      samples: [{ tags: [{ dimension: 'age_band', value: '25-34', confidence: 0.5 }] }],
+      persona: { tenant: 't', userId: 'u', version: 3, summary: 'x'.repeat(200) },
+    });
+    const personaBytes = toBinary(PersonaSchema, update.persona as NonNullable<typeof update.persona>);
+    expect(encodeUpdate(update, personaBytes)).toEqual(toBinary(PersonaUpdateSchema, update));
+  });
 });
 
 describe('persona service (embedded adapters)', () => {
@@ -112,7 +125,8 @@ describe('persona service (embedded adapters)', () => {
       expect(versions).toEqual(u.windows.map((_, i) => i + 1));
       const up = updates.find((o) => o.rec.kind.case === 'update' && o.rec.kind.value.persona?.userId === u.userId);
       if (up?.rec.kind.case === 'update') {
-        expect(up.rec.kind.value.samples).toHaveLength(1);
+        // k = 1 and the sample equals the persona's tags: sent as empty ("the persona's tags").
+        expect(up.rec.kind.value.samples).toHaveLength(0);
         expect(up.rec.kind.value.rawBytes).toBeGreaterThan(0);
         expect(up.partition).toBe(partitionForKey(userKey('t', u.userId), 4));
       }

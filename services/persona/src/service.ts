@@ -29,6 +29,7 @@ import {
   partitionForKey,
   type SemantizedWindow,
   SemantizedWindowSchema,
+  type Tag,
   type TagSet,
   Topics,
   userKey,
@@ -118,13 +119,52 @@ type Outcome =
 
 const MAX_ID = 512;
 
+/** A message's pre-computed protobuf encoding (transports send it instead of encoding again). */
+export const ENCODED: unique symbol = Symbol.for('personastream.persona.encoded');
+
+export function withEncoding<T extends object>(msg: T, bytes: Uint8Array): T {
+  Object.defineProperty(msg, ENCODED, { value: bytes, enumerable: false });
+  return msg;
+}
+
+export function encodingOf(msg: unknown): Uint8Array | undefined {
+  return (msg as { [ENCODED]?: Uint8Array } | null)?.[ENCODED];
+}
+
+function sameTags(a: readonly Tag[], b: readonly Tag[]): boolean {
+  return a.length === b.length && a.every((t, i) => t === b[i]);
+}
+
 /**
  * `PersonaUpdateRecord{update}` from an already encoded `PersonaUpdate`: field 1, length-delimited
  * (tag 0x0a, varint length, bytes) — the same bytes `toBinary` writes, without encoding twice.
  */
 export function wrapUpdate(updateBytes: Uint8Array): Uint8Array {
+  return field1(updateBytes);
+}
+
+/**
+ * Encodes a PersonaUpdate whose persona is already encoded: field 1 (persona) followed by the other
+ * fields — valid protobuf, and the same bytes `toBinary` writes (fields in number order).
+ */
+export function encodeUpdate(update: PersonaUpdate, personaBytes: Uint8Array): Uint8Array {
+  const rest = toBinary(PersonaUpdateSchema, create(PersonaUpdateSchema, { ...update, persona: undefined }));
+  const head = field1(personaBytes);
+  const out = new Uint8Array(head.length + rest.length);
+  out.set(head, 0);
+  out.set(rest, head.length);
+  return out;
+}
+
+/** `bytes` as field 1, length-delimited (tag 0x0a, varint length, bytes). */
+function field1(updateBytes: Uint8Array): Uint8Array {
+  return lengthDelimited(0x0a, updateBytes);
+}
+
+/** A length-delimited field: tag byte, varint length, bytes. */
+function lengthDelimited(tag: number, updateBytes: Uint8Array): Uint8Array {
   const len = updateBytes.length;
-  const head: number[] = [0x0a];
+  const head: number[] = [tag];
   let v = len;
   while (v >= 0x80) {
     head.push((v & 0x7f) | 0x80);
@@ -217,7 +257,9 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
       windowId: w.windowId,
       runId: w.runId,
       tombstone: false,
-      samples: tagSets,
+      // One sample equal to the persona's tags (deterministic backends) is sent as "empty", which
+      // the contract defines as "the persona's tags": same meaning, half the bytes.
+      samples: tagSets.length === 1 && sameTags(tagSets[0]?.tags ?? [], persona.tags) ? [] : tagSets,
       semantizedBytes: w.compression?.semantizedBytes ?? 0,
       rawBytes: w.compression?.rawBytes ?? 0,
       semantizedTokens: w.compression?.semantizedTokens ?? 0,
@@ -244,8 +286,10 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
         });
         if (!r.applied) return undefined;
         const update = buildUpdate(w, r.persona, r.samples);
-        const bytes = toBinary(PersonaUpdateSchema, update);
-        return { state: r.state, result: { update, bytes }, pending: bytes };
+        // The persona is encoded once: for the store and inside the update (field 1 of PersonaUpdate).
+        const personaBytes = toBinary(PersonaSchema, r.persona);
+        const bytes = encodeUpdate(update, personaBytes);
+        return { state: r.state, result: { update, bytes }, pending: bytes, personaBytes };
       },
       { consent: windowCarriesConsent(w) },
     );
@@ -430,6 +474,23 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
     async getPersona(caller, req) {
       const tenant = tenantOf(caller, req.tenant);
       const userId = requireUserId(req.userId);
+      if (store.getBytes && !sensitiveOff.has(tenant)) {
+        // Fast path: the stored bytes are the persona's encoding; the response is sent as is and
+        // only decoded if someone reads `persona` (transport-free callers).
+        const bytes = await store.getBytes(tenant, userId);
+        if (!bytes) throw new PersonaStreamError(ErrorCode.NotFound, `no persona for user "${userId}"`, 'user_id');
+        const res = create(GetPersonaResponseSchema);
+        let decoded: Persona | undefined;
+        Object.defineProperty(res, 'persona', {
+          enumerable: true,
+          configurable: true,
+          get: () => {
+            decoded ??= fromBinary(PersonaSchema, bytes);
+            return decoded;
+          },
+        });
+        return withEncoding(res, field1(bytes));
+      }
       const persona = await store.get(tenant, userId);
       if (!persona) throw new PersonaStreamError(ErrorCode.NotFound, `no persona for user "${userId}"`, 'user_id');
       return create(GetPersonaResponseSchema, { persona: visible(persona) });
@@ -449,6 +510,39 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
       ids.forEach((id, i) => {
         requireUserId(id, `user_ids[${i}]`);
       });
+      if (store.batchGetBytes && !sensitiveOff.has(tenant)) {
+        // Fast path, as in getPersona: BatchGetPersonasResponse{personas=1 (stored bytes), missing=2}.
+        const raw = await store.batchGetBytes(tenant, ids);
+        const parts: Uint8Array[] = [];
+        const missing: string[] = [];
+        const present: Uint8Array[] = [];
+        raw.forEach((b, i) => {
+          if (b) {
+            present.push(b);
+            parts.push(field1(b));
+          } else missing.push(ids[i] as string);
+        });
+        for (const m of missing) parts.push(lengthDelimited(0x12, new TextEncoder().encode(m)));
+        let size = 0;
+        for (const p of parts) size += p.length;
+        const out = new Uint8Array(size);
+        let at = 0;
+        for (const p of parts) {
+          out.set(p, at);
+          at += p.length;
+        }
+        const res = create(BatchGetPersonasResponseSchema, { missingUserIds: missing });
+        let decoded: Persona[] | undefined;
+        Object.defineProperty(res, 'personas', {
+          enumerable: true,
+          configurable: true,
+          get: () => {
+            decoded ??= present.map((b) => fromBinary(PersonaSchema, b));
+            return decoded;
+          },
+        });
+        return withEncoding(res, out);
+      }
       const found = await store.batchGet(tenant, ids);
       const personas: Persona[] = [];
       const missing: string[] = [];

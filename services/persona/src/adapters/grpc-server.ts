@@ -14,7 +14,7 @@ import {
 } from '@personastream/contracts';
 import type { Logger } from '@personastream/runtime';
 import { HealthImplementation } from 'grpc-health-check';
-import type { Caller, PersonaApi } from '../service.js';
+import { type Caller, encodingOf, type PersonaApi } from '../service.js';
 
 /** Full name of the gRPC service. */
 export const PERSONA_SERVICE_NAME = PersonaService.typeName;
@@ -30,7 +30,12 @@ function methodDefinition(m: DescMethod): grpc.MethodDefinition<unknown, unknown
     responseStream: m.methodKind === 'server_streaming' || m.methodKind === 'bidi_streaming',
     requestSerialize: (v: unknown) => Buffer.from(toBinary(input, v as MessageShape<DescMessage>)),
     requestDeserialize: (b: Buffer) => fromBinary(input, b),
-    responseSerialize: (v: unknown) => Buffer.from(toBinary(output, v as MessageShape<DescMessage>)),
+    responseSerialize: (v: unknown) => {
+      const pre = encodingOf(v);
+      return pre
+        ? Buffer.from(pre.buffer, pre.byteOffset, pre.byteLength)
+        : Buffer.from(toBinary(output, v as MessageShape<DescMessage>));
+    },
     responseDeserialize: (b: Buffer) => fromBinary(output, b),
     originalName: m.localName,
   };

@@ -60,6 +60,23 @@ if existed == 1 then redis.call('PUBLISH', ARGV[2], 'T' .. version) end
 return {existed, version}
 `;
 
+function lazyState(tenant: string, userId: string, version: number, bytes: Buffer, stats: FeatureStats): PersonaState {
+  let decoded: Persona | undefined;
+  const state = { tenant, userId, stats, applied: [] as string[], baseVersion: version } as PersonaState;
+  Object.defineProperty(state, 'persona', {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      decoded ??= fromBinary(PersonaSchema, bytes);
+      return decoded;
+    },
+    set: (p: Persona) => {
+      decoded = p;
+    },
+  });
+  return state;
+}
+
 interface ScriptCommands {
   psApply(
     k1: string,
@@ -116,6 +133,22 @@ export class RedisPersonaStore implements PersonaStore {
     return buf ? fromBinary(PersonaSchema, buf) : undefined;
   }
 
+  async getBytes(tenant: string, userId: string): Promise<Uint8Array | undefined> {
+    const buf = await this.redis.hgetBuffer(this.keys(tenant, userId).state, 'persona');
+    return buf ?? undefined;
+  }
+
+  async batchGetBytes(tenant: string, userIds: readonly string[]): Promise<Array<Uint8Array | undefined>> {
+    if (userIds.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const u of userIds) pipeline.hgetBuffer(this.keys(tenant, u).state, 'persona');
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([err, buf]) => {
+      if (err) throw err;
+      return (buf as Buffer | null) ?? undefined;
+    });
+  }
+
   async getState(tenant: string, userId: string): Promise<PersonaState | undefined> {
     const [persona, stats] = await this.redis.hmgetBuffer(this.keys(tenant, userId).state, 'persona', 'stats');
     if (!persona || !stats) return undefined;
@@ -166,19 +199,20 @@ export class RedisPersonaStore implements PersonaStore {
           : { status: 'duplicate' };
       }
       const expected = v ? v.toString('utf8') : '0';
+      // The persona is decoded only if someone reads it (the builtin backend needs the version only).
       const current: PersonaState | undefined =
         personaBuf && statsBuf
-          ? {
+          ? lazyState(
               tenant,
               userId,
-              persona: fromBinary(PersonaSchema, personaBuf),
-              stats: JSON.parse(statsBuf.toString('utf8')) as FeatureStats,
-              applied: [],
-            }
+              Number(expected),
+              personaBuf,
+              JSON.parse(statsBuf.toString('utf8')) as FeatureStats,
+            )
           : undefined;
       const r = await mutate(current);
       if (!r) return { status: 'duplicate' };
-      const personaBytes = Buffer.from(toBinary(PersonaSchema, r.state.persona));
+      const personaBytes = Buffer.from(r.personaBytes ?? toBinary(PersonaSchema, r.state.persona));
       const outcome = await this.scripts.psApply(
         k.state,
         k.applied,

@@ -14,10 +14,11 @@ export interface PersonaChange {
  * Computes the next state from the current one (undefined: no persona yet). `pending` is the encoded
  * output of this update (a PersonaUpdate), kept with the state until `ackPending` says it was
  * published, so a crash between the write and the publish republishes instead of losing it.
+ * `personaBytes` (the new persona, already encoded) spares the store encoding it again.
  */
 export type Mutate<T> = (
   current: PersonaState | undefined,
-) => Promise<{ state: PersonaState; result: T; pending?: Uint8Array } | undefined>;
+) => Promise<{ state: PersonaState; result: T; pending?: Uint8Array; personaBytes?: Uint8Array } | undefined>;
 
 /** One update whose publication was acknowledged. */
 export interface PendingRef {
@@ -61,6 +62,9 @@ export interface DeleteOutcome {
  */
 export interface PersonaStore {
   get(tenant: string, userId: string): Promise<Persona | undefined>;
+  /** The persona's protobuf encoding, when the store keeps it (fast reads). */
+  getBytes?(tenant: string, userId: string): Promise<Uint8Array | undefined>;
+  batchGetBytes?(tenant: string, userIds: readonly string[]): Promise<Array<Uint8Array | undefined>>;
   getState(tenant: string, userId: string): Promise<PersonaState | undefined>;
   /** Personas in request order (undefined where missing). */
   batchGet(tenant: string, userIds: readonly string[]): Promise<Array<Persona | undefined>>;

@@ -7,7 +7,7 @@ import {
   type SemantizedWindow,
   type TagSet,
 } from '@personastream/contracts';
-import type { ModelBackend, Prediction, SyncModelBackend } from './backend.js';
+import type { ModelBackend, PredictContext, Prediction, SyncModelBackend } from './backend.js';
 import { cloneStats, emptyStats, type FeatureStats, updateStats } from './stats.js';
 
 /** Window ids remembered in the state itself (the Redis store also keeps the complete set). */
@@ -21,6 +21,8 @@ export interface PersonaState {
   stats: FeatureStats;
   /** Latest applied window ids (bounded, oldest first): re-application of any of them is detected. */
   applied: string[];
+  /** The persona's version when known without decoding it (stores set it; else `persona.version`). */
+  baseVersion?: number;
 }
 
 export interface ApplyOptions {
@@ -68,26 +70,24 @@ function prepare(
   state: PersonaState | undefined,
   window: SemantizedWindow,
   opts: ApplyOptions,
-): { next: PersonaState } | undefined {
+): { next: Next } | undefined {
   if (alreadyApplied(state, window.windowId)) return undefined;
   const base = state ?? newState(window.tenant, window.userId, opts);
   const stats = updateStats(opts.inPlace && state ? base.stats : cloneStats(base.stats), window);
   const applied = [...base.applied, window.windowId];
   if (applied.length > APPLIED_IDS_KEPT) applied.splice(0, applied.length - APPLIED_IDS_KEPT);
-  return { next: { ...base, stats, applied } };
+  // Fields are copied one by one: `persona` may be a lazy getter that must not be triggered here.
+  return { next: { tenant: base.tenant, userId: base.userId, stats, applied } };
 }
 
-function finish(
-  prev: PersonaState | undefined,
-  next: PersonaState,
-  prediction: Prediction,
-  opts: ApplyOptions,
-): ApplyResult {
+type Next = Omit<PersonaState, 'persona' | 'baseVersion'>;
+
+function finish(prev: PersonaState | undefined, next: Next, prediction: Prediction, opts: ApplyOptions): ApplyResult {
   const s = next.stats;
   const persona = create(PersonaSchema, {
     tenant: next.tenant,
     userId: next.userId,
-    version: (prev?.persona.version ?? 0) + 1,
+    version: (prev ? (prev.baseVersion ?? prev.persona.version) : 0) + 1,
     updatedMs: opts.nowMs ?? Date.now(),
     tags: prediction.tags,
     summary: prediction.summary,
@@ -96,15 +96,18 @@ function finish(
     model: prediction.model,
     lastEventTimeMs: s.lastMs,
   });
-  const state = { ...next, persona };
+  const state: PersonaState = { ...next, persona };
   return { state, persona, applied: true, samples: prediction.samples, prediction };
 }
 
-function ctxOf(state: PersonaState | undefined, window: SemantizedWindow, opts: ApplyOptions) {
+function ctxOf(state: PersonaState | undefined, window: SemantizedWindow, opts: ApplyOptions): PredictContext {
   return {
     enabledDimensions: opts.enabledDimensions ?? enabledDimensions(true),
     samples: Math.max(1, opts.samples ?? 1),
-    previous: state?.persona,
+    // A getter: stores may decode the previous persona lazily, and only LLM backends read it.
+    get previous() {
+      return state?.persona;
+    },
     windows: opts.windows ?? [window],
     tenant: window.tenant,
     userId: window.userId,

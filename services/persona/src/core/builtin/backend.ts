@@ -208,7 +208,7 @@ export class BuiltinBackend implements SyncModelBackend, ModelBackend {
   }
 
   private featuresOf(dim: string, c: number, x: SparseFeatures): string[] {
-    return this.model.contributions(dim, c, x, 3).map((k) => this.model.featureName(k.j));
+    return this.model.contributions(dim, c, x, 2).map((k) => this.model.featureName(k.j));
   }
 
   /** When a life event began: the onset of the category that drives its prediction the most. */

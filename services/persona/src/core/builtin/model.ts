@@ -52,37 +52,61 @@ export interface ModelWeights {
   };
 }
 
-/** Present features of one user: model feature indices and raw (unstandardized) values. */
+/** Present features of one user: model feature indices, raw values, and standardized values. */
 export interface SparseFeatures {
   idx: Int32Array;
   val: Float64Array;
+  /** (val − μ)/σ of each present feature. */
+  std: Float64Array;
   n: number;
+  /** Logits of every output of the model (all dimensions), before temperature. */
+  z: Float64Array;
 }
 
-interface CompiledDim {
+interface DimSlot {
+  /** First output of the dimension in the fused layout, and its number of outputs. */
+  off: number;
   k: number;
-  /** Column-major (feature-major) weights divided by the feature's std: wt[j·k + c]. */
-  wt: Float64Array;
-  /** Bias with the standardization folded in: b[c] − Σ_j w[c][j]·mean_j/std_j. */
-  b0: Float64Array;
-  /** Row-major weights for contributions, centred over classes for softmax dims. */
-  wc: Float64Array;
   temperature: number;
 }
 
 /**
- * A model prepared for fast prediction. Standardization is folded into the weights, so a logit is a
- * sparse dot product over the features the user actually has (absent features are 0 before
- * standardization): cost ∝ present features × outputs, not all features.
+ * A model prepared for fast prediction. All dimensions' weights are fused into one feature-major
+ * matrix (row j = every output's weight of feature j, divided by σ_j) and standardization is folded
+ * into the biases, so one pass over the features the user actually has (absent features are 0 before
+ * standardization) computes every logit, touching one contiguous row per present feature.
  */
 export class CompiledModel {
   readonly f: number;
+  /** Outputs of all dimensions together. */
+  readonly outputs: number;
   private readonly index = new Map<string, number>();
   private readonly mean: Float64Array;
   private readonly invStd: Float64Array;
-  private readonly dims = new Map<string, CompiledDim>();
+  private readonly slots = new Map<string, DimSlot>();
+  /**
+   * wt[j·K + o] = w_o[j]/σ_j: one contiguous row per feature (float32: half the memory traffic —
+   * the logits pass is bound by fetching the rows of the features present).
+   */
+  private readonly wt: Float32Array;
+  /** Biases with standardization folded in: b_o − Σ_j w_o[j]·μ_j/σ_j. */
+  private readonly b0: Float64Array;
   /** Category named by each feature (for life-event onsets), or undefined. */
   readonly featureCategory: Array<string | undefined>;
+  private readonly scratchIdx: Int32Array;
+  private readonly scratchVal: Float64Array;
+  /**
+   * Per output: the features that can push it up the most, by |w| (positive weight: a present
+   * feature above its mean pushes up; negative weight: a present feature below its mean does).
+   * Evidence is searched among these instead of every present feature.
+   */
+  private readonly candidates: Int32Array[];
+  /** Centred weight (softmax dims: minus the mean over the dimension's classes) of each candidate. */
+  private readonly candidateW: Float32Array[];
+  /** Standardized value of each feature of the current prediction (NaN when absent). */
+  private readonly presentStd: Float64Array;
+  /** Centred weights, output-major (slow path of `contributions`, `categoryContributions`). */
+  private readonly wc: Float64Array;
 
   constructor(
     readonly weights: ModelWeights,
@@ -96,40 +120,89 @@ export class CompiledModel {
     this.featureCategory = weights.features.map(categoryOf);
     this.mean = Float64Array.from(weights.mean);
     this.invStd = Float64Array.from(weights.std.map((s) => (s > 0 ? 1 / s : 0)));
-    const compile = (w: number[], k: number, temperature: number, centre: boolean): CompiledDim => {
-      const stride = f + 1;
-      const wt = new Float64Array(f * k);
-      const b0 = new Float64Array(k);
-      const wc = new Float64Array(k * f);
-      for (let c = 0; c < k; c++) {
-        let b = w[c * stride + f] as number;
+    const dims: Array<{ name: string; w: number[]; k: number; temperature: number; centre: boolean }> = [
+      ...Object.entries(weights.single).map(([name, m]) => ({
+        name,
+        w: m.w,
+        k: m.classes.length,
+        temperature: m.temperature,
+        centre: true,
+      })),
+      ...Object.entries(weights.multi).map(([name, m]) => ({
+        name,
+        w: m.w,
+        k: m.labels.length,
+        temperature: m.temperature,
+        centre: false,
+      })),
+    ];
+    let K = 0;
+    for (const d of dims) {
+      this.slots.set(d.name, { off: K, k: d.k, temperature: d.temperature });
+      K += d.k;
+    }
+    this.outputs = K;
+    this.wt = new Float32Array(f * K);
+    /** Centred weights wc[o·F + j], only used here to pick and store the evidence candidates. */
+    const wc = new Float64Array(K * f);
+    this.b0 = new Float64Array(K);
+    const stride = f + 1;
+    for (const d of dims) {
+      const off = (this.slots.get(d.name) as DimSlot).off;
+      for (let c = 0; c < d.k; c++) {
+        let b = d.w[c * stride + f] as number;
         for (let j = 0; j < f; j++) {
-          const wj = w[c * stride + j] as number;
-          const scaled = wj * (this.invStd[j] as number);
-          wt[j * k + c] = scaled;
+          const scaled = (d.w[c * stride + j] as number) * (this.invStd[j] as number);
+          this.wt[j * K + off + c] = scaled;
           b -= scaled * (this.mean[j] as number);
         }
-        b0[c] = b;
+        this.b0[off + c] = b;
       }
       for (let j = 0; j < f; j++) {
         let avg = 0;
-        if (centre && k > 1) {
-          for (let c = 0; c < k; c++) avg += w[c * stride + j] as number;
-          avg /= k;
+        if (d.centre && d.k > 1) {
+          for (let c = 0; c < d.k; c++) avg += d.w[c * stride + j] as number;
+          avg /= d.k;
         }
-        for (let c = 0; c < k; c++) wc[c * f + j] = (w[c * stride + j] as number) - avg;
+        for (let c = 0; c < d.k; c++) wc[(off + c) * f + j] = (d.w[c * stride + j] as number) - avg;
       }
-      return { k, wt, b0, wc, temperature };
-    };
-    for (const [dim, m] of Object.entries(weights.single)) {
-      this.dims.set(dim, compile(m.w, m.classes.length, m.temperature, true));
     }
-    for (const [dim, m] of Object.entries(weights.multi)) {
-      this.dims.set(dim, compile(m.w, m.labels.length, m.temperature, false));
-    }
+    this.scratchIdx = new Int32Array(f);
+    this.scratchVal = new Float64Array(f);
+    this.presentStd = new Float64Array(f).fill(Number.NaN);
+    const CANDIDATES = 48;
+    this.candidates = Array.from({ length: K }, (_, o) => {
+      const order = Array.from({ length: f }, (_, j) => j).sort(
+        (a, b) => Math.abs(wc[o * f + b] as number) - Math.abs(wc[o * f + a] as number) || a - b,
+      );
+      return Int32Array.from(order.slice(0, CANDIDATES));
+    });
+    this.candidateW = this.candidates.map((js, o) => Float32Array.from(js, (j) => wc[o * f + j] as number));
+    this.wc = wc;
   }
 
-  /** The user's present, known features. */
+  private lastIdx: Int32Array | undefined;
+
+  /** Finishes a sparse vector: standardized values and every logit in one pass. */
+  private finish(idx: Int32Array, val: Float64Array, n: number): SparseFeatures {
+    const K = this.outputs;
+    const z = Float64Array.from(this.b0);
+    const std = new Float64Array(n);
+    // Forget the previous prediction's features, then record this one's.
+    if (this.lastIdx) for (const j of this.lastIdx) this.presentStd[j] = Number.NaN;
+    this.lastIdx = idx;
+    for (let t = 0; t < n; t++) {
+      const j = idx[t] as number;
+      const v = val[t] as number;
+      std[t] = (v - (this.mean[j] as number)) * (this.invStd[j] as number);
+      this.presentStd[j] = std[t] as number;
+      const row = j * K;
+      for (let o = 0; o < K; o++) z[o] = (z[o] as number) + (this.wt[row + o] as number) * v;
+    }
+    return { idx, val, std, n, z };
+  }
+
+  /** The user's present, known features (from a feature map). */
   sparse(fm: FeatureMap): SparseFeatures {
     const idx = new Int32Array(fm.size);
     const val = new Float64Array(fm.size);
@@ -141,13 +214,16 @@ export class CompiledModel {
       val[n] = v;
       n++;
     }
-    return { idx, val, n };
+    return this.finish(idx, val, n);
   }
 
-  /** A sink that builds the sparse vector directly while features are written. */
+  /**
+   * A sink that builds the sparse vector directly while features are written (scratch buffers are
+   * reused: not re-entrant, which synchronous prediction never needs).
+   */
   sparseBuilder(): FeatureSink & { done(): SparseFeatures } {
-    const idx = new Int32Array(this.f);
-    const val = new Float64Array(this.f);
+    const idx = this.scratchIdx;
+    const val = this.scratchVal;
     let n = 0;
     const index = this.index;
     return {
@@ -159,41 +235,28 @@ export class CompiledModel {
         val[n] = v;
         n++;
       },
-      done: () => ({ idx, val, n }),
+      done: () => this.finish(idx.slice(0, n), val.slice(0, n), n),
+      // (finish also records the standardized values for evidence; see contributions)
     };
-  }
-
-  /** Raw logits (before temperature) of a dimension. */
-  logits(dim: string, x: SparseFeatures): Float64Array | undefined {
-    const d = this.dims.get(dim);
-    if (!d) return undefined;
-    const k = d.k;
-    const z = Float64Array.from(d.b0);
-    for (let t = 0; t < x.n; t++) {
-      const base = (x.idx[t] as number) * k;
-      const v = x.val[t] as number;
-      for (let c = 0; c < k; c++) z[c] = (z[c] as number) + (d.wt[base + c] as number) * v;
-    }
-    return z;
   }
 
   /** Calibrated class probabilities of a single-valued dimension (undefined when not in the model). */
   single(dim: string, x: SparseFeatures): Float64Array | undefined {
-    const z = this.logits(dim, x);
-    const d = this.dims.get(dim);
-    if (!z || !d) return undefined;
-    for (let c = 0; c < d.k; c++) z[c] = (z[c] as number) / d.temperature;
-    softmaxInPlace(z, d.k);
-    return z;
+    const s = this.slots.get(dim);
+    if (!s || this.weights.single[dim] === undefined) return undefined;
+    const p = new Float64Array(s.k);
+    for (let c = 0; c < s.k; c++) p[c] = (x.z[s.off + c] as number) / s.temperature;
+    softmaxInPlace(p, s.k);
+    return p;
   }
 
   /** Calibrated per-label probabilities of a multi-valued dimension. */
   multi(dim: string, x: SparseFeatures): Float64Array | undefined {
-    const z = this.logits(dim, x);
-    const d = this.dims.get(dim);
-    if (!z || !d) return undefined;
-    for (let c = 0; c < d.k; c++) z[c] = sigmoid((z[c] as number) / d.temperature);
-    return z;
+    const s = this.slots.get(dim);
+    if (!s || this.weights.multi[dim] === undefined) return undefined;
+    const p = new Float64Array(s.k);
+    for (let c = 0; c < s.k; c++) p[c] = sigmoid((x.z[s.off + c] as number) / s.temperature);
+    return p;
   }
 
   /**
@@ -202,20 +265,32 @@ export class CompiledModel {
    * largest first (feature indices).
    */
   contributions(dim: string, c: number, x: SparseFeatures, top = 3): Array<{ j: number; value: number }> {
-    const d = this.dims.get(dim);
-    if (!d) return [];
+    const s = this.slots.get(dim);
+    if (!s) return [];
+    const o = s.off + c;
     const f = this.f;
     const best: Array<{ j: number; value: number }> = [];
-    for (let t = 0; t < x.n; t++) {
-      const j = x.idx[t] as number;
-      const v =
-        (d.wc[c * f + j] as number) * ((x.val[t] as number) - (this.mean[j] as number)) * (this.invStd[j] as number);
-      if (v <= 0) continue;
-      if (best.length === top && v <= (best[top - 1] as { value: number }).value) continue;
+    const consider = (j: number, v: number) => {
+      if (v <= 0) return;
+      if (best.length === top && v <= (best[top - 1] as { value: number }).value) return;
       let at = best.length;
       while (at > 0 && (best[at - 1] as { value: number }).value < v) at--;
       best.splice(at, 0, { j, value: v });
       if (best.length > top) best.pop();
+    };
+    if (x.idx === this.lastIdx) {
+      // Fast path (the latest prediction): only the output's strongest features are examined.
+      const list = this.candidates[o] as Int32Array;
+      const ws = this.candidateW[o] as Float32Array;
+      for (let t = 0; t < list.length; t++) {
+        const sv = this.presentStd[list[t] as number] as number;
+        if (!Number.isNaN(sv)) consider(list[t] as number, (ws[t] as number) * sv);
+      }
+    } else {
+      for (let t = 0; t < x.n; t++) {
+        const j = x.idx[t] as number;
+        consider(j, (this.wc[o * f + j] as number) * (x.std[t] as number));
+      }
     }
     return best;
   }
@@ -223,15 +298,14 @@ export class CompiledModel {
   /** Summed positive contribution per category to label `c` (life-event onsets). */
   categoryContributions(dim: string, c: number, x: SparseFeatures): Map<string, number> {
     const out = new Map<string, number>();
-    const d = this.dims.get(dim);
-    if (!d) return out;
-    const f = this.f;
+    const s = this.slots.get(dim);
+    if (!s) return out;
+    const o = s.off + c;
     for (let t = 0; t < x.n; t++) {
       const j = x.idx[t] as number;
       const cat = this.featureCategory[j];
       if (cat === undefined) continue;
-      const v =
-        (d.wc[c * f + j] as number) * ((x.val[t] as number) - (this.mean[j] as number)) * (this.invStd[j] as number);
+      const v = (this.wc[o * this.f + j] as number) * (x.std[t] as number);
       if (v > 0) out.set(cat, (out.get(cat) ?? 0) + v);
     }
     return out;
