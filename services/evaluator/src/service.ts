@@ -22,6 +22,7 @@
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
   dimensionSpec,
+  type EndOfRun,
   ErrorCode,
   PersonaStreamError,
   type PersonaUpdate,
@@ -112,6 +113,25 @@ function stripEvidence(u: PersonaUpdate): void {
   for (const s of u.samples) for (const t of s.tags) t.evidence = [];
 }
 
+/**
+ * An end-of-run marker of either topic. Markers without a partition count (older producers) take the
+ * partition the record was read from.
+ */
+function decodeMarker(
+  m: EndOfRun,
+  role: StreamRole,
+  bytes: Uint8Array,
+  recordPartition: number,
+): Decoded | { invalid: string } {
+  if (m.runId === '') return { invalid: 'end-of-run marker without run id' };
+  const partition = m.totalPartitions > 0 ? m.partition : recordPartition;
+  return {
+    runId: m.runId,
+    record: { runId: m.runId, recordId: `m|${role}|${partition}`, role, payload: bytes },
+    apply: (acc) => acc.addMarker(role, { ...m, partition }),
+  };
+}
+
 /** Decodes one record of one of the two topics into something the accumulator can apply. */
 export function decodeRecord(role: StreamRole, bytes: Uint8Array, recordPartition = 0): Decoded | { invalid: string } {
   if (role === 'updates') {
@@ -137,16 +157,7 @@ export function decodeRecord(role: StreamRole, bytes: Uint8Array, recordPartitio
         apply: (acc) => acc.addUpdate(u),
       };
     }
-    if (rec.kind.case === 'endOfRun') {
-      const m = rec.kind.value;
-      if (m.runId === '') return { invalid: 'end-of-run marker without run id' };
-      const partition = m.totalPartitions > 0 ? m.partition : recordPartition;
-      return {
-        runId: m.runId,
-        record: { runId: m.runId, recordId: `m|updates|${partition}`, role, payload: bytes },
-        apply: (acc) => acc.addMarker('updates', { ...m, partition }),
-      };
-    }
+    if (rec.kind.case === 'endOfRun') return decodeMarker(rec.kind.value, role, bytes, recordPartition);
     return { invalid: 'empty persona update record' };
   }
   let rec: TruthRecord;
@@ -164,16 +175,7 @@ export function decodeRecord(role: StreamRole, bytes: Uint8Array, recordPartitio
       apply: (acc) => acc.addTruth(t),
     };
   }
-  if (rec.kind.case === 'endOfRun') {
-    const m = rec.kind.value;
-    if (m.runId === '') return { invalid: 'end-of-run marker without run id' };
-    const partition = m.totalPartitions > 0 ? m.partition : recordPartition;
-    return {
-      runId: m.runId,
-      record: { runId: m.runId, recordId: `m|truth|${partition}`, role, payload: bytes },
-      apply: (acc) => acc.addMarker('truth', { ...m, partition }),
-    };
-  }
+  if (rec.kind.case === 'endOfRun') return decodeMarker(rec.kind.value, role, bytes, recordPartition);
   return { invalid: 'empty truth record' };
 }
 
