@@ -1,0 +1,274 @@
+/**
+ * The Kubernetes manifests, rendered by the real kustomize library (tools/k8s/render, Go), checked
+ * against the code they deploy: each container's environment must parse with its service's own env
+ * schema (no unknown or mistyped variables), the ports the service then listens on must be the
+ * container's ports, and probes, Prometheus annotations, Services, PDBs, autoscalers and the
+ * NetworkPolicy must point at ports and objects that exist. A drift between k8s/ and the services
+ * fails here instead of in a cluster.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Topics } from '@personastream/contracts';
+import { evaluatorEnvShape } from '@personastream/evaluator';
+import { ingestEnvShape } from '@personastream/ingest';
+import { personaEnvShape } from '@personastream/persona';
+import { semantizerEnv } from '@personastream/semantizer';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+
+const ROOT = resolve(__dirname, '../../..');
+const OVERLAYS = ['dev', 'prod'] as const;
+
+/** Each deployable service: its env schema and which variables name the ports it listens on. */
+const SERVICES: Record<
+  string,
+  { shape: z.ZodRawShape; mainPort?: string; opsPort?: string; metricsOn: 'ops' | 'main' }
+> = {
+  semantizer: { shape: semantizerEnv, opsPort: 'OPS_PORT', metricsOn: 'ops' },
+  persona: { shape: personaEnvShape, mainPort: 'PERSONA_GRPC_PORT', opsPort: 'OPS_PORT', metricsOn: 'ops' },
+  ingest: { shape: ingestEnvShape, mainPort: 'INGEST_HTTP_PORT', opsPort: 'OPS_PORT', metricsOn: 'ops' },
+  // The evaluator serves /healthz and /metrics on its HTTP port (no separate ops server).
+  evaluator: { shape: evaluatorEnvShape, mainPort: 'EVALUATOR_HTTP_PORT', metricsOn: 'main' },
+};
+
+/** Variables read by the image rather than by a service (deploy/Dockerfile's CMD). */
+const IMAGE_VARIABLES = new Set(['SERVICE']);
+
+/** What the out-of-band Secret `personastream-secrets` holds (k8s/base/config.yaml), with stand-in values. */
+const SECRET_STANDINS: Record<string, string> = {
+  PERSONA_TENANT_TOKENS: 'tenant-a:token-a',
+  INGEST_API_KEYS: 'tenant-a:key-a',
+  PERSONA_LLM_API_KEY: 'stand-in',
+};
+
+// biome-ignore lint/suspicious/noExplicitAny: rendered Kubernetes objects are untyped JSON
+type K8sObject = any;
+
+function render(renderer: string, overlay: string): K8sObject[] {
+  const out = execFileSync(renderer, [join(ROOT, 'k8s/overlays', overlay)], { encoding: 'utf8' });
+  return JSON.parse(out) as K8sObject[];
+}
+
+function byKind(objects: K8sObject[], kind: string): K8sObject[] {
+  return objects.filter((o) => o.kind === kind);
+}
+
+function containerOf(deployment: K8sObject): K8sObject {
+  const containers = deployment.spec.template.spec.containers as K8sObject[];
+  expect(containers, `${deployment.metadata.name}: one container`).toHaveLength(1);
+  return containers[0];
+}
+
+/** The environment the container starts with: its ConfigMap and Secret refs, then its own `env`. */
+function environmentOf(objects: K8sObject[], container: K8sObject): Record<string, string> {
+  const envOut: Record<string, string> = {};
+  for (const from of container.envFrom ?? []) {
+    if (from.configMapRef) {
+      const cm = byKind(objects, 'ConfigMap').find((c) => c.metadata.name === from.configMapRef.name);
+      expect(cm, `ConfigMap ${from.configMapRef.name}`).toBeDefined();
+      Object.assign(envOut, cm.data);
+    }
+    if (from.secretRef) Object.assign(envOut, SECRET_STANDINS);
+  }
+  for (const e of container.env ?? []) envOut[e.name] = e.value;
+  return envOut;
+}
+
+/** The ports a service listens on, by role, from its parsed environment. */
+function listeningPorts(service: string, env: Record<string, unknown>): { main?: number; ops?: number } {
+  const spec = SERVICES[service];
+  if (!spec) throw new Error(`unknown service ${service}`);
+  return {
+    ...(spec.mainPort ? { main: env[spec.mainPort] as number } : {}),
+    ...(spec.opsPort ? { ops: env[spec.opsPort] as number } : {}),
+  };
+}
+
+function portNumber(container: K8sObject, port: string | number): number | undefined {
+  if (typeof port === 'number') return port;
+  return (container.ports as K8sObject[]).find((p) => p.name === port)?.containerPort;
+}
+
+function matches(selector: Record<string, string>, labels: Record<string, string>): boolean {
+  return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
+let renderer = '';
+const rendered: Record<string, K8sObject[]> = {};
+
+beforeAll(() => {
+  const dir = mkdtempSync(join(tmpdir(), 'ps-k8s-'));
+  renderer = join(dir, 'render');
+  try {
+    execFileSync('go', ['build', '-o', renderer, '.'], { cwd: join(ROOT, 'tools/k8s/render'), stdio: 'pipe' });
+  } catch (err) {
+    throw new Error(`building tools/k8s/render with Go failed (is Go ≥ 1.26 on PATH?): ${(err as Error).message}`);
+  }
+  for (const overlay of OVERLAYS) rendered[overlay] = render(renderer, overlay);
+}, 600_000);
+
+describe.each(OVERLAYS)('k8s overlay %s (rendered by kustomize)', (overlay) => {
+  const objects = () => rendered[overlay] as K8sObject[];
+  const deployments = () => byKind(objects(), 'Deployment');
+
+  it('deploys every service, from the pinned image, in the personastream namespace', () => {
+    expect(
+      deployments()
+        .map((d) => d.metadata.name)
+        .sort(),
+    ).toEqual(Object.keys(SERVICES).sort());
+    for (const o of objects()) {
+      if (o.kind !== 'Namespace') expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe('personastream');
+    }
+    for (const d of deployments()) {
+      const c = containerOf(d);
+      expect(c.image).toMatch(/^ghcr\.io\/personastream\/personastream:\d+\.\d+\.\d+$/);
+      const service = (c.env as K8sObject[]).find((e) => e.name === 'SERVICE')?.value;
+      expect(service, `${d.metadata.name}: SERVICE`).toBe(d.metadata.name);
+      expect(existsSync(join(ROOT, 'services', service, 'src/main.ts')), `services/${service}/src/main.ts`).toBe(true);
+    }
+  });
+
+  it("gives each container an environment its service's schema accepts, with no unknown variables", () => {
+    const known = new Set<string>();
+    for (const d of deployments()) {
+      const name = d.metadata.name as string;
+      const spec = SERVICES[name];
+      if (!spec) throw new Error(`no schema for ${name}`);
+      for (const k of Object.keys(spec.shape)) known.add(k);
+      const c = containerOf(d);
+      const env = environmentOf(objects(), c);
+      const parsed = z.object(spec.shape).safeParse(env);
+      expect(parsed.error?.issues ?? [], `${name}: env parses`).toEqual([]);
+      const unknown = (c.env as K8sObject[])
+        .map((e) => e.name as string)
+        .filter((k) => !(k in spec.shape) && !IMAGE_VARIABLES.has(k));
+      expect(unknown, `${name}: variables its service never reads`).toEqual([]);
+      // Bound to every interface, or probes and Prometheus cannot reach the pod.
+      for (const [k, v] of Object.entries(parsed.data ?? {})) {
+        if (k.endsWith('_HOST')) expect(v, `${name}: ${k}`).toBe('0.0.0.0');
+      }
+    }
+    const cm = byKind(objects(), 'ConfigMap').find((c) => c.metadata.name === 'personastream-config');
+    const unread = Object.keys(cm.data).filter((k) => !known.has(k));
+    expect(unread, 'ConfigMap keys no service reads').toEqual([]);
+  });
+
+  it('exposes exactly the ports each service listens on, and probes/scrapes the right ones', () => {
+    for (const d of deployments()) {
+      const name = d.metadata.name as string;
+      const spec = SERVICES[name];
+      if (!spec) throw new Error(`no schema for ${name}`);
+      const c = containerOf(d);
+      const env = z.object(spec.shape).parse(environmentOf(objects(), c)) as Record<string, unknown>;
+      const listening = listeningPorts(name, env);
+      const ports = c.ports as K8sObject[];
+      expect(new Set(ports.map((p) => p.name)).size, `${name}: port names unique`).toBe(ports.length);
+      expect(
+        ports.map((p) => p.containerPort).sort(),
+        `${name}: containerPorts = ports the service listens on`,
+      ).toEqual(Object.values(listening).sort());
+      for (const probe of [c.readinessProbe, c.livenessProbe]) {
+        expect(probe?.httpGet?.path, `${name}: probe path`).toBe('/healthz');
+        const p = portNumber(c, probe.httpGet.port);
+        expect(p === listening.ops || p === listening.main, `${name}: probe port ${probe.httpGet.port} is served`).toBe(
+          true,
+        );
+      }
+      const annotations = d.spec.template.metadata.annotations ?? {};
+      expect(annotations['prometheus.io/scrape']).toBe('true');
+      expect(Number(annotations['prometheus.io/port']), `${name}: Prometheus scrapes the /metrics port`).toBe(
+        listening[spec.metricsOn],
+      );
+    }
+  });
+
+  it('has Services that select their pods and target named container ports', () => {
+    for (const svc of byKind(objects(), 'Service')) {
+      const d = deployments().find((x) => matches(svc.spec.selector, x.spec.template.metadata.labels));
+      expect(d, `Service ${svc.metadata.name} selects a Deployment`).toBeDefined();
+      const ports = svc.spec.ports as K8sObject[];
+      expect(new Set(ports.map((p) => p.port)).size, `Service ${svc.metadata.name}: port numbers unique`).toBe(
+        ports.length,
+      );
+      expect(new Set(ports.map((p) => p.name)).size).toBe(ports.length);
+      for (const p of ports) {
+        expect(
+          portNumber(containerOf(d), p.targetPort),
+          `Service ${svc.metadata.name} → ${p.targetPort}`,
+        ).toBeDefined();
+      }
+    }
+  });
+
+  it('lets every PodDisruptionBudget allow a voluntary disruption (node drains never block)', () => {
+    for (const pdb of byKind(objects(), 'PodDisruptionBudget')) {
+      const d = deployments().find((x) => matches(pdb.spec.selector.matchLabels, x.spec.template.metadata.labels));
+      expect(d, `PDB ${pdb.metadata.name} selects a Deployment`).toBeDefined();
+      const scalers = [
+        ...byKind(objects(), 'HorizontalPodAutoscaler').filter((h) => h.spec.scaleTargetRef.name === d.metadata.name),
+        ...byKind(objects(), 'ScaledObject').filter((s) => s.spec.scaleTargetRef.name === d.metadata.name),
+      ];
+      const fewest = Math.min(
+        d.spec.replicas ?? 1,
+        ...scalers.map((s) => s.spec.minReplicas ?? s.spec.minReplicaCount ?? 1),
+      );
+      if (pdb.spec.minAvailable !== undefined) {
+        expect(pdb.spec.minAvailable, `PDB ${pdb.metadata.name}: minAvailable < ${fewest} replicas`).toBeLessThan(
+          fewest,
+        );
+      } else {
+        expect(pdb.spec.maxUnavailable, `PDB ${pdb.metadata.name}: maxUnavailable`).toBeGreaterThanOrEqual(1);
+      }
+    }
+  });
+
+  it('scales only Deployments that exist, and KEDA watches the semantizer group and topic', () => {
+    const names = new Set(deployments().map((d) => d.metadata.name));
+    for (const s of [...byKind(objects(), 'HorizontalPodAutoscaler'), ...byKind(objects(), 'ScaledObject')]) {
+      expect(names.has(s.spec.scaleTargetRef.name), `${s.kind}/${s.metadata.name}`).toBe(true);
+    }
+    for (const so of byKind(objects(), 'ScaledObject')) {
+      const d = deployments().find((x) => x.metadata.name === so.spec.scaleTargetRef.name);
+      const env = z.object(semantizerEnv).parse(environmentOf(objects(), containerOf(d)));
+      for (const t of so.spec.triggers as K8sObject[]) {
+        expect(t.type).toBe('kafka');
+        expect(t.metadata.consumerGroup).toBe(env.SEMANTIZER_GROUP_ID);
+        expect(t.metadata.topic).toBe(env.SEMANTIZER_EVENTS_TOPIC ?? Topics.events);
+        expect(t.metadata.bootstrapServers.split(',')).toEqual(env.KAFKA_BROKERS);
+      }
+    }
+  });
+
+  it('opens every container port in the NetworkPolicy, and ops ports to monitoring only', () => {
+    const policies = byKind(objects(), 'NetworkPolicy');
+    expect(policies.length).toBeGreaterThan(0);
+    const rules = policies.flatMap((p) => p.spec.ingress as K8sObject[]);
+    for (const d of deployments()) {
+      for (const p of containerOf(d).ports as K8sObject[]) {
+        const opening = rules.filter((r) => (r.ports as K8sObject[]).some((rp) => rp.port === p.containerPort));
+        expect(opening.length, `${d.metadata.name}:${p.containerPort} allowed`).toBeGreaterThan(0);
+        if (p.name === 'ops') for (const r of opening) expect(r.from, `${d.metadata.name} ops port`).toBeDefined();
+      }
+    }
+  });
+
+  it('runs hardened containers with requests and memory limits', () => {
+    for (const d of deployments()) {
+      const c = containerOf(d);
+      expect(d.spec.template.spec.securityContext.runAsNonRoot).toBe(true);
+      expect(c.securityContext.readOnlyRootFilesystem).toBe(true);
+      expect(c.securityContext.allowPrivilegeEscalation).toBe(false);
+      expect(c.resources.requests.cpu).toBeDefined();
+      expect(c.resources.limits.memory).toBeDefined();
+    }
+  });
+
+  if (overlay === 'dev') {
+    it('runs one replica of everything in dev', () => {
+      for (const d of deployments()) expect(d.spec.replicas, d.metadata.name).toBe(1);
+    });
+  }
+});
