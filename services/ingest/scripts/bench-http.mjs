@@ -7,6 +7,9 @@
 //   set -a; . .infra/env; set +a
 //   node services/ingest/scripts/bench-http.mjs [--duration 10] [--connections 16] [--batch 100] [--profile DIR]
 //
+// --profile DIR writes a CPU profile of the API process (node --cpu-prof); BENCH_SERVER_FLAGS passes
+// node flags to it (e.g. --max-semi-space-size=32).
+//
 // Prints a table and, last, one JSON line. Writes to its own topics (ingest-bench-*), never to the
 // pipeline's.
 import { fork } from 'node:child_process';
@@ -127,7 +130,11 @@ await producer.close();
 const profileDir = args.includes('--profile') ? args[args.indexOf('--profile') + 1] : undefined;
 const server = fork(fileURLToPath(new URL('./bench-server.mjs', import.meta.url)), {
   env: { ...process.env, BENCH_TOPIC: httpTopic, BENCH_KEY: key },
-  execArgv: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+  execArgv: [
+    ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+    // node flags of the API process, e.g. BENCH_SERVER_FLAGS=--max-semi-space-size=32
+    ...(process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean),
+  ],
 });
 const address = await new Promise((resolve, reject) => {
   server.once('message', (m) => resolve(m.address));
@@ -137,6 +144,7 @@ const address = await new Promise((resolve, reject) => {
 const template = JSON.stringify({ events: Array.from({ length: batch }, (_, i) => eventJson(`@@-${i}`, i)) });
 let requestNo = 0;
 server.send('start');
+const clientCpu0 = process.cpuUsage();
 const result = await autocannon({
   url: `${address}/v1/events`,
   method: 'POST',
@@ -149,6 +157,7 @@ const result = await autocannon({
     },
   ],
 });
+const clientCpu = process.cpuUsage(clientCpu0);
 const metrics = await (await fetch(`${address}/metrics`)).text();
 const accepted = Number(/ingest_events_total\{tenant="bench",outcome="accepted"[^}]*\} (\d+)/.exec(metrics)?.[1] ?? 0);
 const httpRate = accepted / duration;
@@ -181,6 +190,11 @@ const report = {
   server_cpu_ms_per_1k_events: Number(((serverCpuMs / Math.max(1, accepted)) * 1000).toFixed(2)),
   /** Events/s one fully available core would sustain at that cost. */
   server_events_per_cpu_s: Math.round(accepted / (serverCpuMs / 1000)),
+  /** CPU the load generator (autocannon, this process) used per 1,000 accepted events, on the same cores. */
+  client_cpu_ms_per_1k_events: Number(
+    (((clientCpu.user + clientCpu.system) / 1000 / Math.max(1, accepted)) * 1000).toFixed(2),
+  ),
+  load_avg_1m_after: Number(loadavg()[0].toFixed(2)),
 };
 console.log('\ningest HTTP benchmark (loopback)');
 console.log(`  batches of ${batch}, ${connections} connections, ${duration} s each`);
@@ -195,6 +209,9 @@ console.log(
 );
 console.log(
   `  API process     ${report.server_cpu_ms_per_1k_events} ms CPU per 1,000 events (≈ ${report.server_events_per_cpu_s.toLocaleString('en')} events per CPU-second)`,
+);
+console.log(
+  `  load generator  ${report.client_cpu_ms_per_1k_events} ms CPU per 1,000 events (autocannon, same machine)`,
 );
 console.log(
   `  (machine load average before the run: ${loadBefore.map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} CPUs)`,

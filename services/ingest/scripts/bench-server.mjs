@@ -14,7 +14,7 @@ const app = buildIngestApp(
     ...DEFAULT_APP_CONFIG,
     ratePerS: 1e9,
     burst: 1e9,
-    dedupCapacity: 2_000_000,
+    // the default id set (INGEST_DEDUP_IDS, 200k): a run of 10 s fills it, so eviction is measured too
     ...(process.env.INGEST_PRODUCE_LINGER_MS ? { produceLingerMs: Number(process.env.INGEST_PRODUCE_LINGER_MS) } : {}),
   },
   {

@@ -41,6 +41,12 @@ export {
 } from './import/formats/movielens.js';
 export { IMPORT_FORMATS, type ImportOptions, type ImportResult, importDataset } from './import/import.js';
 export { type ReplayOptions, type ReplayProgress, type ReplaySummary, replayDataset } from './import/replay.js';
+export {
+  type PublishTruthOptions,
+  type PublishTruthSummary,
+  publishDatasetTruth,
+  truthRecord,
+} from './import/truth.js';
 export type { ImportFormat, ImportProgress } from './import/types.js';
 export {
   createIngestService,

@@ -91,8 +91,10 @@ export function createIngestService(config: IngestAppConfig, deps: IngestService
   const buckets = new TokenBuckets(config.ratePerS, config.burst, now);
   const seen = new RecentIds(config.dedupCapacity);
   const dedup = createDedupStep({ seen });
-  const inflight = new Map<string, Promise<boolean>>();
-  const runCounts = new Map<string, number>();
+  /** Per tenant: ids of events in a send that has not settled yet → that send (true when acknowledged). */
+  const inflight = new Map<string, Map<string, Promise<boolean>>>();
+  /** Per `tenant\u0000runId`: records acknowledged per partition of the events topic (end-of-run markers). */
+  const runCounts = new Map<string, number[]>();
   let partitions: Promise<number> | undefined;
   const partitionCount = () => {
     partitions ??= (deps.eventPartitions?.() ?? Promise.resolve(DefaultPartitions[Topics.events])).catch((err) => {
@@ -155,20 +157,42 @@ export function createIngestService(config: IngestAppConfig, deps: IngestService
     return { status, body, retryAfterS: extra.retryAfterS };
   }
 
+  /** Counts acknowledged records per run and partition (the partitions were set before the send). */
+  function countRecords(tenant: string, events: ValidEvent[], n: number): void {
+    let runId = '';
+    let counts: number[] | undefined;
+    for (const v of events) {
+      if (counts === undefined || v.event.runId !== runId) {
+        runId = v.event.runId;
+        const key = `${tenant}\u0000${runId}`;
+        counts = runCounts.get(key);
+        if (counts === undefined) {
+          counts = new Array<number>(n).fill(0);
+          runCounts.set(key, counts);
+        }
+      }
+      const p = v.record.partition as number;
+      counts[p] = (counts[p] ?? 0) + 1;
+    }
+  }
+
   /** Sends with a deadline; marks ids seen whenever Kafka acknowledges, even after the deadline. */
   async function produce(tenant: string, events: ValidEvent[]): Promise<void> {
     const n = await partitionCount();
-    const records: OutRecord[] = events.map((v) => v.record);
+    const records: OutRecord[] = new Array(events.length);
+    for (let i = 0; i < events.length; i++) {
+      const r = (events[i] as ValidEvent).record;
+      // partitioned once here (the producer takes it as given), and counted per run on the ack
+      r.partition = partitionForKey(r.key, n);
+      records[i] = r;
+    }
     const started = process.hrtime.bigint();
     const send = deps.producer.send(topics.events, records);
     const settled = send.then(
       () => {
         produceSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-        for (const v of events) {
-          seen.add(tenant, v.event.eventId);
-          const key = `${tenant}\u0000${v.event.runId}\u0000${partitionForKey(v.record.key, n)}`;
-          runCounts.set(key, (runCounts.get(key) ?? 0) + 1);
-        }
+        for (const v of events) seen.add(tenant, v.event.eventId);
+        countRecords(tenant, events, n);
         if (!up) deps.logger.info('kafka reachable again');
         up = true;
         kafkaUpGauge.set(1);
@@ -181,10 +205,15 @@ export function createIngestService(config: IngestAppConfig, deps: IngestService
         return false;
       },
     );
-    const keys = events.map((v) => `${tenant}\u0000${v.event.eventId}`);
-    for (const key of keys) inflight.set(key, settled);
+    let pending = inflight.get(tenant);
+    if (!pending) {
+      pending = new Map();
+      inflight.set(tenant, pending);
+    }
+    const sending = pending;
+    for (const v of events) sending.set(v.event.eventId, settled);
     void settled.then(() => {
-      for (const key of keys) if (inflight.get(key) === settled) inflight.delete(key);
+      for (const v of events) if (sending.get(v.event.eventId) === settled) sending.delete(v.event.eventId);
     });
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
@@ -255,10 +284,11 @@ export function createIngestService(config: IngestAppConfig, deps: IngestService
         else duplicates++;
       }
       // the same ids in flight in a concurrent request: wait for it, then they are duplicates if it succeeded
-      for (;;) {
+      const pending = inflight.get(tenant);
+      while (pending !== undefined && pending.size > 0) {
         const waits = new Set<Promise<boolean>>();
         for (const ve of fresh) {
-          const p = inflight.get(`${tenant}\u0000${ve.event.eventId}`);
+          const p = pending.get(ve.event.eventId);
           if (p) waits.add(p);
         }
         if (waits.size === 0) break;
@@ -295,7 +325,7 @@ export function createIngestService(config: IngestAppConfig, deps: IngestService
 
     async endRun(tenant, runId) {
       // markers go after everything already sent: wait for the sends in flight
-      await Promise.all(new Set(inflight.values()));
+      await Promise.all(new Set([...inflight.values()].flatMap((m) => [...m.values()])));
       const n = await partitionCount();
       const records: OutRecord[] = [];
       for (let p = 0; p < n; p++) {
@@ -304,7 +334,7 @@ export function createIngestService(config: IngestAppConfig, deps: IngestService
           producer: 'ingest',
           partition: p,
           totalPartitions: n,
-          records: runCounts.get(`${tenant}\u0000${runId}\u0000${p}`) ?? 0,
+          records: runCounts.get(`${tenant}\u0000${runId}`)?.[p] ?? 0,
           tenant,
         });
         records.push({

@@ -164,6 +164,21 @@ describe('RunAccumulator', () => {
     expect(r.scored_split).toBe('all');
   });
 
+  it('scores only the dimensions the run facts say the truth labels', () => {
+    const acc = new RunAccumulator('r1', { scoreAllUsers: true });
+    acc.addTruth(truth('a', 'train', [t('age_band', '25-34')]));
+    acc.addTruth(truth('b', 'test', [t('age_band', '35-44')]));
+    acc.addUpdate(update('a', 1, [t('age_band', '25-34'), t('interests', 'tech')]));
+    acc.addUpdate(update('b', 1, [t('age_band', '25-34')]));
+    // every enabled dimension: the unlabelled ones drag the score down
+    expect(Object.keys(acc.report().tag_per_dimension).length).toBeGreaterThan(5);
+    const r = acc.report({ info: { labeled_dimensions: ['age_band'] } });
+    expect(Object.keys(r.tag_per_dimension)).toEqual(['age_band']);
+    expect(r.tag_per_dimension.age_band).toBe(0.5);
+    expect(r.tag_avg_at_k).toBe(0.5);
+    expect(r.baselines.prior?.tag_avg_at_k).toBe(0.5); // the train value 25-34 for both users
+  });
+
   it('is a pure function of the distinct records: order and re-delivery do not matter', () => {
     const run = syntheticRun({ runId: 'r1', users: 40, seed: 3, samples: 3, missingPersona: 0.1 });
     const feed = (acc: RunAccumulator, shuffle: number | undefined, twice: boolean) => {

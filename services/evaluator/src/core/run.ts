@@ -52,6 +52,11 @@ export interface RunInfo {
   started_ms?: number;
   /** Tag Avg@k of the same backend on raw input, for retention (null: unavailable). */
   raw_tag_avg_at_k?: number | null;
+  /**
+   * Dimensions the run's truth labels (a real dataset labels a subset, e.g. MovieLens: age_band,
+   * gender, occupation_group): only these are scored, intersected with the accumulator's own.
+   */
+  labeled_dimensions?: readonly string[];
 }
 
 /** Extra inputs of {@link RunAccumulator.report}. */
@@ -245,6 +250,13 @@ export class RunAccumulator {
     return this.dims;
   }
 
+  /** Scored dimensions of a report: the accumulator's, narrowed to the run's labelled ones when given. */
+  private dimsOf(info: RunInfo): ScoringDimension[] {
+    const labeled = info.labeled_dimensions;
+    if (!labeled) return this.dims;
+    return this.dims.filter((d) => labeled.includes(d.name));
+  }
+
   private user(tenant: string, userId: string): UserState {
     const key = `${tenant}/${userId}`;
     let u = this.users.get(key);
@@ -355,9 +367,9 @@ export class RunAccumulator {
 
   /** Computes the report from everything received so far. Pure: same records → same report. */
   report(inputs: ReportInputs = {}): RunReport {
-    const dims = this.dims;
-    const dimNames = new Set(dims.map((d) => d.name));
     const info = inputs.info ?? {};
+    const dims = this.dimsOf(info);
+    const dimNames = new Set(dims.map((d) => d.name));
     const scoreAll = this.options.scoreAllUsers ?? false;
     const buckets = this.options.buckets ?? CONVERGENCE_BUCKETS;
 

@@ -8,12 +8,19 @@ function sha256(s: string): Buffer {
 }
 
 /**
- * Per-tenant API keys, kept only as SHA-256 digests. A presented key is hashed and compared with
+ * Per-tenant API keys, configured as SHA-256 digests. A presented key is hashed and compared with
  * every stored digest in constant time (no early exit), so timing says nothing about which digest
- * was close. A tenant may have several keys (rotation). The plain keys are never stored or logged.
+ * was close. A tenant may have several keys (rotation). Keys are never logged.
+ *
+ * A key that verified is remembered (key → tenant), so the requests of a client after its first
+ * cost one map lookup instead of a SHA-256 and a comparison per configured key. Only verified keys
+ * enter that map — an unknown key is never remembered, so it stays as small as the configuration
+ * and nobody can fill it — and it is emptied whenever a key is added. It holds keys the process
+ * was configured with (and has in its environment) anyway.
  */
 export class ApiKeyStore {
   private readonly entries: Array<{ tenant: string; digest: Buffer }> = [];
+  private readonly verified = new Map<string, string>();
 
   /** Parses `tenant:key,tenant:key…` (the key is everything after the first `:`). */
   static fromSpec(spec: string): ApiKeyStore {
@@ -35,15 +42,19 @@ export class ApiKeyStore {
     if (!TENANT_ID.test(tenant)) throw new Error(`invalid tenant id "${tenant}" (letters, digits, _ - . only)`);
     if (key.length < 8) throw new Error(`API key of tenant "${tenant}" is too short (8 characters or more)`);
     this.entries.push({ tenant, digest: sha256(key) });
+    this.verified.clear();
   }
 
   /** The tenant of a key, or undefined for an unknown key. */
   tenantOf(key: string): string | undefined {
+    const known = this.verified.get(key);
+    if (known !== undefined) return known;
     const digest = sha256(key);
     let found: string | undefined;
     for (const e of this.entries) {
       if (timingSafeEqual(e.digest, digest) && found === undefined) found = e.tenant;
     }
+    if (found !== undefined && this.verified.size < this.entries.length) this.verified.set(key, found);
     return found;
   }
 

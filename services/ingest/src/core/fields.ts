@@ -104,6 +104,7 @@ export function readEventType(v: unknown, field: string, issues: FieldIssue[]): 
  * → tablet, `desktop`/`web`/`pc`/`mac`/`windows`/`linux` → desktop, `''` → `''`; anything else undefined.
  */
 export function normaliseDevice(raw: string): string | undefined {
+  if (raw === 'mobile' || raw === 'desktop' || raw === 'tablet' || raw === '') return raw; // the common case
   const s = raw.trim().toLowerCase();
   if (s === '') return '';
   if (/^(mobile|phone|smartphone|ios|iphone|android|handset)$/.test(s)) return 'mobile';

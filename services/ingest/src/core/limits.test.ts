@@ -28,6 +28,53 @@ describe('RecentIds', () => {
     expect([r.has('t', 'a'), r.has('t', 'b'), r.has('t', 'c'), r.has('u', 'a')]).toEqual([false, true, true, true]);
     expect(r.size('t')).toBe(2);
   });
+
+  it('answers like a reference model (a set of the last `capacity` distinct ids) through growth and evictions', () => {
+    let seed = 7;
+    const random = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    for (const capacity of [1, 3, 17, 300, 2500]) {
+      const r = new RecentIds(capacity);
+      // reference: the distinct ids in insertion order, the last `capacity` kept
+      const order: string[] = [];
+      const kept = new Set<string>();
+      const universe = capacity * 3;
+      for (let step = 0; step < capacity * 20; step++) {
+        const id = `e-${Math.floor(random() * universe)}`;
+        r.add('t', id);
+        if (!kept.has(id)) {
+          order.push(id);
+          kept.add(id);
+          if (order.length > capacity) kept.delete(order.shift() as string);
+        }
+        if (step % Math.ceil(capacity / 4) === 0) {
+          for (let u = 0; u < universe; u++) {
+            const probe = `e-${u}`;
+            if (r.has('t', probe) !== kept.has(probe))
+              expect(r.has('t', probe), `capacity ${capacity}, step ${step}, ${probe}`).toBe(kept.has(probe));
+          }
+        }
+      }
+      expect(r.size('t')).toBe(order.length);
+      expect(r.has('other', order[0] as string)).toBe(false);
+    }
+  });
+
+  it('keeps exactly the last `capacity` ids through many evictions, at constant cost per insert', () => {
+    const r = new RecentIds(100_000);
+    const started = Date.now();
+    for (let i = 0; i < 300_000; i++) r.add('t', `id-${i}`);
+    // a Set-iterator eviction walks the deleted holes: ~20 s for this loop on the dev machine
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(r.size('t')).toBe(100_000);
+    expect(r.has('t', 'id-199999')).toBe(false);
+    expect(r.has('t', 'id-200000')).toBe(true);
+    expect(r.has('t', 'id-299999')).toBe(true);
+    r.add('t', 'id-299999'); // already there: nothing evicted
+    expect(r.has('t', 'id-200000')).toBe(true);
+  });
 });
 
 describe('ApiKeyStore', () => {
@@ -38,6 +85,17 @@ describe('ApiKeyStore', () => {
     expect(s.tenantOf('globex-key-9')).toBe('globex');
     expect(s.tenantOf('key-one-123')).toBeUndefined();
     expect(s.tenants()).toEqual(['acme', 'globex']);
+  });
+
+  it('answers repeated keys from the verified-key map, never remembering unknown keys', () => {
+    const s = ApiKeyStore.fromSpec('acme:key-one-1234');
+    for (let i = 0; i < 3; i++) expect(s.tenantOf('key-one-1234')).toBe('acme');
+    for (let i = 0; i < 3; i++) expect(s.tenantOf('key-one-1235')).toBeUndefined();
+    expect(s.tenantOf('key-one-123')).toBeUndefined();
+    s.add('globex', 'globex-key-9');
+    expect(s.tenantOf('globex-key-9')).toBe('globex');
+    expect(s.tenantOf('key-one-1234')).toBe('acme');
+    expect(JSON.stringify(s)).not.toContain('key-one-1234');
   });
 
   it('keeps only digests and never echoes a key in errors', () => {

@@ -21,9 +21,11 @@ export const ITEM_TYPES: ReadonlySet<EventType> = new Set([
  * Type and range checks of single fields happen while reading them.
  */
 export function checkEvent(e: BehaviorEvent, ctx: MapContext, issues: FieldIssue[]): void {
-  const reported = new Set(issues.map((i) => i.field));
+  // one issue per field: a field already reported while reading keeps its reason
+  const known = issues.length;
   const add = (field: string, reason: FieldIssue['reason']) => {
-    if (!reported.has(field)) issues.push({ field, reason });
+    for (let i = 0; i < known; i++) if ((issues[i] as FieldIssue).field === field) return;
+    issues.push({ field, reason });
   };
   if (e.tenant !== ctx.tenant) add('tenant', 'tenant_mismatch');
   if (e.eventTimeMs !== 0 && (e.eventTimeMs < ctx.minEventTimeMs || e.eventTimeMs > ctx.maxEventTimeMs)) {

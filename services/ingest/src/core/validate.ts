@@ -102,6 +102,14 @@ export function validateBatch(body: unknown, opts: ValidateOptions): BatchValida
         for (const i of mapped.issues) errors.push({ index, field: i.field, reason: i.reason });
       continue;
     }
+    if (mapped.value.length === 1) {
+      // the common case: one incoming event, one event
+      const event = mapped.value[0] as BehaviorEvent;
+      const r = encode(event);
+      if (r.type === 'ok') valid.push({ index, event, record: r.value });
+      else errors.push({ index, field: '', reason: 'too_large' });
+      continue;
+    }
     const encoded: ValidEvent[] = [];
     let tooLarge = false;
     for (const event of mapped.value) {

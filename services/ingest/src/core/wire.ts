@@ -16,8 +16,12 @@ export function encodeEventRecord(e: BehaviorEvent): Uint8Array {
   pos = writeVarint(buf, pos, eventSize);
   pos = writeEvent(buf, pos, e);
   if (pos !== total) throw new Error(`encodeEventRecord: wrote ${pos} of ${total} bytes`);
-  return new Uint8Array(buf.buffer, buf.byteOffset, total);
+  return buf; // a Buffer is a Uint8Array (and what Kafka clients take)
 }
+
+/** Item and context sizes of the event being encoded: computed by `sizeEvent`, reused by `writeEvent`. */
+let itemSize = 0;
+let contextSize = 0;
 
 /** UTF-8 length; a JS loop for short strings (cheaper than crossing into C++ for each one). */
 function utf8Length(s: string): number {
@@ -94,13 +98,13 @@ function sizeEvent(e: BehaviorEvent): number {
   if (e.eventTimeMs !== 0) n += 9;
   if (e.type !== 0) n += 1 + int32Size(e.type);
   if (e.item !== undefined) {
-    const s = sizeItem(e.item);
-    n += 1 + varintSize(s) + s;
+    itemSize = sizeItem(e.item);
+    n += 1 + varintSize(itemSize) + itemSize;
   }
   n += strField(e.query);
   if (e.context !== undefined) {
-    const s = sizeContext(e.context);
-    n += 1 + varintSize(s) + s;
+    contextSize = sizeContext(e.context);
+    n += 1 + varintSize(contextSize) + contextSize;
   }
   for (const k in e.properties) {
     const s = sizeEntry(k, e.properties[k] as string);
@@ -164,7 +168,7 @@ function writeEvent(buf: Buffer, pos: number, e: BehaviorEvent): number {
   if (e.item !== undefined) {
     const it = e.item;
     buf[pos++] = 0x32;
-    pos = writeVarint(buf, pos, sizeItem(it));
+    pos = writeVarint(buf, pos, itemSize);
     pos = writeStr(buf, pos, 0x0a, it.id);
     for (const c of it.categoryPath) {
       buf[pos++] = 0x12;
@@ -181,7 +185,7 @@ function writeEvent(buf: Buffer, pos: number, e: BehaviorEvent): number {
   if (e.context !== undefined) {
     const c = e.context;
     buf[pos++] = 0x42;
-    pos = writeVarint(buf, pos, sizeContext(c));
+    pos = writeVarint(buf, pos, contextSize);
     pos = writeStr(buf, pos, 0x0a, c.device);
     pos = writeStr(buf, pos, 0x12, c.sessionId);
     pos = writeStr(buf, pos, 0x1a, c.channel);

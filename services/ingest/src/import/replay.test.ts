@@ -116,6 +116,24 @@ describe('replayDataset', () => {
     }
   });
 
+  it('rewrites tenant and run id, so one dataset replays as a fresh run', async () => {
+    const broker = new MemoryBroker(4);
+    const s = await replayDataset({
+      path: ml,
+      target: 'kafka',
+      producer: broker.producer(),
+      tenant: 'acme',
+      runId: 'ml-run-2',
+    });
+    expect(s).toMatchObject({ events: 48, accepted: 48, runs: ['ml-run-2'] });
+    const kinds = decode(broker, 'behavior.events.v1');
+    for (const k of kinds) {
+      if (k.case === 'event') expect(k.value).toMatchObject({ tenant: 'acme', runId: 'ml-run-2' });
+      else expect(k.value).toMatchObject({ tenant: 'acme', runId: 'ml-run-2' });
+    }
+    expect(kinds.filter((k) => k.case === 'endOfRun')).toHaveLength(4);
+  });
+
   it('paces by event time with speedup', async () => {
     const dir = join(tmp, 'paced');
     const ev = (id: string, t: number) =>

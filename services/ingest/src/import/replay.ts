@@ -32,6 +32,8 @@ export interface ReplayOptions {
   batchSize?: number;
   /** Rewrites every event's tenant (default: keep the dataset's). */
   tenant?: string;
+  /** Rewrites every event's run id (default: keep the dataset's), so one dataset can be replayed as several runs. */
+  runId?: string;
   /** Topics (kafka; default the contract's events and DLQ topics). */
   topics?: { events?: string; dlq?: string };
   /** Partitions of the events topic (kafka: end-of-run markers; default the contract's default). */
@@ -280,6 +282,7 @@ export async function replayDataset(opts: ReplayOptions): Promise<ReplaySummary>
       continue;
     }
     if (opts.tenant !== undefined) raw.tenant = opts.tenant;
+    if (opts.runId !== undefined) raw.runId = opts.runId;
     const tenant = typeof raw.tenant === 'string' && raw.tenant !== '' ? raw.tenant : (opts.tenant ?? '');
     if (batch.length > 0 && tenant !== batchTenant) await flush();
     batchTenant = tenant;

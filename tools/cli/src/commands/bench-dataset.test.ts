@@ -22,5 +22,9 @@ describe('bench --dataset on imported real-data formats', () => {
     expect(report.users).toBe(60);
     for (const v of Object.values(report.tag_per_dimension)) expect(v).toBeGreaterThanOrEqual(0);
     expect(report.baselines.prior.tag_avg_at_k).toBeGreaterThan(0);
+    // the prior per dimension averages to the prior's tag score
+    const prior = Object.values(report.prior_per_dimension) as number[];
+    expect(Object.keys(report.prior_per_dimension).sort()).toEqual(['age_band', 'gender', 'occupation_group']);
+    expect(prior.reduce((a, b) => a + b, 0) / prior.length).toBeCloseTo(report.baselines.prior.tag_avg_at_k, 9);
   });
 });

@@ -1,18 +1,26 @@
-import { splitOf, userKey } from '@personastream/contracts';
+import { type GroundTruth, splitOf, userKey } from '@personastream/contracts';
+import { readDatasetTruth } from '@personastream/dataset';
 import {
   accEx,
   computeBaselines,
   countHallucinations,
   DeterministicFactExtractor,
+  fitPrior,
   hallucinationRate,
   labelsFromTags,
+  mean,
+  priorPrediction,
+  reportContract,
+  type ScoringDimension,
   scoringDimensions,
   tagScore,
 } from '@personastream/evaluator';
 import { applyWindow, createBuiltinBackend, type PersonaState, trainFromWindows } from '@personastream/persona';
 import { semantizeEvents } from '@personastream/semantizer';
 import { loadDataset } from '../pipeline/dataset.js';
+import type { LocalDatasetOptions } from '../pipeline/local-dataset.js';
 import { say } from '../progress.js';
+import { formatReport } from '../report.js';
 
 /**
  * `bench --dataset DIR`: HPR-Bench on a canonical dataset (simulated or imported real data). The
@@ -66,6 +74,7 @@ export async function benchDataset(o: { dir: string; json: boolean; samples: num
     extractor,
   });
   const wall = (Date.now() - started) / 1000;
+  const priorPerDim = priorPerDimension(ds.truths, dims);
   const out = {
     dataset: o.dir,
     source: ds.manifest.source,
@@ -84,13 +93,65 @@ export async function benchDataset(o: { dir: string; json: boolean; samples: num
     compression_tokens: stats.compressionTokens,
     retention: null,
     baselines,
+    prior_per_dimension: priorPerDim,
     events_per_s: ds.events.length / wall,
     wall_s: wall,
   };
   say(
     `  tag score (test split) ${out.tag_avg_at_k.toFixed(4)}   prior ${baselines.prior?.tag_avg_at_k.toFixed(4) ?? '—'}`,
   );
-  for (const [d, v] of Object.entries(out.tag_per_dimension)) say(`    ${d.padEnd(18)} ${v.toFixed(3)}`);
+  for (const [d, v] of Object.entries(out.tag_per_dimension))
+    say(`    ${d.padEnd(18)} ${v.toFixed(3)}   prior ${(priorPerDim[d] ?? 0).toFixed(3)}`);
   if (o.json) console.log(JSON.stringify(out));
+  return 0;
+}
+
+/**
+ * The `prior` baseline per dimension: each dimension's most frequent value among the train split's
+ * truths, scored on the test split (the mean over dimensions is the prior's tag score).
+ */
+export function priorPerDimension(
+  truths: readonly GroundTruth[],
+  dims: readonly ScoringDimension[],
+): Record<string, number> {
+  const split = (t: GroundTruth) => t.split || splitOf(t.userId);
+  const train = truths.filter((t) => split(t) === 'train').map((t) => labelsFromTags(t.tags));
+  const test = truths.filter((t) => split(t) === 'test').map((t) => labelsFromTags(t.tags));
+  const prior = priorPrediction(fitPrior(train, dims));
+  return Object.fromEntries(dims.map((d) => [d.name, mean(test.map((t) => tagScore(prior, t, [d])))]));
+}
+
+/**
+ * `bench --dataset DIR --stack local [--target http|kafka] [--model FILE]`: the same benchmark
+ * through the real pipeline — the dataset's truth to the truth topic, its events replayed through
+ * ingest (or straight to Kafka) into semantizer → persona (the dataset's model) → evaluator, whose
+ * report is printed. `--json`: the §5 contract plus `dataset`, `source`, `tenant`,
+ * `prior_per_dimension`, `replay` (the replay summary) and `truths` on the last line.
+ */
+export async function benchDatasetLocal(o: LocalDatasetOptions & { json: boolean }): Promise<number> {
+  const { runLocalDatasetPipeline } = await import('../pipeline/local-dataset.js');
+  const { json, ...opts } = o;
+  const r = await runLocalDatasetPipeline(opts);
+  const truths: GroundTruth[] = [];
+  for await (const t of readDatasetTruth(o.dir)) truths.push(t);
+  const dims = scoringDimensions({ includeSensitive: true, labeled: r.manifest.labelledDimensions });
+  const priorPerDim = priorPerDimension(truths, dims);
+  say(formatReport(r.report));
+  say('  per dimension vs the prior (test split):');
+  for (const [d, v] of Object.entries(r.report.tag_per_dimension))
+    say(`    ${d.padEnd(18)} ${v.toFixed(3)}   prior ${(priorPerDim[d] ?? 0).toFixed(3)}`);
+  if (json) {
+    console.log(
+      JSON.stringify({
+        ...reportContract(r.report),
+        dataset: o.dir,
+        source: r.manifest.source,
+        tenant: r.tenant,
+        prior_per_dimension: priorPerDim,
+        replay: r.replay,
+        truths: r.truth.truths,
+      }),
+    );
+  }
   return 0;
 }

@@ -40,6 +40,7 @@ export async function runBench(args: string[]): Promise<number> {
     backend: { type: 'string' },
     samples: { type: 'string' },
     model: { type: 'string' },
+    target: { type: 'string' },
     json: { type: 'boolean', default: false },
   });
   const users = intOption('bench', 'users', o.users, 200);
@@ -47,7 +48,15 @@ export async function runBench(args: string[]): Promise<number> {
   const backendName = choiceOption('bench', 'backend', o.backend, ['builtin', 'openai'] as const, 'builtin');
   const samples = intOption('bench', 'samples', o.samples, backendName === 'builtin' ? 1 : 10);
   if (typeof o.dataset === 'string') {
-    const { benchDataset } = await import('./bench-dataset.js');
+    const { benchDataset, benchDatasetLocal } = await import('./bench-dataset.js');
+    if (stack === 'local') {
+      return benchDatasetLocal({
+        dir: o.dataset,
+        json: Boolean(o.json),
+        target: choiceOption('bench', 'target', o.target, ['http', 'kafka'] as const, 'http'),
+        ...(typeof o.model === 'string' ? { modelPath: o.model } : {}),
+      });
+    }
     return benchDataset({ dir: o.dataset, json: Boolean(o.json), samples });
   }
   const seeds = parseSeeds(o.seeds, o.seed);

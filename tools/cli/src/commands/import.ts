@@ -38,7 +38,7 @@ export async function runImport(args: string[]): Promise<number> {
         phase = p.phase;
         bar = progressBar(
           p.phase === 'read' ? 'read (bytes)' : 'write',
-          p.phase === 'read' ? p.totalBytes : Math.max(p.events, 1),
+          p.phase === 'read' ? p.totalBytes : Math.max(p.totalEvents, 1),
         );
       }
       bar?.update(p.phase === 'read' ? p.bytes : p.events);

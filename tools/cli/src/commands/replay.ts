@@ -1,6 +1,6 @@
 import { ErrorCode, PersonaStreamError, Topics } from '@personastream/contracts';
 import { readDatasetManifest } from '@personastream/dataset';
-import { replayDataset } from '@personastream/ingest';
+import { type PublishTruthSummary, publishDatasetTruth, replayDataset } from '@personastream/ingest';
 import { createLogger } from '@personastream/runtime';
 import { createKafkaStream } from '@personastream/stream';
 import { choiceOption, parseOptions } from '../args.js';
@@ -9,7 +9,10 @@ import { progressBar, say } from '../progress.js';
 /**
  * `personastream replay`: sends a canonical dataset through the ingest HTTP API (`--target http`) or
  * straight to Kafka (`--target kafka`, KAFKA_BROKERS), through the same validation, ending the run
- * with end-of-run markers; prints accepted/rejected by reason.
+ * with end-of-run markers; prints accepted/rejected by reason. `--truth` also publishes the
+ * dataset's labels to the truth topic (KAFKA_BROKERS), with markers, so a running evaluator scores
+ * the run — on the dimensions the dataset labels when `--evaluator URL` is given (run facts); `--tenant`
+ * / `--run-id` rewrite the events' (and labels') tenant and run id.
  */
 export async function runReplay(args: string[]): Promise<number> {
   const o = parseOptions('replay', args, {
@@ -18,6 +21,9 @@ export async function runReplay(args: string[]): Promise<number> {
     url: { type: 'string' },
     speedup: { type: 'string' },
     tenant: { type: 'string' },
+    'run-id': { type: 'string' },
+    truth: { type: 'boolean', default: false },
+    evaluator: { type: 'string' },
     json: { type: 'boolean', default: false },
   });
   if (typeof o.path !== 'string')
@@ -38,7 +44,46 @@ export async function runReplay(args: string[]): Promise<number> {
     speedup,
     onProgress: (p: { events: number }) => bar.update(p.events),
     ...(typeof o.tenant === 'string' ? { tenant: o.tenant } : {}),
+    ...(typeof o['run-id'] === 'string' ? { runId: o['run-id'] } : {}),
   };
+  const kafkaStream = () => {
+    const brokers = process.env.KAFKA_BROKERS;
+    if (!brokers)
+      throw new PersonaStreamError(
+        ErrorCode.InvalidArgument,
+        `replay ${target === 'kafka' ? '--target kafka' : '--truth'} needs KAFKA_BROKERS (see .infra/env)`,
+        target === 'kafka' ? 'target' : 'truth',
+      );
+    return createKafkaStream(
+      { brokers: brokers.split(','), clientId: 'replay' },
+      { logger: createLogger('replay', 'warn') },
+    );
+  };
+  let truth: PublishTruthSummary | undefined;
+  if (o.truth) {
+    // labels first: the evaluator scores the run once both topics' markers are in
+    const stream = kafkaStream();
+    const producer = stream.producer();
+    const admin = stream.admin();
+    try {
+      truth = await publishDatasetTruth({
+        path: o.path,
+        ...(common.tenant !== undefined ? { tenant: common.tenant } : {}),
+        ...(common.runId !== undefined ? { runId: common.runId } : {}),
+        producer,
+        partitions: await admin.partitionCount(Topics.truth),
+      });
+    } finally {
+      await producer.close();
+      await admin.close();
+    }
+    say(`truth: ${truth.truths} labelled users → ${Topics.truth}`);
+    // the evaluator scores the dimensions the dataset labels only when told (run facts)
+    if (typeof o.evaluator === 'string') {
+      for (const run of truth.runs) await putRunFacts(o.evaluator, run, manifest);
+      say(`run facts (labelled dimensions ${manifest.labelledDimensions.join(', ')}) → ${o.evaluator}`);
+    }
+  }
   let summary: Awaited<ReturnType<typeof replayDataset>>;
   if (target === 'http') {
     const apiKey = process.env.INGEST_API_KEY;
@@ -55,17 +100,7 @@ export async function runReplay(args: string[]): Promise<number> {
       apiKey,
     });
   } else {
-    const brokers = process.env.KAFKA_BROKERS;
-    if (!brokers)
-      throw new PersonaStreamError(
-        ErrorCode.InvalidArgument,
-        'replay --target kafka needs KAFKA_BROKERS (see .infra/env)',
-        'target',
-      );
-    const stream = createKafkaStream(
-      { brokers: brokers.split(','), clientId: 'replay' },
-      { logger: createLogger('replay', 'warn') },
-    );
+    const stream = kafkaStream();
     const producer = stream.producer();
     const admin = stream.admin();
     try {
@@ -80,6 +115,34 @@ export async function runReplay(args: string[]): Promise<number> {
   say(
     `replay → ${target}: ${summary.accepted} accepted, ${summary.duplicates} duplicates, rejected ${JSON.stringify(summary.rejected)}`,
   );
-  if (o.json) console.log(JSON.stringify(summary));
+  if (o.json) console.log(JSON.stringify(truth ? { ...summary, truths: truth.truths } : summary));
   return 0;
+}
+
+/** `PUT /api/runs/:id/facts` of an evaluator: the dataset's labelled dimensions, event count and start time. */
+async function putRunFacts(
+  evaluatorUrl: string,
+  runId: string,
+  manifest: Awaited<ReturnType<typeof readDatasetManifest>>,
+): Promise<void> {
+  const url = `${evaluatorUrl.replace(/\/+$/, '')}/api/runs/${encodeURIComponent(runId)}/facts`;
+  const res = await fetch(url, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      info: {
+        labeled_dimensions: manifest.labelledDimensions,
+        events: manifest.counts.events,
+        started_ms: Date.now(),
+        stack: 'replay',
+      },
+    }),
+  });
+  if (!res.ok) {
+    throw new PersonaStreamError(
+      ErrorCode.Unavailable,
+      `replay: the evaluator refused the run facts of ${runId}: ${res.status} ${await res.text()}`,
+      'evaluator',
+    );
+  }
 }

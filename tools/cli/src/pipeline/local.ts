@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DefaultPartitions, Topics } from '@personastream/contracts';
 import type { RunReport } from '@personastream/evaluator';
+import { createLogger } from '@personastream/runtime';
 import type { SimulatorConfig } from '@personastream/simulator';
+import { createKafkaStream } from '@personastream/stream';
 import { runInfra } from '../commands/infra.js';
 import { repoRoot } from '../paths.js';
 import { say } from '../progress.js';
@@ -57,7 +60,57 @@ export interface LocalPipelineResult {
   stop(): Promise<void>;
 }
 
-export async function runLocalPipeline(opts: LocalPipelineOptions): Promise<LocalPipelineResult> {
+export type LocalPorts = { [K in keyof typeof LOCAL_PORTS]: number };
+
+/** Topics of one local stack. */
+export interface LocalTopics {
+  events: string;
+  dlq: string;
+  windows: string;
+  updates: string;
+  truth: string;
+}
+
+export interface LocalStackOptions {
+  /** The tenant the persona token and the ingest API key belong to. */
+  tenant: string;
+  scoreAllUsers?: boolean;
+  /** Samples per persona update (Avg@k). */
+  samples?: number;
+  /** Builtin model weights for the persona service (default: its bundled model). */
+  modelPath?: string;
+  /** Ports of the services (default {@link LOCAL_PORTS}). */
+  ports?: LocalPorts;
+  /**
+   * Runs a private pipeline beside any other on the same infrastructure: its own topics (created
+   * with the contract's partition counts) and consumer groups, all named with this suffix. Default:
+   * the contract's topics and the services' default groups.
+   */
+  isolate?: string;
+  /** Suffix of the services' log files under `.infra/logs/`. */
+  logSuffix?: string;
+}
+
+/** Semantizer, persona, evaluator and ingest running as processes on the local infrastructure. */
+export interface LocalStack {
+  ports: LocalPorts;
+  topics: LocalTopics;
+  /** `.infra/env` (KAFKA_BROKERS, REDIS_URL, CLICKHOUSE_URL). */
+  infra: Record<string, string>;
+  /** Persona bearer token and ingest API key of the tenant. */
+  token: string;
+  /** Run facts the streams do not carry, used by the evaluator when the run completes. */
+  putFacts(runId: string, facts: { info?: Record<string, unknown>; baselines?: unknown }): Promise<void>;
+  /** The run's report, once the evaluator has every end-of-run marker and has written it. */
+  waitForReport(runId: string, timeoutMs?: number): Promise<RunReport>;
+  /** Adds a process (e.g. the simulator) that `stop` stops too. */
+  track(process: ServiceProcess): void;
+  /** Stops the services (and the infra if this started it). Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Starts the infra if needed and the four long-running services; resolves once all are healthy. */
+export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
   let startedInfra = false;
   if (runInfra(['status']) !== 0) {
     say('starting the local infrastructure (Kafka, Redis, ClickHouse)…');
@@ -65,8 +118,27 @@ export async function runLocalPipeline(opts: LocalPipelineOptions): Promise<Loca
     startedInfra = true;
   }
   const infra = readInfraEnv();
+  const ports = opts.ports ?? LOCAL_PORTS;
   const token = `demo-token-${Date.now().toString(36)}`;
   const common = { ...infra, LOG_LEVEL: 'info' };
+  const iso = opts.isolate;
+  const topics: LocalTopics = iso
+    ? {
+        events: `${Topics.events}-${iso}`,
+        dlq: `${Topics.eventsDlq}-${iso}`,
+        windows: `${Topics.windows}-${iso}`,
+        updates: `${Topics.updates}-${iso}`,
+        truth: `${Topics.truth}-${iso}`,
+      }
+    : {
+        events: Topics.events,
+        dlq: Topics.eventsDlq,
+        windows: Topics.windows,
+        updates: Topics.updates,
+        truth: Topics.truth,
+      };
+  if (iso) await createTopics(infra, topics);
+  const isolated = (env: Record<string, string>) => (iso ? env : {});
   const services: ServiceProcess[] = [];
   let stopped = false;
   const stop = async () => {
@@ -75,40 +147,131 @@ export async function runLocalPipeline(opts: LocalPipelineOptions): Promise<Loca
     await Promise.all(services.map((s) => s.stop()));
     if (startedInfra) runInfra(['down']);
   };
+  const log = opts.logSuffix ?? '';
   try {
-    const semantizer = startService('semantizer', { ...common, OPS_PORT: String(LOCAL_PORTS.semantizerOps) });
-    const persona = startService('persona', {
-      ...common,
-      PERSONA_GRPC_PORT: String(LOCAL_PORTS.personaGrpc),
-      OPS_PORT: String(LOCAL_PORTS.personaOps),
-      PERSONA_TENANT_TOKENS: `${opts.sim.tenant}:${token}`,
-      PERSONA_SAMPLES: String(opts.samples ?? 1),
-    });
-    const evaluator = startService('evaluator', {
-      ...common,
-      EVALUATOR_HTTP_PORT: String(LOCAL_PORTS.evaluatorHttp),
-      EVALUATOR_SCORE_ALL_USERS: String(Boolean(opts.scoreAllUsers)),
-      EVALUATOR_INCLUDE_SENSITIVE: 'true',
-    });
-    const ingest = startService('ingest', {
-      ...common,
-      INGEST_HTTP_PORT: String(LOCAL_PORTS.ingestHttp),
-      OPS_PORT: String(LOCAL_PORTS.ingestOps),
-      INGEST_API_KEYS: `${opts.sim.tenant}:${token}`,
-    });
+    const semantizer = startService(
+      'semantizer',
+      {
+        ...common,
+        OPS_PORT: String(ports.semantizerOps),
+        ...isolated({
+          SEMANTIZER_GROUP_ID: `semantizer-${iso}`,
+          SEMANTIZER_EVENTS_TOPIC: topics.events,
+          SEMANTIZER_WINDOWS_TOPIC: topics.windows,
+          SEMANTIZER_DLQ_TOPIC: topics.dlq,
+        }),
+      },
+      log,
+    );
+    const persona = startService(
+      'persona',
+      {
+        ...common,
+        PERSONA_GRPC_PORT: String(ports.personaGrpc),
+        OPS_PORT: String(ports.personaOps),
+        PERSONA_TENANT_TOKENS: `${opts.tenant}:${token}`,
+        PERSONA_SAMPLES: String(opts.samples ?? 1),
+        ...(opts.modelPath ? { PERSONA_MODEL_PATH: opts.modelPath } : {}),
+        ...isolated({
+          PERSONA_GROUP_ID: `persona-${iso}`,
+          PERSONA_WINDOWS_TOPIC: topics.windows,
+          PERSONA_UPDATES_TOPIC: topics.updates,
+        }),
+      },
+      log,
+    );
+    const evaluator = startService(
+      'evaluator',
+      {
+        ...common,
+        EVALUATOR_HTTP_PORT: String(ports.evaluatorHttp),
+        EVALUATOR_SCORE_ALL_USERS: String(Boolean(opts.scoreAllUsers)),
+        EVALUATOR_INCLUDE_SENSITIVE: 'true',
+        ...isolated({
+          EVALUATOR_GROUP_ID: `evaluator-${iso}`,
+          EVALUATOR_UPDATES_TOPIC: topics.updates,
+          EVALUATOR_TRUTH_TOPIC: topics.truth,
+        }),
+      },
+      log,
+    );
+    const ingest = startService(
+      'ingest',
+      {
+        ...common,
+        INGEST_HTTP_PORT: String(ports.ingestHttp),
+        OPS_PORT: String(ports.ingestOps),
+        INGEST_API_KEYS: `${opts.tenant}:${token}`,
+        ...isolated({ INGEST_EVENTS_TOPIC: topics.events, INGEST_DLQ_TOPIC: topics.dlq }),
+      },
+      log,
+    );
     services.push(semantizer, persona, evaluator, ingest);
     say('starting semantizer, persona, evaluator and ingest…');
     await Promise.all([
-      waitHealthy(semantizer, `http://127.0.0.1:${LOCAL_PORTS.semantizerOps}/healthz`),
-      waitHealthy(persona, `http://127.0.0.1:${LOCAL_PORTS.personaOps}/healthz`),
-      waitHealthy(evaluator, `http://127.0.0.1:${LOCAL_PORTS.evaluatorHttp}/healthz`),
-      waitHealthy(ingest, `http://127.0.0.1:${LOCAL_PORTS.ingestOps}/healthz`),
+      waitHealthy(semantizer, `http://127.0.0.1:${ports.semantizerOps}/healthz`),
+      waitHealthy(persona, `http://127.0.0.1:${ports.personaOps}/healthz`),
+      waitHealthy(evaluator, `http://127.0.0.1:${ports.evaluatorHttp}/healthz`),
+      waitHealthy(ingest, `http://127.0.0.1:${ports.ingestOps}/healthz`),
     ]);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const evaluatorUrl = `http://127.0.0.1:${ports.evaluatorHttp}`;
+  return {
+    ports,
+    topics,
+    infra,
+    token,
+    async putFacts(runId, facts) {
+      const put = await fetch(`${evaluatorUrl}/api/runs/${encodeURIComponent(runId)}/facts`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(facts),
+      });
+      if (!put.ok) throw new Error(`evaluator refused the run facts: ${put.status} ${await put.text()}`);
+    },
+    waitForReport: (runId, timeoutMs = 600_000) => waitForReport(evaluatorUrl, runId, timeoutMs),
+    track: (process) => {
+      services.push(process);
+    },
+    stop,
+  };
+}
 
+/** Creates a private stack's topics with the contract's partition counts. */
+async function createTopics(infra: Record<string, string>, topics: LocalTopics): Promise<void> {
+  const brokers = (infra.KAFKA_BROKERS ?? '').split(',').filter(Boolean);
+  const stream = createKafkaStream(
+    { brokers, clientId: 'local-stack' },
+    { logger: createLogger('local-stack', 'warn') },
+  );
+  const admin = stream.admin();
+  try {
+    await admin.ensureTopics([
+      { topic: topics.events, partitions: DefaultPartitions[Topics.events] },
+      { topic: topics.dlq, partitions: DefaultPartitions[Topics.eventsDlq] },
+      { topic: topics.windows, partitions: DefaultPartitions[Topics.windows] },
+      { topic: topics.updates, partitions: DefaultPartitions[Topics.updates] },
+      { topic: topics.truth, partitions: DefaultPartitions[Topics.truth] },
+    ]);
+  } finally {
+    await admin.close();
+  }
+}
+
+export async function runLocalPipeline(opts: LocalPipelineOptions): Promise<LocalPipelineResult> {
+  const stack = await startLocalStack({
+    tenant: opts.sim.tenant,
+    scoreAllUsers: opts.scoreAllUsers,
+    samples: opts.samples,
+  });
+  try {
     // run facts the streams do not carry: the evaluator uses them when the run completes
     const scoreAllUsers = Boolean(opts.scoreAllUsers);
     const inputs = baselineInputs(opts.sim);
-    const facts = {
+    await stack.putFacts(opts.sim.runId, {
       info: {
         seed: opts.sim.seed,
         stack: 'local',
@@ -117,41 +280,33 @@ export async function runLocalPipeline(opts: LocalPipelineOptions): Promise<Loca
         started_ms: Date.now(),
       },
       baselines: runBaselines(inputs, { includeSensitive: true, scoreAllUsers }),
-    };
-    const put = await fetch(
-      `http://127.0.0.1:${LOCAL_PORTS.evaluatorHttp}/api/runs/${encodeURIComponent(opts.sim.runId)}/facts`,
-      {
-        method: 'PUT',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(facts),
-      },
-    );
-    if (!put.ok) throw new Error(`evaluator refused the run facts: ${put.status} ${await put.text()}`);
+    });
 
     say(`simulator: publishing ${opts.sim.users} users to Kafka…`);
     const simulator = startService('simulator', {
-      ...common,
+      ...stack.infra,
+      LOG_LEVEL: 'info',
       SIM_USERS: String(opts.sim.users),
       SIM_SEED: String(opts.sim.seed),
       SIM_TENANT: opts.sim.tenant,
       SIM_RUN_ID: opts.sim.runId,
     });
-    services.push(simulator);
+    stack.track(simulator);
     const code = await simulator.exited;
     if (code !== 0) throw new Error(`simulator exited with ${code}; see ${simulator.logFile}`);
 
-    const report = await waitForReport(opts.sim.runId, opts.timeoutMs ?? 600_000);
+    const report = await stack.waitForReport(opts.sim.runId, opts.timeoutMs ?? 600_000);
     if (opts.keepRunning) {
       say(
         `left running: persona gRPC 127.0.0.1:${LOCAL_PORTS.personaGrpc} (tenant ${opts.sim.tenant}), ` +
           `dashboard http://127.0.0.1:${LOCAL_PORTS.evaluatorHttp}/ — stop with Ctrl-C`,
       );
     } else {
-      await stop();
+      await stack.stop();
     }
-    return { report, token, stop };
+    return { report, token: stack.token, stop: stack.stop };
   } catch (err) {
-    await stop();
+    await stack.stop();
     throw err;
   }
 }
@@ -160,8 +315,8 @@ export async function runLocalPipeline(opts: LocalPipelineOptions): Promise<Loca
  * Reads the run from the evaluator's API once the evaluator has written it (after the markers):
  * a long poll (`?wait=`), asked again every 30 s so a dropped connection costs nothing.
  */
-async function waitForReport(runId: string, timeoutMs: number): Promise<RunReport> {
-  const url = `http://127.0.0.1:${LOCAL_PORTS.evaluatorHttp}/api/runs/${encodeURIComponent(runId)}?wait=30000`;
+async function waitForReport(evaluatorUrl: string, runId: string, timeoutMs: number): Promise<RunReport> {
+  const url = `${evaluatorUrl}/api/runs/${encodeURIComponent(runId)}?wait=30000`;
   const deadline = Date.now() + timeoutMs;
   say("evaluator: waiting for every partition's end-of-run marker…");
   while (Date.now() < deadline) {
