@@ -1,6 +1,7 @@
 import { partitionForKey } from '@personastream/contracts';
-import { type Admin, type Consumer, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import type { Admin, Consumer, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
+import { loadKafkajs } from './kafkajs-fast.js';
 import type {
   BatchHandler,
   ConsumerOptions,
@@ -23,6 +24,10 @@ export interface KafkaStreamConfig {
 export interface KafkaStreamDeps {
   logger: Logger;
 }
+
+/** kafkajs with the byte-identical fast produce encoder (see kafkajs-fast.ts). */
+const { Kafka, logLevel, Partitioners } = loadKafkajs();
+type Kafka = InstanceType<typeof Kafka>;
 
 /** The Kafka adapter of the `Stream` interface (kafkajs underneath). */
 export function createKafkaStream(config: KafkaStreamConfig, deps: KafkaStreamDeps): Stream {
@@ -66,7 +71,7 @@ export function createKafkaStream(config: KafkaStreamConfig, deps: KafkaStreamDe
         partitionsOf,
       ),
     consumer: (options) => createConsumer(kafka, options, deps.logger),
-    admin: () => createAdmin(kafka.admin(), partitionsOf),
+    admin: () => createAdmin(kafka.admin(), partitionsOf, (topic) => partitionCache.delete(topic)),
   };
 }
 
@@ -85,18 +90,17 @@ function createProducer(
       if (records.length === 0) return;
       await connect();
       const n = await partitionsOf(admin, topic);
-      // one produce request must stay under the broker's message.max.bytes (1 MiB by default)
-      for (const chunk of chunkBySize(records, MAX_REQUEST_BYTES)) {
-        await producer.send({
-          topic,
-          acks: -1,
-          messages: chunk.map((r) => ({
-            key: r.key,
-            value: Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength),
-            headers: r.headers,
-            partition: r.partition ?? partitionForKey(r.key, n),
-          })),
-        });
+      const messages = records.map((r) => ({
+        key: r.key,
+        value: Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength),
+        headers: r.headers,
+        partition: r.partition ?? partitionForKey(r.key, n),
+      }));
+      // Each partition's record batch must stay under the broker's message.max.bytes (1 MiB by
+      // default); one request carries every partition's batch. Chunks go one after the other, each
+      // acknowledged before the next, so a retried chunk can never land after a later one.
+      for (const chunk of chunkBySize(messages, MAX_BATCH_BYTES, (m) => m.partition, MAX_REQUEST_BYTES)) {
+        await producer.send({ topic, acks: -1, messages: chunk });
       }
     },
     async close() {
@@ -134,9 +138,7 @@ function createConsumer(kafka: Kafka, options: ConsumerOptions, logger: Logger):
             offset: m.offset,
             key: m.key ? m.key.toString('utf8') : '',
             value: m.value ? new Uint8Array(m.value.buffer, m.value.byteOffset, m.value.byteLength) : new Uint8Array(),
-            headers: Object.fromEntries(
-              Object.entries(m.headers ?? {}).map(([k, v]) => [k, Array.isArray(v) ? String(v[0]) : String(v ?? '')]),
-            ),
+            headers: headersOf(m.headers),
             timestamp: Number(m.timestamp),
           }));
           const last = batch.messages[batch.messages.length - 1];
@@ -169,7 +171,25 @@ function createConsumer(kafka: Kafka, options: ConsumerOptions, logger: Logger):
   };
 }
 
-function createAdmin(admin: Admin, partitionsOf: (admin: Admin, topic: string) => Promise<number>): StreamAdmin {
+/** kafkajs record headers as strings (the first value of a repeated header). */
+function headersOf(h: Record<string, unknown> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (h)
+    for (const k in h) {
+      const v = h[k];
+      const value = Array.isArray(v) ? String(v[0]) : String(v ?? '');
+      if (k === '__proto__')
+        Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
+      else out[k] = value;
+    }
+  return out;
+}
+
+function createAdmin(
+  admin: Admin,
+  partitionsOf: (admin: Admin, topic: string) => Promise<number>,
+  forget: (topic: string) => void,
+): StreamAdmin {
   let connected: Promise<void> | undefined;
   const connect = () => {
     connected ??= admin.connect();
@@ -191,29 +211,65 @@ function createAdmin(admin: Admin, partitionsOf: (admin: Admin, topic: string) =
       await connect();
       return partitionsOf(admin, topic);
     },
+    async deleteTopics(topics) {
+      await connect();
+      const existing = new Set(await admin.listTopics());
+      const present = topics.filter((t) => existing.has(t));
+      if (present.length > 0) await admin.deleteTopics({ topics: present });
+      for (const t of topics) forget(t);
+    },
     async close() {
       if (connected) await admin.disconnect();
     },
   };
 }
 
-/** Bytes of record payload per produce request (below the broker's 1 MiB message.max.bytes). */
-const MAX_REQUEST_BYTES = 512 * 1024;
+/** Bytes of record payload per partition in one produce request (below the broker's 1 MiB message.max.bytes). */
+const MAX_BATCH_BYTES = 768 * 1024;
+/** Bytes of record payload per produce request, all partitions together. */
+const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
-/** Splits records into consecutive chunks of at most `maxBytes` of keys + values (one record at least). */
-export function chunkBySize(records: OutRecord[], maxBytes: number): OutRecord[][] {
-  const chunks: OutRecord[][] = [];
-  let current: OutRecord[] = [];
-  let size = 0;
+interface Sized {
+  key: string;
+  value: Uint8Array;
+  headers?: Record<string, string>;
+}
+
+/** Upper estimate of a record's bytes in a record batch (varints, attributes, headers). */
+function recordBytes(r: Sized): number {
+  let bytes = r.value.byteLength + r.key.length + 64;
+  if (r.headers) for (const k in r.headers) bytes += k.length + (r.headers[k]?.length ?? 0) + 10;
+  return bytes;
+}
+
+/**
+ * Splits records into consecutive chunks (one record at least) in which each partition's keys +
+ * values stay within `maxBytes` and all of them together within `maxTotalBytes`. Without
+ * `partitionOf`, every record counts as one partition.
+ */
+export function chunkBySize<R extends Sized>(
+  records: R[],
+  maxBytes: number,
+  partitionOf: (r: R) => number = () => 0,
+  maxTotalBytes = Number.POSITIVE_INFINITY,
+): R[][] {
+  const chunks: R[][] = [];
+  let current: R[] = [];
+  let perPartition = new Map<number, number>();
+  let total = 0;
   for (const r of records) {
-    const bytes = r.value.byteLength + r.key.length + 64;
-    if (current.length > 0 && size + bytes > maxBytes) {
+    const bytes = recordBytes(r);
+    const p = partitionOf(r);
+    const size = perPartition.get(p) ?? 0;
+    if (current.length > 0 && (size + bytes > maxBytes || total + bytes > maxTotalBytes)) {
       chunks.push(current);
       current = [];
-      size = 0;
+      perPartition = new Map();
+      total = 0;
     }
     current.push(r);
-    size += bytes;
+    perPartition.set(p, (perPartition.get(p) ?? 0) + bytes);
+    total += bytes;
   }
   if (current.length > 0) chunks.push(current);
   return chunks;

@@ -95,6 +95,9 @@ export class MemoryBroker implements Stream {
         for (const s of specs) this.createTopic(s.topic, s.partitions);
       },
       partitionCount: async (topic) => this.partitions(topic).length,
+      deleteTopics: async (topics) => {
+        for (const t of topics) this.topics.delete(t);
+      },
       close: async () => {},
     };
   }

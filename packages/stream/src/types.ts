@@ -71,6 +71,8 @@ export interface StreamAdmin {
   ensureTopics(specs: TopicSpec[]): Promise<void>;
   /** Partition count of an existing topic. */
   partitionCount(topic: string): Promise<number>;
+  /** Deletes topics (benchmarks and tests clean up after themselves); missing ones are ignored. */
+  deleteTopics(topics: string[]): Promise<void>;
   close(): Promise<void>;
 }
 

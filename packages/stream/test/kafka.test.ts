@@ -84,4 +84,60 @@ describe('Kafka adapter of the Stream interface (real broker)', () => {
     );
     await producer.close();
   });
+
+  it('sends a batch larger than one request in order, with headers, and deletes topics', async () => {
+    const topic = `it.stream.big.${randomUUID()}`;
+    const admin = stream.admin();
+    await admin.ensureTopics([{ topic, partitions: 3 }]);
+    const producer = stream.producer();
+    // ~5 MB: several produce requests (each partition's batch stays under message.max.bytes)
+    const payload = new Uint8Array(900).fill(7);
+    const records = Array.from({ length: 5500 }, (_, i) => ({
+      key: `t/u${i % 7}`,
+      value: new Uint8Array([...new TextEncoder().encode(`${i}|`), ...payload]),
+      headers: i % 100 === 0 ? { 'ps-note': `n${i}`, 'ps-empty': '' } : undefined,
+    }));
+    await producer.send(topic, records);
+    const seen = await collect(topic, `it-${randomUUID()}`, (s) => s.length >= records.length);
+    expect(seen).toHaveLength(records.length);
+    const indexOf = (r: InRecord) => Number(text(r.value.subarray(0, r.value.indexOf(0x7c))));
+    for (const r of seen) {
+      const i = indexOf(r);
+      expect(r.key).toBe(`t/u${i % 7}`);
+      expect(r.partition).toBe(partitionForKey(r.key, 3));
+      expect(r.value.byteLength).toBe((records[i] as { value: Uint8Array }).value.byteLength);
+      if (i % 100 === 0) expect(r.headers).toEqual({ 'ps-note': `n${i}`, 'ps-empty': '' });
+      else expect(r.headers).toEqual({});
+    }
+    // each key's records are stored in the order they were sent
+    for (let k = 0; k < 7; k++) {
+      const order = seen
+        .filter((r) => r.key === `t/u${k}`)
+        .sort((a, b) => Number(a.offset) - Number(b.offset))
+        .map(indexOf);
+      expect(order).toEqual([...order].sort((a, b) => a - b));
+      expect(order).toHaveLength(records.filter((_, i) => i % 7 === k).length);
+    }
+    await producer.close();
+    await admin.deleteTopics([topic, `it.never.${randomUUID()}`]);
+    // deletion propagates to the metadata shortly after the call returns
+    // (a fresh client each time: a stream caches partition counts it has seen)
+    const gone = async () => {
+      const fresh = createKafkaStream(
+        { brokers: (brokers as string).split(','), clientId: 'it-stream-check' },
+        { logger: silentLogger() },
+      ).admin();
+      try {
+        await fresh.partitionCount(topic);
+        return false;
+      } catch (err) {
+        return /does not exist/.test((err as Error).message);
+      } finally {
+        await fresh.close();
+      }
+    };
+    for (let i = 0; i < 50 && !(await gone()); i++) await new Promise((r) => setTimeout(r, 200));
+    expect(await gone()).toBe(true);
+    await admin.close();
+  });
 });

@@ -1,21 +1,28 @@
 /**
- * Speed benchmark: `node services/simulator/dist/bench-cli.js [users] [--files] [--kafka]` prints
- * events/s of generation to canonical JSON lines; with --files the end-to-end rate of writing a
- * dataset (temporary directory); with --kafka (KAFKA_BROKERS set) the rate of publishing a run to
- * fresh benchmark topics (4 partitions each, never the pipeline's topics).
+ * Speed benchmark: `node services/simulator/dist/bench-cli.js [users] [--files] [--kafka] [--batch N]`
+ * prints events/s of generation to canonical JSON lines; with --files the end-to-end rate of writing
+ * a dataset (temporary directory); with --kafka (KAFKA_BROKERS set) the rate of publishing a run
+ * (`BENCH_KAFKA_USERS` users, default 500; batches of `--batch` records, default 4,000) to fresh
+ * benchmark topics (4 partitions each, never the pipeline's topics), deleted afterwards; with
+ * --send-only also the Kafka path alone (the run's event payloads generated first, then sent).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { userKey } from '@personastream/contracts';
 import { silentLogger } from '@personastream/runtime';
-import { createKafkaStream } from '@personastream/stream';
+import { createKafkaStream, type OutRecord } from '@personastream/stream';
 import { publishRun } from './adapters/publish.js';
 import { benchmarkGeneration } from './bench.js';
 import { simulatorConfig } from './core/config.js';
+import { simulateUserPayloads } from './core/run.js';
 import { writeSimulatedDataset } from './dataset.js';
 
 const args = process.argv.slice(2);
-const users = Number(args.find((a) => /^\d+$/.test(a)) ?? 2000);
+const batchAt = args.indexOf('--batch');
+const batchSize = batchAt >= 0 ? Number(args[batchAt + 1]) : 4000;
+if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`--batch must be a positive integer`);
+const users = Number(args.find((a, i) => /^\d+$/.test(a) && (batchAt < 0 || i !== batchAt + 1)) ?? 2000);
 benchmarkGeneration(Math.min(200, users)); // warm-up
 const gen = benchmarkGeneration(users);
 console.log(JSON.stringify({ benchmark: 'generation', ...gen }));
@@ -53,14 +60,13 @@ if (args.includes('--kafka')) {
     { topic: topics.events, partitions: 4 },
     { topic: topics.truth, partitions: 4 },
   ]);
-  await admin.close();
   const kUsers = Math.min(users, Number(process.env.BENCH_KAFKA_USERS ?? 500));
   const start = process.hrtime.bigint();
   const cpu = process.cpuUsage();
   const s = await publishRun(
     simulatorConfig({ users: kUsers, runId: `bench-${suffix}` }),
     { stream, logger },
-    { topics, batchSize: 2000 },
+    { topics, batchSize },
   );
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const used = process.cpuUsage(cpu);
@@ -72,7 +78,37 @@ if (args.includes('--kafka')) {
       seconds,
       eventsPerSecond: s.events / seconds,
       cpuSeconds: (used.user + used.system) / 1e6,
-      topics,
+      batchSize,
     }),
   );
+  if (args.includes('--send-only')) {
+    // the Kafka path alone: the same run's event payloads generated first, then sent in batches,
+    // one in flight, as publishRun sends them
+    const records: OutRecord[] = [];
+    const config = simulatorConfig({ users: kUsers, runId: `bench-${suffix}` });
+    for (const { userId, payloads } of simulateUserPayloads(config))
+      for (const p of payloads)
+        if (p.kind === 'event') records.push({ key: userKey(config.tenant, userId), value: p.bytes });
+    const producer = stream.producer();
+    await producer.send(topics.events, records.slice(0, 1)); // connect
+    const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
+    for (let i = 1; i < records.length; i += batchSize)
+      await producer.send(topics.events, records.slice(i, i + batchSize));
+    const sec = Number(process.hrtime.bigint() - t0) / 1e9;
+    const u = process.cpuUsage(c0);
+    await producer.close();
+    console.log(
+      JSON.stringify({
+        benchmark: 'kafka-send-only',
+        events: records.length - 1,
+        seconds: sec,
+        eventsPerSecond: (records.length - 1) / sec,
+        cpuSeconds: (u.user + u.system) / 1e6,
+        batchSize,
+      }),
+    );
+  }
+  await admin.deleteTopics([topics.events, topics.truth]);
+  await admin.close();
 }
