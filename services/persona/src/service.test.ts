@@ -1,6 +1,9 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
+  type BehaviorEvent,
+  BehaviorEventSchema,
   ErrorCode,
+  EventType,
   endOfRun,
   NotableEventSchema,
   PersonaSchema,
@@ -15,6 +18,7 @@ import {
   WindowRecordSchema,
 } from '@personastream/contracts';
 import { createRegistry, silentLogger } from '@personastream/runtime';
+import { semantizeEvents } from '@personastream/semantizer';
 import { MemoryBroker, type OutRecord } from '@personastream/stream';
 import { describe, expect, it } from 'vitest';
 import { MemoryPersonaStore } from './adapters/memory-store.js';
@@ -280,6 +284,54 @@ describe('persona service (embedded adapters)', () => {
     expect((await service.api.applyWindows(t, { windows: u.windows.slice(6, 7) })).applied).toBe(0);
     expect((await service.api.restorePersona(t, { userId: u.userId })).restored).toBe(true);
     expect((await service.api.applyWindows(t, { windows: u.windows.slice(6, 7) })).applied).toBe(1);
+    await service.stop();
+  });
+
+  it('lifts an erasure when a consent event arrives from the events topic (through the semantizer)', async () => {
+    const { broker, service } = setup();
+    await service.start();
+    const t = { tenant: 't' };
+    const userId = 'consenting-user';
+    const event = (id: string, type: EventType, timeMs: number, extra: Partial<BehaviorEvent> = {}) =>
+      create(BehaviorEventSchema, {
+        eventId: id,
+        tenant: 't',
+        userId,
+        runId: 'consent-run',
+        eventTimeMs: timeMs,
+        type,
+        context: { device: 'mobile', sessionId: 's1' },
+        ...extra,
+      });
+    const view = (id: string, timeMs: number) =>
+      event(id, EventType.ITEM_VIEW, timeMs, {
+        item: { id: `i-${id}`, categoryPath: ['Books', 'Fiction', 'Novels'], price: 12 },
+        dwellMs: 20_000,
+      });
+    const day = 86_400_000;
+    const t0 = Date.UTC(2026, 0, 5, 10);
+    // Three sessions a day apart: plain, then (after the erasure) one that only views, then one with consent.
+    const events = [
+      view('a1', t0),
+      view('a2', t0 + 60_000),
+      view('b1', t0 + day),
+      event('c0', EventType.CONSENT, t0 + 2 * day, { properties: { analytics: 'granted' } }),
+      view('c1', t0 + 2 * day + 5_000),
+    ];
+    const [first, noConsent, withConsent] = semantizeEvents(events, { tokenizer: 'none' }).windows;
+    expect(withConsent?.signals.consent).toBe(1);
+    expect(noConsent?.signals.consent).toBeUndefined();
+    const sendAndDrain = async (w: SemantizedWindow) => {
+      await broker.producer().send(topics.windows, [windowRecord(w)]);
+      await broker.drained();
+    };
+    await sendAndDrain(first as SemantizedWindow);
+    expect((await service.api.getPersona(t, { userId })).persona?.version).toBe(1);
+    await service.api.deletePersona(t, { userId });
+    await sendAndDrain(noConsent as SemantizedWindow);
+    await expect(service.api.getPersona(t, { userId })).rejects.toMatchObject({ code: ErrorCode.NotFound });
+    await sendAndDrain(withConsent as SemantizedWindow);
+    expect((await service.api.getPersona(t, { userId })).persona?.version).toBe(1);
     await service.stop();
   });
 

@@ -8,9 +8,22 @@ import {
   userKey,
 } from '@personastream/contracts';
 import { semantizeEvents } from '@personastream/semantizer';
-import { type SimulatorConfigOverrides, simulateUsers, simulatorConfig } from '@personastream/simulator';
+import {
+  runContext,
+  type SimulatorConfigOverrides,
+  simulateRawUser,
+  simulateUsers,
+  simulatorConfig,
+  userRecords,
+} from '@personastream/simulator';
 import type { ModelWeights } from './core/builtin/model.js';
-import { evaluateBuiltin, type TrainingExample, type TrainOptions, trainBuiltinModel } from './core/builtin/train.js';
+import {
+  calibrateSummaryThresholds,
+  evaluateBuiltin,
+  type TrainingExample,
+  type TrainOptions,
+  trainBuiltinModel,
+} from './core/builtin/train.js';
 import { emptyStats, updateStats } from './core/stats.js';
 
 export interface TrainReport {
@@ -110,6 +123,40 @@ export interface SimulationTrainInput {
   train?: TrainOptions;
   dimensions?: readonly DimensionSpec[];
   log?: (message: string) => void;
+  /**
+   * Further users per seed, after the first `users` (train split only, never fitted on), on which the
+   * per-dimension summary thresholds are re-chosen with the final model. Default 0 (held-out choice).
+   */
+  calibrationUsers?: number;
+}
+
+/**
+ * Re-chooses a model's summary thresholds on simulated users `from`..`from + count` of each seed (train
+ * split only) — users the model was not trained on (`calibrateSummaryThresholds`).
+ */
+export function calibrateOnSimulation(
+  weights: ModelWeights,
+  input: { from: number; count: number; seeds: number[]; simulator?: SimulationTrainInput['simulator'] },
+  dimensions: readonly DimensionSpec[] = enabledDimensions(true),
+): { users: number; accEx: number; hallucination: number } {
+  const examples: TrainingExample[] = [];
+  for (const seed of input.seeds) {
+    const config = simulatorConfig({ ...input.simulator, users: input.from + input.count, seed });
+    const ctx = runContext(config);
+    const events: BehaviorEvent[] = [];
+    const truths: GroundTruth[] = [];
+    for (let i = input.from; i < input.from + input.count; i++) {
+      const raw = simulateRawUser(ctx, i);
+      if (splitOf(raw.persona.userId) !== 'train') continue;
+      for (const r of userRecords(raw)) {
+        if (r.kind === 'event') events.push(r.event);
+        else if (r.kind === 'truth') truths.push(r.truth);
+      }
+    }
+    const { windows } = semantizeEvents(events, { tokenizer: 'none' });
+    examples.push(...examplesFromWindows(windows, truths, weights.halfLifeDays));
+  }
+  return calibrateSummaryThresholds(weights, examples, dimensions);
 }
 
 /**
@@ -130,7 +177,8 @@ export function trainFromSimulation(input: SimulationTrainInput): TrainReport {
     let done = 0;
     const flush = () => {
       if (truths.length === 0) return;
-      const { windows } = semantizeEvents(events);
+      // Token counts only fill the compression report, which training does not use.
+      const { windows } = semantizeEvents(events, { tokenizer: 'none' });
       windowCount += windows.length;
       examples.push(...examplesFromWindows(windows, truths, halfLifeDays));
       done += truths.length;
@@ -147,7 +195,7 @@ export function trainFromSimulation(input: SimulationTrainInput): TrainReport {
     }
     flush();
   }
-  return trainFromExamples(examples, {
+  const report = trainFromExamples(examples, {
     ...(input.dimensions ? { dimensions: input.dimensions } : {}),
     windows: windowCount,
     train: {
@@ -157,4 +205,20 @@ export function trainFromSimulation(input: SimulationTrainInput): TrainReport {
       ...input.train,
     },
   });
+  if (input.calibrationUsers) {
+    const c = calibrateOnSimulation(
+      report.weights,
+      {
+        from: input.users,
+        count: input.calibrationUsers,
+        seeds,
+        ...(input.simulator ? { simulator: input.simulator } : {}),
+      },
+      input.dimensions,
+    );
+    log(
+      `summary thresholds re-chosen on ${c.users} calibration users: Acc_Ex ≈ ${c.accEx}, hallucination ≈ ${c.hallucination}`,
+    );
+  }
+  return report;
 }

@@ -165,6 +165,11 @@ describe('persona gRPC API on Redis', () => {
     expect(await redis.exists(keys.state)).toBe(0);
     const again = await acme.deletePersona({ tenant: 'acme', userId: bob.userId });
     expect(again.existed).toBe(false);
+    // A later window carrying a granted consent (a CONSENT event, counted by the semantizer) lifts it.
+    const consented = await acme.applyWindows({ windows: [{ ...bob.windows[3], signals: { consent: 1 } }] });
+    expect(consented.applied).toBe(1);
+    expect(await redis.exists(keys.erased)).toBe(0);
+    expect((await acme.getPersona({ tenant: 'acme', userId: bob.userId })).persona?.version).toBe(1);
   });
 
   it('reports SERVING on the standard health service and lists the service by reflection', async () => {

@@ -151,7 +151,14 @@ export async function applyWindowAsync(
   return finish(state, prepared.next, prediction, opts);
 }
 
-/** True when a window carries a consent signal (lifts an erasure; see the store's `delete`). */
+/**
+ * True when a window carries a consent signal (lifts an erasure; see the store's `delete`): a granted
+ * CONSENT event counted in `signals.consent` by the semantizer, or a `consent` notable event/action.
+ */
 export function windowCarriesConsent(w: SemantizedWindow): boolean {
-  return w.notable.some((n) => n.kind === 'consent') || w.actions.some((a) => a.action === 'consent');
+  return (
+    (w.signals.consent ?? 0) > 0 ||
+    w.notable.some((n) => n.kind === 'consent') ||
+    w.actions.some((a) => a.action === 'consent')
+  );
 }

@@ -64,6 +64,12 @@ export interface FeatureStats {
   dropped: Record<string, number>;
   /** Latest windows applied (evidence of time-of-day/device/engagement tags), newest last. */
   lastWindows: string[];
+  /**
+   * Behaviour signals by name (`SemantizedWindow.signals`: coupon, express, price_sort, signup, …),
+   * long-term counts, and the windows carrying each. Absent in statistics stored before signals existed.
+   */
+  signals?: Record<string, number>;
+  signalWindows?: Record<string, number>;
 }
 
 export interface CategoryStats {
@@ -140,6 +146,8 @@ export function emptyStats(opts: StatsOptions = {}): FeatureStats {
     notable: {},
     dropped: {},
     lastWindows: [],
+    signals: {},
+    signalWindows: {},
   };
 }
 
@@ -214,6 +222,8 @@ export function cloneStats(s: FeatureStats): FeatureStats {
     notable: { ...s.notable },
     dropped: { ...s.dropped },
     lastWindows: s.lastWindows.slice(),
+    signals: { ...s.signals },
+    signalWindows: { ...s.signalWindows },
   };
 }
 
@@ -336,6 +346,14 @@ export function updateStats(s: FeatureStats, w: SemantizedWindow): FeatureStats 
   s.funnel[depth] = (s.funnel[depth] ?? 0) + 1;
   for (const nt of w.notable) add(s.notable, nt.kind, 1);
   for (const [reason, n] of Object.entries(w.dropped)) add(s.dropped, reason, n);
+  for (const name in w.signals) {
+    const n = w.signals[name] as number;
+    if (n <= 0) continue;
+    if (!s.signals) s.signals = {};
+    if (!s.signalWindows) s.signalWindows = {};
+    add(s.signals, name, n);
+    add(s.signalWindows, name, 1);
+  }
   if (t >= s.refMs || s.lastWindows.length < LAST_WINDOWS) pushBounded(s.lastWindows, w.windowId, LAST_WINDOWS);
   return s;
 }

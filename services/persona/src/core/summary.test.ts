@@ -54,6 +54,19 @@ describe('writeSummary', () => {
     expect(s).toContain('1 session and 4 events');
   });
 
+  it('applies per-dimension thresholds before the global one', () => {
+    const tags = [t('age_band', '35-44', 0.7), t('primary_device', 'desktop', 0.55), t('gender', 'female', 0.65)];
+    const s = writeSummary(tags, {
+      threshold: 0.6,
+      thresholds: { age_band: 0.8, primary_device: 0.5 },
+      windows: 3,
+      events: 30,
+    });
+    expect(s).not.toContain('35-44');
+    expect(s).toContain('desktop');
+    expect(s).toContain('female');
+  });
+
   it('never writes negated vocabulary', () => {
     expect(statedPhrase('price_sensitivity', 'low')).toBe('low price sensitivity');
     expect(statedPhrase('age_band', '55+')).toBe('aged 55+');

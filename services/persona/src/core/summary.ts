@@ -8,8 +8,10 @@ export interface SummaryTag extends TagLike {
 }
 
 export interface SummaryOptions {
-  /** Facts below this confidence are never stated. */
+  /** Facts below this confidence are never stated (dimensions without their own threshold). */
   threshold: number;
+  /** Per-dimension thresholds (calibrated on held-out users); they take precedence over `threshold`. */
+  thresholds?: Readonly<Record<string, number>>;
   /** Windows and events seen (for the filler sentence when few facts are certain). */
   windows: number;
   events: number;
@@ -91,12 +93,14 @@ function capitalize(s: string): string {
 }
 
 /**
- * Writes a 3–6 sentence summary from predicted tags. Only facts with confidence ≥ threshold and at
- * least one piece of evidence are stated, each with its canonical phrase; life events say when they
+ * Writes a 3–6 sentence summary from predicted tags. Only facts with confidence ≥ their dimension's
+ * threshold (else the global one) and at least one piece of evidence are stated, each with its canonical phrase; life events say when they
  * began. Deterministic.
  */
 export function writeSummary(tags: readonly SummaryTag[], opts: SummaryOptions): string {
-  const stated = tags.filter((t) => t.confidence >= opts.threshold && t.evidenceCount > 0);
+  const stated = tags.filter(
+    (t) => t.confidence >= (opts.thresholds?.[t.dimension] ?? opts.threshold) && t.evidenceCount > 0,
+  );
   const of = (dim: string) => stated.filter((t) => t.dimension === dim);
   const one = (dim: string) => of(dim)[0];
   const sentences: string[] = [];

@@ -69,10 +69,57 @@ describe('aggregation and rendering', () => {
     expect(w.brands).toEqual(['Stridex', 'Lumo']);
     expect(w.intents).toEqual(['best', 'trail', 'shoes']);
     expect(w.priceTiers).toEqual({ mid: 8 }); // no statistics from earlier days yet
-    expect(w.renderVersion).toBe(1);
+    expect(w.renderVersion).toBe(2);
+    expect(w.signals).toEqual({});
     expect(w.text).toBe(
       '2026-03-02 19h mobile|Sports: Running b1 c1 v5; Home: Decor v1|paid 178.00|$mid8|@Stridex, Lumo|?best trail shoes',
     );
+  });
+
+  it('counts behaviour signals from event properties and item-less events, and renders them as codes', () => {
+    const shoes = ['Sports', 'Running', 'Shoes'];
+    const events = [
+      ev(0, EventType.IDENTIFY, { properties: { method: 'signup' } }),
+      ev(0.1, EventType.CONSENT, { properties: { analytics: 'granted', marketing: 'denied' } }),
+      ev(0.5, EventType.PAGE_VIEW, { properties: { page: 'deals', campaign: 'weekly_deals' } }),
+      ev(1, EventType.SEARCH, { query: 'trail shoes', properties: { results: '12', sort: 'price_asc' } }),
+      ev(2, EventType.ITEM_VIEW, {
+        item: item(shoes, 72),
+        properties: { source: 'search', list_price: '90', discount_pct: '20' },
+      }),
+      ev(3, EventType.ITEM_VIEW, { item: item(shoes, 95), properties: { source: 'browse' } }),
+      ev(4, EventType.PURCHASE, {
+        item: item(shoes, 72),
+        quantity: 1,
+        properties: { order_id: 'o1', payment: 'buy_now_pay_later', shipping: 'express', coupon: 'SAVE10' },
+      }),
+      ev(4.2, EventType.PURCHASE, {
+        item: item(shoes, 95),
+        quantity: 1,
+        properties: { order_id: 'o1', payment: 'card', shipping: 'standard', checkout: 'one_click', gift_wrap: 'true' },
+      }),
+      ev(5, EventType.PAGE_VIEW, { properties: { page: 'account', action: 'update_address' } }),
+      ev(6, EventType.PAGE_VIEW, { properties: { page: 'registry' } }),
+      // A consent that only denies is not a grant.
+      ev(7, EventType.CONSENT, { properties: { analytics: 'denied' } }),
+    ];
+    const [w] = windowsOf(events).map((c) => c.window);
+    expect(w?.signals).toEqual({
+      sale_view: 1,
+      price_sort: 1,
+      deals_page: 1,
+      campaign: 1,
+      coupon: 1,
+      express: 1,
+      one_click: 1,
+      pay_later: 1,
+      gift_wrap: 1,
+      registry: 1,
+      new_address: 1,
+      signup: 1,
+      consent: 1,
+    });
+    expect(w?.text).toContain('|%s1 p1 d1 e1 c1 x1 o1 l1 g1 r1 a1 n1 t1|');
   });
 
   it('prices tiers against the category statistics of earlier days', () => {

@@ -2,7 +2,7 @@ import { toBinary } from '@bufbuild/protobuf';
 import { type ActionCount, EventType, type SemantizedWindow, SemantizedWindowSchema } from '@personastream/contracts';
 import { detectNotable, type UserHistory, updateHistory } from './history.js';
 import { normalizeQuery, type Vocabulary } from './intents.js';
-import { ACTION_NAMES, ACTION_ORDER, funnelStep, type PathCache, PRICED } from './mapping.js';
+import { ACTION_NAMES, ACTION_ORDER, funnelStep, type PathCache, PRICED, SIGNALS } from './mapping.js';
 import { type PriceBook, tierOf } from './prices.js';
 import { RENDER_VERSION, renderText } from './render.js';
 import type { TokenCounter } from './tokens.js';
@@ -59,31 +59,39 @@ export function buildWindow(
   const startMs = span[0]?.t ?? 0;
   const endMs = span[span.length - 1]?.t ?? 0;
 
-  const actions = new Map<string, number>();
+  // Action counts: category → counts by event type (no per-event key building; sorted below).
+  const actions = new Map<string, number[]>();
   const hours = new Array<number>(24).fill(0);
   const devices: Record<string, number> = {};
   const brands = new Map<string, number>();
   const tiers: Record<string, number> = {};
   const intents = new Map<string, { n: number; first: number }>();
-  const windowWords = new Set<string>();
   let spend = 0;
   let dwell = 0;
   let funnel = 0;
   let order = 0;
   let maxT = 0;
   let ingest = 0;
+  let signalBitsSeen = 0;
   let rawBytes = input.drops.rb;
   let rawTokens = input.drops.rt;
 
-  // The window's own category/brand words (typo targets), only when it has searches.
-  for (const e of all) {
-    if (e.y !== EventType.SEARCH || e.q === '') continue;
+  // The window's own category/brand words (typo targets), built only if a search term needs them.
+  const windowWords = new LazyWords(() => {
+    const words = new Set<string>();
+    const seen = new Set<readonly string[] | string>(); // paths (interned arrays) and brands already added
     for (const x of all) {
-      for (const c of x.c) for (const t of state.vocab.terms(c)) windowWords.add(t);
-      if (x.b !== '') for (const t of state.vocab.terms(x.b)) windowWords.add(t);
+      if (!seen.has(x.c)) {
+        seen.add(x.c);
+        for (const c of x.c) for (const t of state.vocab.terms(c)) words.add(t);
+      }
+      if (x.b !== '' && !seen.has(x.b)) {
+        seen.add(x.b);
+        for (const t of state.vocab.terms(x.b)) words.add(t);
+      }
     }
-    break;
-  }
+    return words;
+  });
   const tierMemo = new Map<readonly string[], { mean: number; sd: number } | null>();
 
   for (let i = 0; i < all.length; i++) {
@@ -92,24 +100,29 @@ export function buildWindow(
     rawTokens += e.rt;
     if (e.t > maxT) maxT = e.t;
     if (e.rc > ingest) ingest = e.rc;
+    signalBitsSeen |= e.s;
     const hour = Math.floor(e.t / 3_600_000) % 24;
     hours[hour] = (hours[hour] as number) + 1;
     if (e.d !== '') devices[e.d] = (devices[e.d] ?? 0) + 1;
     dwell += e.w;
     const f = funnelStep(e.y);
     if (f > funnel) funnel = f;
-    const action = ACTION_NAMES[e.y];
-    if (action !== undefined && e.c.length > 0) {
-      const key = `${action}\u0000${state.paths.category(e.c, cfg.categoryDepth)}`;
-      actions.set(key, (actions.get(key) ?? 0) + 1);
+    if (ACTION_NAMES[e.y] !== undefined && e.c.length > 0) {
+      const category = state.paths.category(e.c, cfg.categoryDepth);
+      let counts = actions.get(category);
+      if (counts === undefined) {
+        counts = new Array<number>(TYPE_SLOTS).fill(0);
+        actions.set(category, counts);
+      }
+      counts[e.y] = (counts[e.y] as number) + 1;
     }
     if (e.b !== '') brands.set(e.b, (brands.get(e.b) ?? 0) + 1);
     if (e.p > 0 && PRICED.has(e.y)) {
-      const keys = state.prices.keysOf(e.c);
-      let st = tierMemo.get(keys);
+      // Per path array (engines intern paths: one array per distinct path).
+      let st = tierMemo.get(e.c);
       if (st === undefined) {
         st = state.prices.stat(e.c, startMs) ?? null;
-        tierMemo.set(keys, st);
+        tierMemo.set(e.c, st);
       }
       const tier = tierOf(st, e.p);
       tiers[tier] = (tiers[tier] ?? 0) + 1;
@@ -144,11 +157,7 @@ export function buildWindow(
     startMs,
     endMs,
     eventCount: all.length,
-    actions: [...actions.entries()]
-      .map(([k, count]) => {
-        const [action, category] = k.split('\u0000') as [string, string];
-        return { action, category, count };
-      })
+    actions: actionList(actions)
       .sort(
         (a, b) =>
           (ACTION_RANK.get(a.action) ?? 99) - (ACTION_RANK.get(b.action) ?? 99) ||
@@ -169,6 +178,7 @@ export function buildWindow(
       .slice(0, cfg.maxBrands)
       .map(([k]) => k),
     priceTiers: tiers,
+    signals: signalBitsSeen === 0 ? {} : countSignals(all),
     funnelDepth: funnel,
     notable,
     dropped: { ...input.drops.reasons },
@@ -186,13 +196,49 @@ export function buildWindow(
     rawBytes,
     semantizedBytes: Buffer.byteLength(w.text, 'utf8'),
     rawTokens,
-    semantizedTokens: tokens ? tokens.text(w.text) : 0,
+    semantizedTokens: tokens ? tokens.line(w.text) : 0, // exact; `line` caches the text's segments
     tokenizer: tokens ? tokens.name : 'none',
   };
 
   // Fold the window into the user's history that later windows are compared against.
   updateHistory(state.history, all);
   return { window: w, binaryBytes: cfg.measureBinary ? binaryBytes(w) : 0 };
+}
+
+/** Counts of each behaviour signal over a window's events, in `SIGNALS` order (deterministic key order). */
+export function countSignals(events: readonly Ev[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const sg of SIGNALS) {
+    let n = 0;
+    for (const e of events) if ((e.s & sg.bit) !== 0) n++;
+    if (n > 0) out[sg.name] = n;
+  }
+  return out;
+}
+
+/** Event type numbers below this index the per-category action counts (every named action's type is). */
+const TYPE_SLOTS = Math.max(...Object.keys(ACTION_NAMES).map(Number)) + 1;
+
+/** (action, category, count) of every non-zero count (unsorted). */
+function actionList(actions: Map<string, number[]>): { action: string; category: string; count: number }[] {
+  const out: { action: string; category: string; count: number }[] = [];
+  for (const [category, counts] of actions) {
+    for (let y = 0; y < counts.length; y++) {
+      const count = counts[y] as number;
+      if (count > 0) out.push({ action: ACTION_NAMES[y] as string, category, count });
+    }
+  }
+  return out;
+}
+
+/** A set of words computed on first use (most windows never need their typo targets). */
+class LazyWords {
+  private words: Set<string> | undefined;
+  constructor(private readonly build: () => Set<string>) {}
+  has(w: string): boolean {
+    this.words ??= this.build();
+    return this.words.has(w);
+  }
 }
 
 function mergeSorted(a: readonly Ev[], b: readonly Ev[]): Ev[] {

@@ -89,13 +89,8 @@ export function fastCanonicalEventJson(e: BehaviorEvent): string {
     s += '}';
     sep = ',';
   }
-  const props = e.properties;
-  const keys = Object.keys(props);
-  if (keys.length > 0) {
-    // Same key order as protobuf-es, which builds a fresh object from the map's entries.
-    const o: Record<string, string> = {};
-    for (const k of keys) o[k] = props[k] as string;
-    const json = JSON.stringify(o);
+  const json = propertiesJson(e.properties);
+  if (json !== undefined) {
     if (!ASCII.test(json)) nonAscii = true;
     s += `${sep}"properties":${json}`;
     sep = ',';
@@ -120,8 +115,18 @@ export function fastCanonicalEventJson(e: BehaviorEvent): string {
   return `${s}}`;
 }
 
+/** JSON of a properties map as protobuf-es writes it, or undefined when empty. */
+export function propertiesJson(props: { [key: string]: string }): string | undefined {
+  const keys = Object.keys(props);
+  if (keys.length === 0) return undefined;
+  // Same key order as protobuf-es, which builds a fresh object from the map's entries.
+  const o: Record<string, string> = {};
+  for (const k of keys) o[k] = props[k] as string;
+  return JSON.stringify(o);
+}
+
 /** +0 is the implicit-presence zero value; -0 is not (protobuf-es `isScalarZeroValue`). */
-function isZero(v: number): boolean {
+export function isZero(v: number): boolean {
   return v === 0 && 1 / v > 0;
 }
 
@@ -137,13 +142,13 @@ export function lastLineByteLength(line: string): number {
   return nonAscii ? Buffer.byteLength(line, 'utf8') : line.length;
 }
 
-function str(v: string): string {
+export function str(v: string): string {
   if (SAFE.test(v)) return `"${v}"`;
   if (!ASCII.test(v)) nonAscii = true;
   return JSON.stringify(v);
 }
 
-function dbl(v: number): string {
+export function dbl(v: number): string {
   if (Number.isNaN(v)) return '"NaN"';
   if (v === Number.POSITIVE_INFINITY) return '"Infinity"';
   if (v === Number.NEGATIVE_INFINITY) return '"-Infinity"';
@@ -152,7 +157,7 @@ function dbl(v: number): string {
 
 const ENUM_NAMES = new Map<number, string>(EventTypeSchema.values.map((v) => [v.number, `"${v.name}"`]));
 
-function enumName(v: number): string {
+export function enumName(v: number): string {
   return ENUM_NAMES.get(v) ?? String(v);
 }
 
@@ -308,7 +313,7 @@ function dblBytes(v: number): number {
   return String(v).length;
 }
 
-function intDigits(v: number): number {
+export function intDigits(v: number): number {
   let d = 1;
   let p = 10;
   while (v >= p) {

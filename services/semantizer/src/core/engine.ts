@@ -1,12 +1,13 @@
 import { type BehaviorEvent, type SemantizedWindow, userKey } from '@personastream/contracts';
 import { CRAWLER_UA } from '../steps/bot-filter.js';
 import { buildWindow, compareEv } from './aggregate.js';
-import { canonicalEventJsonBytes, fastCanonicalEventJson, lastLineByteLength } from './canonical-json.js';
 import { type Cleaner, createCleaner } from './clean.js';
 import { emptyHistory, type UserHistory } from './history.js';
 import { Vocabulary } from './intents.js';
-import { PathCache, PRICED } from './mapping.js';
+import { PathCache, PRICED, signalBits } from './mapping.js';
+import { NO_PATH, PathTable } from './path-table.js';
 import { type Bucket, PriceBook } from './prices.js';
+import { RawSizer } from './raw-size.js';
 import type { TokenCounter } from './tokens.js';
 import {
   addDrop,
@@ -89,12 +90,20 @@ interface UserState {
   hist: UserHistory;
   /** Derived, not checkpointed: the plan of the first open window while the buffer is unchanged. */
   plan?: Plan | undefined;
+  /**
+   * Derived, not checkpointed: a lower bound of the first open window's end (its last kept event
+   * time), or −∞. Set by planning; kept while every insert since is an append more than the
+   * cleaning lookahead after it (see `admit`).
+   */
+  endLB: number;
 }
 
 interface RunState {
   runId: string;
   tenant: string;
   users: Map<string, UserState>;
+  /** The same states of users of the run's tenant, by user id (filled as they are looked up). */
+  byUserId: Map<string, UserState>;
   prices: PriceBook;
   vocab: Vocabulary;
   /** Window records written for this run from this partition. */
@@ -119,6 +128,10 @@ export type IngestOutcome = 'ok' | 'late' | 'after_end_of_run';
 
 const MAX_ENDED_RUNS = 1000;
 
+/** `PRICED` as a table by event type number (a typed-array read instead of a Set lookup per event). */
+const PRICED_TYPE = new Uint8Array(64);
+for (const y of PRICED) if (y >= 0 && y < 64) PRICED_TYPE[y] = 1;
+
 /**
  * The semantizer core for ONE partition: per-run, per-user event-time session windows, cleaning,
  * semantic aggregation and rendering. Pure and deterministic — the windows are a function of the
@@ -142,13 +155,24 @@ export class PartitionEngine {
   private readonly removed = new Set<string>();
   private readonly hasher = new PartHasher();
   private readonly paths = new PathCache();
+  /** The state of the previous event's user (see `stateOf`); reset whenever states are dropped. */
+  private last: { run: RunState; u: UserState } | undefined;
+  /** The user last added to `changed` (skips re-adding per event; cleared with `changed`). */
+  private lastChanged: UserState | undefined;
+  private readonly pathTable: PathTable;
+  /** Raw bytes/tokens of each event's canonical JSON line (caches shared with the other engines). */
+  private readonly sizer: RawSizer;
 
   constructor(
     private readonly cfg: CoreConfig,
     private readonly stats: CoreStats,
     private readonly tokens: TokenCounter | undefined,
+    /** Caches shared by the engines of one semantizer (one thread): each value is measured once. */
+    shared: { sizer: RawSizer; paths: PathTable } = { sizer: new RawSizer(tokens), paths: new PathTable() },
   ) {
     this.cleaner = createCleaner(cfg);
+    this.sizer = shared.sizer;
+    this.pathTable = shared.paths;
     this.lookahead = Math.max(this.cleaner.lookaheadMs, cfg.payloadDedupMs);
   }
 
@@ -167,23 +191,23 @@ export class PartitionEngine {
    * `out`. `receivedMs` is used when the event carries no `receivedTimeMs` (the broker timestamp).
    */
   ingest(event: BehaviorEvent, out: ClosedWindow[], receivedMs = 0): IngestOutcome {
-    if (this.ended.has(event.runId)) {
+    if (this.runEnded(event.runId)) {
       this.stats.afterEnd++;
       return 'after_end_of_run';
     }
-    return this.ingestEv(this.toEv(event, receivedMs), event.tenant, event.userId, event.runId, out);
+    return this.admit(this.toEv(event, receivedMs), event.tenant, event.userId, event.runId, out);
+  }
+
+  /** True when the run ended on this partition (no lookup when it is the previous event's open run). */
+  private runEnded(runId: string): boolean {
+    return (this.last === undefined || this.last.run.runId !== runId) && this.ended.has(runId);
   }
 
   /** The compact form of an event, with its raw size (canonical JSON line) and token count. */
   toEv(event: BehaviorEvent, receivedMs = 0): Ev {
-    let rb: number;
-    let rt = 0;
-    if (this.tokens) {
-      const line = fastCanonicalEventJson(event);
-      rb = lastLineByteLength(line) + 1;
-      rt = this.tokens.line(line, true);
-    } else rb = canonicalEventJsonBytes(event) + 1;
     const item = event.item;
+    const c = item ? this.pathTable.intern(item.categoryPath) : NO_PATH;
+    this.sizer.measure(event, c);
     const ctx = event.context;
     const ua = ctx?.userAgent ?? '';
     let bot = 0;
@@ -202,7 +226,7 @@ export class PartitionEngine {
       t: event.eventTimeMs,
       y: event.type,
       it: item?.id ?? '',
-      c: item ? item.categoryPath : [],
+      c,
       b: item?.brand ?? '',
       p: item?.price ?? 0,
       q: event.query,
@@ -222,36 +246,32 @@ export class PartitionEngine {
         .num(event.rating)
         .num(item?.price ?? 0)
         .end(),
-      rb,
-      rt,
+      rb: this.sizer.bytes,
+      rt: this.sizer.tokens,
       rc: event.receivedTimeMs > 0 ? event.receivedTimeMs : receivedMs,
       bot,
       a: -1,
+      s: signalBits(event.type, event.properties),
     };
   }
 
   /** Takes an event already in the core's compact form. */
   ingestEv(ev: Ev, tenant: string, userId: string, runId: string, out: ClosedWindow[]): IngestOutcome {
-    if (this.ended.has(runId)) {
+    if (this.runEnded(runId)) {
       this.stats.afterEnd++;
       return 'after_end_of_run';
     }
-    let run = this.runs.get(runId);
-    if (!run) {
-      run = newRun(runId, tenant);
-      this.runs.set(runId, run);
-    }
-    const key = userKey(tenant, userId);
-    let u = run.users.get(key);
-    if (!u) {
-      u = newUser(tenant, userId, runId, key);
-      run.users.set(key, u);
-    }
-    this.changed.add(u);
+    return this.admit(ev, tenant, userId, runId, out);
+  }
+
+  /** `ingestEv` for an event of a run that has not ended here. */
+  private admit(ev: Ev, tenant: string, userId: string, runId: string, out: ClosedWindow[]): IngestOutcome {
+    const { run, u } = this.stateOf(tenant, userId, runId);
+    const key = u.key;
     this.stats.events++;
     if (ev.bot === 0) {
       // Run-wide knowledge (prices, vocabulary) from every event, queried only for days before a window.
-      if (ev.p > 0 && PRICED.has(ev.y) && ev.c.length > 0) run.prices.add(ev.c, ev.p, ev.t);
+      if (ev.p > 0 && PRICED_TYPE[ev.y] === 1 && ev.c.length > 0) run.prices.add(ev.c, ev.p, ev.t);
       if (ev.c.length > 0 && run.prices.observePath(ev.c, ev.t)) for (const c of ev.c) run.vocab.observe(c, ev.t);
       if (ev.b !== '') run.vocab.observe(ev.b, ev.t);
     }
@@ -263,10 +283,52 @@ export class PartitionEngine {
       return 'late';
     }
     if (ev.t > u.maxT) u.maxT = ev.t;
-    insertSorted(u.buf, ev);
+    const at = insertSorted(u.buf, ev);
+    // An event appended more than the lookahead after the planned window's end changes no verdict
+    // of an event up to that end (cleaning looks at most `lookahead` ms around an event; id and
+    // payload de-duplication only look back), so the window keeps at least that end. This saves
+    // re-planning (re-classifying the buffer) on every event of a long session: see `closeDue`.
+    if (!(at === u.buf.length - 1 && ev.t - this.lookahead > u.endLB)) u.endLB = Number.NEGATIVE_INFINITY;
     u.plan = undefined;
     this.closeDue(run, key, u, u.maxT - this.cfg.latenessMs, out);
     return 'ok';
+  }
+
+  /**
+   * The run and user state of an event, created when missing, and marked changed. Consecutive
+   * events usually belong to the same user (producers emit user after user; a Kafka batch holds
+   * runs of one key), so the previous answer is checked first: three string comparisons instead of
+   * building the `tenant/user_id` key and two map lookups.
+   */
+  private stateOf(tenant: string, userId: string, runId: string): { run: RunState; u: UserState } {
+    const last = this.last;
+    if (last !== undefined && last.u.userId === userId && last.u.tenant === tenant && last.run.runId === runId) {
+      if (last.u === this.lastChanged) return last;
+      this.changed.add(last.u);
+      this.lastChanged = last.u;
+      return last;
+    }
+    let run = this.runs.get(runId);
+    if (!run) {
+      run = newRun(runId, tenant);
+      this.runs.set(runId, run);
+    }
+    // Users of the run's own tenant are also found by user id alone (no key to build).
+    const own = tenant === run.tenant;
+    let u = own ? run.byUserId.get(userId) : undefined;
+    if (!u) {
+      const key = userKey(tenant, userId);
+      u = run.users.get(key);
+      if (!u) {
+        u = newUser(tenant, userId, runId, key);
+        run.users.set(key, u);
+      }
+      if (own) run.byUserId.set(userId, u);
+    }
+    this.changed.add(u);
+    this.lastChanged = u;
+    this.last = { run, u };
+    return this.last;
   }
 
   /**
@@ -290,6 +352,8 @@ export class PartitionEngine {
       }
       this.runs.delete(runId);
       this.removedRuns.add(runId);
+      this.last = undefined;
+      this.lastChanged = undefined;
     }
     this.ended.set(runId, { records: run?.windows ?? 0, tenant: run?.tenant ?? '' });
     if (this.ended.size > MAX_ENDED_RUNS) {
@@ -306,6 +370,8 @@ export class PartitionEngine {
       const first = u.buf[0];
       // Cheap bound: the window ends no earlier than the buffer's first event.
       if (first === undefined || !(first.t + floor < wm)) return;
+      // Nor before its known lower bound (a final window needs end + gap + lookahead < wm).
+      if (!(u.endLB + floor < wm)) return;
       const plan = u.plan ?? this.planFor(u, wm);
       if (!plan || !(plan.tau < wm)) return;
       out.push(this.close(run, key, u, plan, wm));
@@ -315,6 +381,7 @@ export class PartitionEngine {
   /** Plans the user's first open window; moves final, isolated leading drops into `carry`. */
   private planFor(u: UserState, wm: number): Plan | undefined {
     u.plan = undefined;
+    u.endLB = Number.NEGATIVE_INFINITY;
     let buf = u.buf;
     if (buf.length === 0) return undefined;
     let verdicts = this.cleaner.classify(buf, u.closed);
@@ -365,6 +432,7 @@ export class PartitionEngine {
     }
     const plan: Plan = { tau: e + gapMs + R, verdicts, boundary };
     u.plan = plan;
+    u.endLB = e;
     return plan;
   }
 
@@ -386,6 +454,7 @@ export class PartitionEngine {
     }
     u.buf = buf.slice(plan.boundary);
     u.plan = undefined;
+    u.endLB = Number.NEGATIVE_INFINITY;
     if (Number.isFinite(wm)) {
       const horizon = wm - this.cfg.dedupHorizonMs;
       for (const [id, t] of u.closed) if (t < horizon) u.closed.delete(id);
@@ -478,6 +547,7 @@ export class PartitionEngine {
     const del = [...this.removed].map((f) => `U\u0000${f}`);
     const delPrefixes = [...this.removedRuns].map((r) => `P\u0000${r}\u0000`);
     this.changed.clear();
+    this.lastChanged = undefined;
     this.removed.clear();
     this.removedRuns.clear();
     return { meta: this.serializeMeta(), set, del, delPrefixes };
@@ -498,6 +568,8 @@ export class PartitionEngine {
     this.runs.clear();
     this.ended.clear();
     this.changed.clear();
+    this.last = undefined;
+    this.lastChanged = undefined;
     this.removed.clear();
     this.removedRuns.clear();
     const meta = JSON.parse(snap.meta) as MetaJson;
@@ -511,10 +583,17 @@ export class PartitionEngine {
       const [runId, tail] = splitField(rest);
       const run = this.runs.get(runId);
       if (!run) continue;
-      if (kind === 'U\u0000') run.users.set(tail, deserializeUser(json, runId, tail));
+      if (kind === 'U\u0000') run.users.set(tail, this.internPaths(deserializeUser(json, runId, tail)));
       else if (kind === 'P\u0000') run.prices.set(tail, JSON.parse(json) as Bucket);
     }
     for (const run of this.runs.values()) run.prices.takeDirty();
+  }
+
+  /** Restored events share the interned path arrays, as freshly ingested ones do. */
+  private internPaths(u: UserState): UserState {
+    for (const e of u.buf) e.c = this.pathTable.intern(e.c);
+    for (const e of u.late) e.c = this.pathTable.intern(e.c);
+    return u;
   }
 
   private serializeMeta(): string {
@@ -587,11 +666,20 @@ function deserializeUser(json: string, runId: string, key: string): UserState {
     seq: j.seq,
     closed: new Map(j.closed),
     hist: j.hist,
+    endLB: Number.NEGATIVE_INFINITY,
   };
 }
 
 function newRun(runId: string, tenant: string): RunState {
-  return { runId, tenant, users: new Map(), prices: new PriceBook(), vocab: new Vocabulary(), windows: 0 };
+  return {
+    runId,
+    tenant,
+    users: new Map(),
+    byUserId: new Map(),
+    prices: new PriceBook(),
+    vocab: new Vocabulary(),
+    windows: 0,
+  };
 }
 
 function newUser(tenant: string, userId: string, runId: string, key: string): UserState {
@@ -607,6 +695,7 @@ function newUser(tenant: string, userId: string, runId: string, key: string): Us
     seq: 0,
     closed: new Map(),
     hist: emptyHistory(),
+    endLB: Number.NEGATIVE_INFINITY,
   };
 }
 
@@ -620,9 +709,11 @@ function splitField(f: string): [string, string] {
   return [f.slice(0, i), f.slice(i + 1)];
 }
 
-function insertSorted(buf: Ev[], ev: Ev): void {
+/** Inserts in (t, id, rc) order; returns the index. */
+function insertSorted(buf: Ev[], ev: Ev): number {
   let i = buf.length;
   while (i > 0 && compareEv(buf[i - 1] as Ev, ev) > 0) i--;
   if (i === buf.length) buf.push(ev);
   else buf.splice(i, 0, ev);
+  return i;
 }

@@ -10,8 +10,23 @@ const STOP_WORDS = new Set(
   ).split(' '),
 );
 
-/** Lowercase, strip accents and punctuation, drop stop words and one-letter terms. */
-export function normalizeQuery(query: string): string[] {
+const normalized = new Map<string, readonly string[]>();
+
+/**
+ * Lowercase, strip accents and punctuation, drop stop words and one-letter terms. Cached (queries,
+ * category names and brands repeat): the result is shared, do not mutate it.
+ */
+export function normalizeQuery(query: string): readonly string[] {
+  let terms = normalized.get(query);
+  if (terms === undefined) {
+    terms = normalizeUncached(query);
+    if (normalized.size >= 20_000) normalized.clear();
+    normalized.set(query, terms);
+  }
+  return terms;
+}
+
+function normalizeUncached(query: string): string[] {
   const terms: string[] = [];
   const cleaned = query
     .normalize('NFKD')
@@ -35,11 +50,17 @@ export class Vocabulary {
   private readonly termCache = new Map<string, string[]>();
   /** Earliest time each phrase was observed at (derived: rebuilt from words on restore). */
   private readonly phraseMin = new Map<string, number>();
-  /** Words within the edit distance of a term, over the whole vocabulary of a version. */
-  private readonly near = new Map<string, { version: number; words: string[] }>();
-  private version = 0;
+  /**
+   * Words within the edit distance of a term, sorted by (distance, word), over the first `scanned`
+   * words of `wordList`; extended with the words added since when it is used again.
+   */
+  private readonly near = new Map<string, { scanned: number; found: [string, number][]; words: string[] }>();
+  /** The words in the order they were first added (words are never removed). */
+  private readonly wordList: string[];
 
-  constructor(readonly words: Map<string, number> = new Map()) {}
+  constructor(readonly words: Map<string, number> = new Map()) {
+    this.wordList = [...words.keys()];
+  }
 
   /** Terms of a category name or brand (cached: these strings repeat). */
   terms(phrase: string): string[] {
@@ -62,7 +83,7 @@ export class Vocabulary {
     for (const w of this.terms(phrase)) {
       const seen = this.words.get(w);
       if (seen === undefined ? this.words.size < 50_000 : t < seen) {
-        if (seen === undefined) this.version++;
+        if (seen === undefined) this.wordList.push(w);
         this.words.set(w, t);
         changed = true;
       }
@@ -75,28 +96,35 @@ export class Vocabulary {
    * Damerau–Levenshtein distance 1 (2 for terms of 8+ letters), ties broken alphabetically; a plural
    * of a known word maps to it. Known = seen before `beforeMs`, or in `extra`.
    */
-  correct(term: string, beforeMs: number, extra?: ReadonlySet<string>): string {
+  correct(term: string, beforeMs: number, extra?: { has(word: string): boolean }): string {
     const known = (w: string) => {
       const t = this.words.get(w);
       return (t !== undefined && t < beforeMs) || (extra?.has(w) ?? false);
     };
     if (known(term) || term.length < 4 || /\d/.test(term)) return term;
     if (term.endsWith('s') && known(term.slice(0, -1))) return term.slice(0, -1);
-    // Candidates over the whole vocabulary are cached per term until a new word arrives; which of
-    // them count depends on when they were first seen (or whether the window itself has them).
+    // Candidates over the whole vocabulary are cached per term and extended as words arrive; which
+    // of them count depends on when they were first seen (or whether the window itself has them).
     let near = this.near.get(term);
-    if (!near || near.version !== this.version) {
+    if (!near) {
+      if (this.near.size > 20_000) this.near.clear();
+      near = { scanned: 0, found: [], words: [] };
+      this.near.set(term, near);
+    }
+    if (near.scanned < this.wordList.length) {
       const maxD = term.length >= 8 ? 2 : 1;
-      const found: [string, number][] = [];
-      for (const w of this.words.keys()) {
+      const before = near.found.length;
+      for (let i = near.scanned; i < this.wordList.length; i++) {
+        const w = this.wordList[i] as string;
         if (Math.abs(w.length - term.length) > maxD) continue;
         const d = damerau(term, w, maxD);
-        if (d <= maxD) found.push([w, d]);
+        if (d <= maxD) near.found.push([w, d]);
       }
-      found.sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
-      near = { version: this.version, words: found.map(([w]) => w) };
-      if (this.near.size > 20_000) this.near.clear();
-      this.near.set(term, near);
+      near.scanned = this.wordList.length;
+      if (near.found.length > before) {
+        near.found.sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
+        near.words = near.found.map(([w]) => w);
+      }
     }
     for (const w of near.words) if (known(w)) return w;
     return term;
@@ -108,22 +136,42 @@ export function damerau(a: string, b: string, max: number): number {
   const n = a.length;
   const m = b.length;
   if (Math.abs(n - m) > max) return max + 1;
-  let prev2 = new Array<number>(m + 1).fill(0);
-  let prev = Array.from({ length: m + 1 }, (_, j) => j);
-  let cur = new Array<number>(m + 1).fill(0);
+  // Three rows reused across calls (this runs for every new search term against the vocabulary).
+  if (rowA.length < m + 1) {
+    rowA = new Int32Array(2 * (m + 1));
+    rowB = new Int32Array(2 * (m + 1));
+    rowC = new Int32Array(2 * (m + 1));
+  }
+  let prev2 = rowA;
+  let prev = rowB;
+  let cur = rowC;
+  for (let j = 0; j <= m; j++) {
+    prev2[j] = 0;
+    prev[j] = j;
+  }
   for (let i = 1; i <= n; i++) {
     cur[0] = i;
     let rowMin = i;
+    const ai = a.charCodeAt(i - 1);
     for (let j = 1; j <= m; j++) {
-      const cost = a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1;
+      const bj = b.charCodeAt(j - 1);
+      const cost = ai === bj ? 0 : 1;
       let v = Math.min((prev[j] as number) + 1, (cur[j - 1] as number) + 1, (prev[j - 1] as number) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+      if (i > 1 && j > 1 && ai === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === bj) {
         v = Math.min(v, (prev2[j - 2] as number) + 1);
+      }
       cur[j] = v;
       if (v < rowMin) rowMin = v;
     }
     if (rowMin > max) return max + 1;
-    [prev2, prev, cur] = [prev, cur, prev2];
+    const t = prev2;
+    prev2 = prev;
+    prev = cur;
+    cur = t;
   }
   return prev[m] as number;
 }
+
+let rowA = new Int32Array(64);
+let rowB = new Int32Array(64);
+let rowC = new Int32Array(64);

@@ -107,3 +107,103 @@ export const ENGAGED = new Set<number>([
   EventType.REVIEW,
   EventType.SHARE,
 ]);
+
+/**
+ * Behaviour signals that event properties and item-less events carry (checkout choices, price
+ * sorting, deals and campaign pages, account actions, sign-up and consent), as bits of `Ev.s`. Only
+ * observed platform behaviour — how the user shopped — never a label. Counted per window in
+ * `SemantizedWindow.signals` under the names below and rendered as one-letter codes (`render.ts`).
+ */
+export const SIGNALS = [
+  { bit: 1 << 0, name: 'sale_view', code: 's' },
+  { bit: 1 << 1, name: 'price_sort', code: 'p' },
+  { bit: 1 << 2, name: 'deals_page', code: 'd' },
+  { bit: 1 << 3, name: 'campaign', code: 'e' },
+  { bit: 1 << 4, name: 'coupon', code: 'c' },
+  { bit: 1 << 5, name: 'express', code: 'x' },
+  { bit: 1 << 6, name: 'one_click', code: 'o' },
+  { bit: 1 << 7, name: 'pay_later', code: 'l' },
+  { bit: 1 << 8, name: 'gift_wrap', code: 'g' },
+  { bit: 1 << 9, name: 'registry', code: 'r' },
+  { bit: 1 << 10, name: 'new_address', code: 'a' },
+  { bit: 1 << 11, name: 'signup', code: 'n' },
+  { bit: 1 << 12, name: 'login', code: 'i' },
+  { bit: 1 << 13, name: 'consent', code: 't' },
+] as const;
+
+export type SignalName = (typeof SIGNALS)[number]['name'];
+
+const bit = (name: SignalName): number => (SIGNALS.find((s) => s.name === name) as { bit: number }).bit;
+const B = {
+  sale: bit('sale_view'),
+  sort: bit('price_sort'),
+  deals: bit('deals_page'),
+  campaign: bit('campaign'),
+  coupon: bit('coupon'),
+  express: bit('express'),
+  oneClick: bit('one_click'),
+  payLater: bit('pay_later'),
+  giftWrap: bit('gift_wrap'),
+  registry: bit('registry'),
+  address: bit('new_address'),
+  signup: bit('signup'),
+  login: bit('login'),
+  consent: bit('consent'),
+};
+
+const PAY_LATER = /pay_?later|bnpl|klarna|afterpay|affirm|instal+ment/i;
+const EXPRESS = /express|next_?day|same_?day|overnight|priority/i;
+const TRUE = /^(true|yes|1)$/i;
+const DENIED = /^(denied|false|no|0|revoked|withdrawn)$/i;
+
+/**
+ * Signal bits of one event from its type and properties (empty properties: only the type counts).
+ * Property names follow common e-commerce tracking plans (Segment-style `coupon`, `payment`,
+ * `shipping`, `sort`, `page`); values are matched loosely.
+ */
+export function signalBits(type: number, props: { readonly [key: string]: string }): number {
+  switch (type) {
+    case EventType.ITEM_VIEW: {
+      const d = props.discount_pct;
+      return d !== undefined && d !== '' && d !== '0' ? B.sale : 0;
+    }
+    case EventType.SEARCH: {
+      const s = props.sort;
+      return s !== undefined && /price.?(asc|low)|cheapest|lowest/i.test(s) ? B.sort : 0;
+    }
+    case EventType.PAGE_VIEW: {
+      let b = 0;
+      const page = props.page;
+      if (page !== undefined) {
+        if (/deal|sale|offer|clearance/i.test(page)) b |= B.deals;
+        else if (/registry/i.test(page)) b |= B.registry;
+      }
+      if (props.campaign !== undefined && props.campaign !== '') b |= B.campaign;
+      if (props.action !== undefined && /address/i.test(props.action)) b |= B.address;
+      return b;
+    }
+    case EventType.PURCHASE: {
+      let b = 0;
+      if (props.coupon !== undefined && props.coupon !== '') b |= B.coupon;
+      if (props.payment !== undefined && PAY_LATER.test(props.payment)) b |= B.payLater;
+      if (props.shipping !== undefined && EXPRESS.test(props.shipping)) b |= B.express;
+      if (props.checkout !== undefined && /one.?click|express/i.test(props.checkout)) b |= B.oneClick;
+      if (props.gift_wrap !== undefined && TRUE.test(props.gift_wrap)) b |= B.giftWrap;
+      return b;
+    }
+    case EventType.IDENTIFY:
+      return props.method !== undefined && /sign.?up|register/i.test(props.method) ? B.signup : B.login;
+    case EventType.CONSENT: {
+      // A consent event grants unless every value it carries is a denial.
+      let granted = false;
+      let any = false;
+      for (const k in props) {
+        any = true;
+        if (!DENIED.test(props[k] as string)) granted = true;
+      }
+      return granted || !any ? B.consent : 0;
+    }
+    default:
+      return 0;
+  }
+}

@@ -19,14 +19,26 @@ const TERCILE_Z = 0.43;
 /** [n, Σ ln p, Σ (ln p)²] */
 export type Bucket = [number, number, number];
 
-/** A bucket in memory: the sums plus whether it changed since the last checkpoint delta. */
-type LiveBucket = [number, number, number, boolean];
+/**
+ * A bucket in memory: n, Σ ln p, Σ (ln p)², and 1 when changed since the last checkpoint delta. A
+ * Float64Array: updating a sum stores a double in place (a JS array of mixed values would box it).
+ */
+type LiveBucket = Float64Array;
 
 /** The day buckets of one category key, sorted by day. */
 interface Entry {
   key: string;
   days: number[];
   live: LiveBucket[];
+  /**
+   * Memo of the last prefix sum (`prefix`): the sums over the buckets of days < `qDay`, which are
+   * the first `qj` buckets. Valid while no bucket of a day < `qDay` changed (`add` clears it).
+   */
+  qDay: number;
+  qj: number;
+  qn: number;
+  qs1: number;
+  qs2: number;
 }
 
 interface PathInfo {
@@ -42,10 +54,22 @@ export class PriceBook {
   private readonly buckets = new Map<string, Entry>();
   /** leaf name → paths ending with it, their keys and bucket entries (paths repeat on every event). */
   private readonly pathKeys = new Map<string, PathInfo[]>();
+  /** Path array (by identity) → its info. Arrays must not be mutated once seen (interned ones never are). */
+  private readonly byArray = new Map<readonly string[], PathInfo>();
   /** Buckets changed since the last `takeDirty`. */
   private dirty: [string, number, LiveBucket][] = [];
 
   private info(path: readonly string[]): PathInfo {
+    // Engines intern paths (`PathTable`): the same array comes back for every event of a path.
+    const known = this.byArray.get(path);
+    if (known !== undefined) return known;
+    const x = this.infoByContent(path);
+    if (this.byArray.size >= 50_000) this.byArray.clear();
+    this.byArray.set(path, x);
+    return x;
+  }
+
+  private infoByContent(path: readonly string[]): PathInfo {
     const leaf = path[path.length - 1] ?? '';
     let list = this.pathKeys.get(leaf);
     if (list) {
@@ -87,18 +111,20 @@ export class PriceBook {
   private entry(key: string): Entry {
     let e = this.buckets.get(key);
     if (!e) {
-      e = { key, days: [], live: [] };
+      e = { key, days: [], live: [], qDay: Number.NEGATIVE_INFINITY, qj: 0, qn: 0, qs1: 0, qs2: 0 };
       this.buckets.set(key, e);
     }
     return e;
   }
 
   private bucket(e: Entry, day: number): LiveBucket {
+    // The caller changes this bucket: a memoized prefix that contains it is stale.
+    if (day < e.qDay) forgetPrefix(e);
     const { days, live } = e;
     let i = days.length - 1;
     while (i >= 0 && (days[i] as number) > day) i--;
     if (i >= 0 && days[i] === day) return live[i] as LiveBucket;
-    const b: LiveBucket = [0, 0, 0, false];
+    const b: LiveBucket = new Float64Array(4);
     days.splice(i + 1, 0, day);
     live.splice(i + 1, 0, b);
     return b;
@@ -110,11 +136,11 @@ export class PriceBook {
     const day = Math.floor(t / DAY_MS);
     for (const e of this.info(path).entries) {
       const b = this.bucket(e, day);
-      b[0]++;
-      b[1] += x;
-      b[2] += x * x;
-      if (!b[3]) {
-        b[3] = true;
+      b[0] = (b[0] as number) + 1;
+      b[1] = (b[1] as number) + x;
+      b[2] = (b[2] as number) + x * x;
+      if (b[3] === 0) {
+        b[3] = 1;
         this.dirty.push([e.key, day, b]);
       }
     }
@@ -126,15 +152,10 @@ export class PriceBook {
     const entries = this.info(path).entries;
     for (let i = entries.length - 1; i >= 0; i--) {
       const e = entries[i] as Entry;
-      let n = 0;
-      let s1 = 0;
-      let s2 = 0;
-      for (let j = 0; j < e.days.length && (e.days[j] as number) < day; j++) {
-        const b = e.live[j] as LiveBucket;
-        n += b[0];
-        s1 += b[1];
-        s2 += b[2];
-      }
+      prefix(e, day);
+      const n = e.qn;
+      const s1 = e.qs1;
+      const s2 = e.qs2;
       if (n >= MIN_SAMPLES) {
         const mean = s1 / n;
         const v = (s2 - (s1 * s1) / n) / (n - 1);
@@ -157,8 +178,8 @@ export class PriceBook {
   takeDirty(): Map<string, Bucket> {
     const out = new Map<string, Bucket>();
     for (const [k, day, b] of this.dirty) {
-      b[3] = false;
-      out.set(`${k}\u0000${day}`, [b[0], b[1], b[2]]);
+      b[3] = 0;
+      out.set(`${k}\u0000${day}`, [b[0] as number, b[1] as number, b[2] as number]);
     }
     this.dirty = [];
     return out;
@@ -170,7 +191,7 @@ export class PriceBook {
     for (const [k, e] of this.buckets) {
       e.days.forEach((d, j) => {
         const b = e.live[j] as LiveBucket;
-        out.set(`${k}\u0000${d}`, [b[0], b[1], b[2]]);
+        out.set(`${k}\u0000${d}`, [b[0] as number, b[1] as number, b[2] as number]);
       });
     }
     return out;
@@ -184,6 +205,46 @@ export class PriceBook {
     b[1] = v[1];
     b[2] = v[2];
   }
+}
+
+/**
+ * Sums the buckets of days before `day`, in day order, into the entry's memo. Windows mostly query
+ * later days than the previous query on the same entry, with the buckets before it unchanged: then
+ * the sums continue from the memo — the same additions in the same order as from scratch, so the
+ * floating-point results are identical.
+ */
+function prefix(e: Entry, day: number): void {
+  let j = 0;
+  let n = 0;
+  let s1 = 0;
+  let s2 = 0;
+  if (day >= e.qDay) {
+    j = e.qj;
+    n = e.qn;
+    s1 = e.qs1;
+    s2 = e.qs2;
+  }
+  const { days, live } = e;
+  for (; j < days.length && (days[j] as number) < day; j++) {
+    const b = live[j] as LiveBucket;
+    n += b[0] as number;
+    s1 += b[1] as number;
+    s2 += b[2] as number;
+  }
+  e.qDay = day;
+  e.qj = j;
+  e.qn = n;
+  e.qs1 = s1;
+  e.qs2 = s2;
+}
+
+/** An empty memo: the sums of no buckets (days before −∞). */
+function forgetPrefix(e: Entry): void {
+  e.qDay = Number.NEGATIVE_INFINITY;
+  e.qj = 0;
+  e.qn = 0;
+  e.qs1 = 0;
+  e.qs2 = 0;
 }
 
 function sameArray(a: readonly string[], b: readonly string[]): boolean {

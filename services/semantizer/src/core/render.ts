@@ -1,7 +1,8 @@
 import type { SemantizedWindow } from '@personastream/contracts';
+import { SIGNALS } from './mapping.js';
 
-/** Version of the structured fields' meaning and of the text format below. */
-export const RENDER_VERSION = 1;
+/** Version of the structured fields' meaning and of the text format below (2: behaviour signals). */
+export const RENDER_VERSION = 2;
 
 /** One-letter action codes of the text rendering. */
 export const ACTION_CODES: Readonly<Record<string, string>> = {
@@ -24,7 +25,7 @@ export const ACTION_CODES: Readonly<Record<string, string>> = {
 const CODE_ORDER = ['b', 'c', 'u', 'v', 'k', 'g', 'f', 'r', 'w', 's', 'q', 'i', 'o'];
 
 /**
- * The legend of the text format, for LLM prompt templates (render version 1).
+ * The legend of the text format, for LLM prompt templates (render version 2).
  */
 export const TEXT_LEGEND = [
   'Each line is one session window: sections separated by "|".',
@@ -35,12 +36,16 @@ export const TEXT_LEGEND = [
   '4) "$": price tiers of viewed/carted/bought items relative to their category: low, mid, high with counts.',
   '5) "@": most frequent brands. 6) "?": normalized search terms, most frequent first.',
   '7) "!": notable events: "first buy <category>", "pricey <category> <price>", "shift <from>-><to>".',
+  '8) "%": behaviour signals with counts: s discounted item viewed, p search sorted cheapest first, d deals page,',
+  '   e came from a marketing campaign, c coupon used, x express shipping, o one-click checkout, l paid later',
+  '   (buy now pay later), g gift-wrapped, r gift registry page, a shipping address changed, n signed up,',
+  '   i logged in, t consent to tracking granted.',
 ].join('\n');
 
 /**
- * Compact text for LLM backends (render version 1), sections joined by "|", empty ones left out:
+ * Compact text for LLM backends (render version 2), sections joined by "|", empty ones left out:
  *
- *   `2026-03-02 19-21h mobile|Sports: Running v5 c1 b1, Team Sports v2|paid 89.99|$mid6 high2|@Stridex, Aero|?trail shoes cheap|!first buy Sports`
+ *   `2026-03-02 19-21h mobile|Sports: Running v5 c1 b1, Team Sports v2|paid 89.99|$mid6 high2|%s2 p1 c1|@Stridex, Aero|?trail shoes cheap|!first buy Sports`
  *
  * See `TEXT_LEGEND` and the README. Semantized bytes and tokens are measured on this text.
  */
@@ -103,6 +108,12 @@ export function renderText(w: SemantizedWindow): string {
     if (n > 0) tiers += tiers === '' ? `$${t}${n}` : ` ${t}${n}`;
   }
   if (tiers !== '') parts.push(tiers);
+  let signals = '';
+  for (const sg of SIGNALS) {
+    const n = w.signals[sg.name] ?? 0;
+    if (n > 0) signals += signals === '' ? `%${sg.code}${n}` : ` ${sg.code}${n}`;
+  }
+  if (signals !== '') parts.push(signals);
   if (w.brands.length > 0) parts.push(`@${w.brands.join(', ')}`);
   if (w.intents.length > 0) parts.push(`?${w.intents.join(' ')}`);
   if (w.notable.length > 0) {

@@ -1,6 +1,8 @@
 import { type BehaviorEvent, partitionForKey, type SemantizedWindow, userKey } from '@personastream/contracts';
 import { createValidateStep } from '../steps/validate.js';
 import { type ClosedWindow, type CoreStats, emptyStats, type IngestOutcome, PartitionEngine } from './engine.js';
+import { PathTable } from './path-table.js';
+import { RawSizer } from './raw-size.js';
 import { TokenCounter } from './tokens.js';
 import { type CoreConfig, defaultCoreConfig } from './types.js';
 
@@ -14,10 +16,13 @@ export class Semantizer {
   readonly stats: CoreStats = emptyStats();
   readonly tokens: TokenCounter | undefined;
   private readonly engines = new Map<number, PartitionEngine>();
+  /** Raw-size caches and interned category paths, shared by this semantizer's engines. */
+  private readonly shared: { sizer: RawSizer; paths: PathTable };
 
   constructor(config: Partial<CoreConfig> = {}) {
     this.config = { ...defaultCoreConfig, ...config };
     this.tokens = this.config.tokenizer === 'none' ? undefined : new TokenCounter(this.config.tokenizer);
+    this.shared = { sizer: new RawSizer(this.tokens), paths: new PathTable() };
   }
 
   /** The engine of a partition (created empty when missing). */
@@ -32,7 +37,7 @@ export class Semantizer {
 
   /** A fresh engine sharing this semantizer's config, counters and tokenizer. */
   newEngine(): PartitionEngine {
-    return new PartitionEngine(this.config, this.stats, this.tokens);
+    return new PartitionEngine(this.config, this.stats, this.tokens, this.shared);
   }
 
   /** Replaces a partition's engine (restored from a checkpoint). */
@@ -91,14 +96,26 @@ export function semantizeEvents(
   const dlq: Record<string, number> = {};
   const runs = new Set<string>();
   const closed: ClosedWindow[][] = Array.from({ length: partitions }, () => []);
+  // The previous event's user, partition and run: consecutive events are mostly one user's.
+  let lastTenant: string | undefined;
+  let lastUser: string | undefined;
+  let lastRun: string | undefined;
+  let p = 0;
   for (const event of events) {
     const v = validate(event);
     if (v.type !== 'ok') {
       dlq[v.reason] = (dlq[v.reason] ?? 0) + 1;
       continue;
     }
-    const p = partitionForKey(userKey(event.tenant, event.userId), partitions);
-    runs.add(event.runId);
+    if (event.userId !== lastUser || event.tenant !== lastTenant) {
+      p = partitionForKey(userKey(event.tenant, event.userId), partitions);
+      lastUser = event.userId;
+      lastTenant = event.tenant;
+    }
+    if (event.runId !== lastRun) {
+      runs.add(event.runId);
+      lastRun = event.runId;
+    }
     semantizer.ingest(p, event, closed[p] as ClosedWindow[]);
   }
   for (const p of semantizer.partitions()) {

@@ -32,10 +32,41 @@ const ALPHABET = [
   '_',
 ];
 
-function randomLine(r: () => number): string {
+/** Words, spaces, punctuation and digits as in rendered windows, user agents and ids. */
+const WORDS = [
+  'ab',
+  'Running',
+  'OS',
+  'x',
+  ' ',
+  '  ',
+  '|',
+  ':',
+  ';',
+  ',',
+  '>',
+  '-',
+  '/',
+  '(',
+  ')',
+  '.',
+  "'",
+  "'s",
+  '$',
+  '@',
+  '?',
+  '!',
+  '12',
+  '7',
+  'é',
+  '\n',
+  '\t',
+];
+
+function randomLine(r: () => number, alphabet: readonly string[] = ALPHABET): string {
   let s = '';
   const n = 1 + Math.floor(r() * 60);
-  for (let i = 0; i < n; i++) s += ALPHABET[Math.floor(r() * ALPHABET.length)];
+  for (let i = 0; i < n; i++) s += alphabet[Math.floor(r() * alphabet.length)];
   return s;
 }
 
@@ -67,6 +98,16 @@ describe('TokenCounter', () => {
       for (let i = 0; i < 3000; i++) {
         const line = randomLine(r);
         expect(counter.line(line), JSON.stringify(line)).toBe(reference(line));
+      }
+    });
+
+    it(`matches the library exactly on random word/space/punctuation soup (${name})`, () => {
+      const counter = new TokenCounter(name);
+      const r = rng(6);
+      for (let i = 0; i < 5000; i++) {
+        const line = randomLine(r, WORDS);
+        expect(counter.line(line), JSON.stringify(line)).toBe(reference(line));
+        expect(counter.line(line, true), JSON.stringify(line)).toBe(reference(`${line}\n`));
       }
     });
   }

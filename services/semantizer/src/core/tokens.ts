@@ -29,22 +29,27 @@ function load(name: TokenizerName): CountFn {
  *  - around a maximal run of ASCII digits whose neighbours are ASCII and not whitespace: digits form
  *    pieces of at most three, each one token (checked by the unit tests), so the run costs
  *    ceil(len / 3) without looking it up;
- *  - before an ASCII letter preceded by two ASCII punctuation characters (`":"x`, `,"x`, `{"x`): the
- *    punctuation run is one piece that ends right there.
+ *  - before an ASCII letter preceded by two ASCII punctuation characters (`":"x`, `,"x`, `{"x`), before
+ *    a space that follows a printable ASCII character, and before ASCII punctuation (not `'`) that
+ *    follows an ASCII letter (see `isCut`): words of a rendered window (` Running`, `|Sports`) and
+ *    the letter runs of hex ids (`aff`, `-e`) become small, repeating parts.
  * The unit tests compare against the library's own `countTokens` on thousands of random lines.
  */
 export class TokenCounter {
   private readonly count: CountFn;
   private readonly cache = new Map<string, number>();
+  private readonly shortCache: PackedCounts;
 
   constructor(
     readonly name: TokenizerName = 'cl100k_base',
     private readonly maxCache = 200_000,
   ) {
     this.count = load(name);
+    // Up to 2^16 slots, half of them used before clearing: about as many entries as `maxCache` allows.
+    this.shortCache = new PackedCounts(Math.min(16, Math.max(4, Math.ceil(Math.log2(maxCache)) + 1)));
   }
 
-  /** Tokens of arbitrary text, no segmentation (rendered window text). */
+  /** Tokens of arbitrary text, straight from the tokenizer (no segmentation, no cache). */
   text(text: string): number {
     return this.count(text);
   }
@@ -53,6 +58,10 @@ export class TokenCounter {
   line(line: string, newline = false): number {
     let total = 0;
     let segStart = 0;
+    // The current segment packed into a number while it is short ASCII (see `segment`), built in
+    // the same pass as the cuts are found.
+    let key = 1;
+    let packed = true;
     const n = line.length;
     let i = 0;
     while (i < n) {
@@ -63,25 +72,53 @@ export class TokenCounter {
         const prev = i > 0 ? line.charCodeAt(i - 1) : -1;
         const next = j < n ? line.charCodeAt(j) : -1;
         if ((prev === -1 || (prev < 128 && !isSpace(prev))) && next < 128) {
-          if (i > segStart) total += this.segment(line.slice(segStart, i));
+          if (i > segStart) total += this.segment(line, segStart, i, packed ? key : 0);
           total += Math.ceil((j - i) / 3);
           segStart = j;
+          key = 1;
+          packed = true;
+        } else if (packed) {
+          for (let k = i; k < j; k++) {
+            if (k - segStart >= SHORT) packed = false;
+            else key = key * 128 + line.charCodeAt(k);
+          }
         }
         i = j;
         continue;
       }
-      if (i >= 2 && isAsciiLetter(c) && isAsciiPunct(line.charCodeAt(i - 1)) && isAsciiPunct(line.charCodeAt(i - 2))) {
-        total += this.segment(line.slice(segStart, i));
+      if (i > segStart && isCut(c, line.charCodeAt(i - 1), i >= 2 ? line.charCodeAt(i - 2) : -1)) {
+        total += this.segment(line, segStart, i, packed ? key : 0);
         segStart = i;
+        key = 1;
+        packed = true;
+      }
+      if (packed) {
+        if (i - segStart >= SHORT || c >= 128) packed = false;
+        else key = key * 128 + c;
       }
       i++;
     }
-    if (newline) total += this.segment(`${line.slice(segStart)}\n`);
-    else if (segStart < n) total += this.segment(segStart === 0 ? line : line.slice(segStart));
+    if (newline) total += this.segmentText(`${line.slice(segStart)}\n`);
+    else if (segStart < n) total += this.segment(line, segStart, n, packed ? key : 0);
     return total;
   }
 
-  private segment(s: string): number {
+  /**
+   * Tokens of `line[start, end)`. Short ASCII segments (most parts of ids and words: `aff`, `-e`,
+   * `","`, ` mobile`) come with `key`, their characters packed into a number (1, then 7 bits per
+   * character: < 2^53 for up to 7), and are looked up by it without slicing the string; 0 = none.
+   */
+  private segment(line: string, start: number, end: number, key: number): number {
+    if (key === 0) return this.segmentText(start === 0 && end === line.length ? line : line.slice(start, end));
+    let v = this.shortCache.get(key);
+    if (v < 0) {
+      v = this.count(line.slice(start, end));
+      this.shortCache.set(key, v);
+    }
+    return v;
+  }
+
+  private segmentText(s: string): number {
     let v = this.cache.get(s);
     if (v === undefined) {
       v = this.count(s);
@@ -90,6 +127,75 @@ export class TokenCounter {
     }
     return v;
   }
+}
+
+/** Segments of up to 7 ASCII characters are cached by a packed key: 1 + 7 × 7 bits < 2^53. */
+const SHORT = 7;
+
+/**
+ * Token counts by packed segment key (a positive integer below 2^53), in an open-addressing table
+ * of typed arrays: no boxed number keys and no entry objects, unlike a `Map` of such keys. Cleared
+ * when half full (a cache).
+ */
+class PackedCounts {
+  private readonly keys: Float64Array;
+  private readonly values: Int32Array;
+  private readonly shift: number;
+  private readonly mask: number;
+  private size = 0;
+
+  constructor(private readonly bits: number) {
+    this.keys = new Float64Array(1 << bits);
+    this.values = new Int32Array(1 << bits);
+    this.shift = 32 - bits;
+    this.mask = (1 << bits) - 1;
+  }
+
+  /** The count stored for `key`, or −1. */
+  get(key: number): number {
+    const keys = this.keys;
+    for (let i = this.slot(key); ; i = (i + 1) & this.mask) {
+      const k = keys[i] as number;
+      if (k === key) return this.values[i] as number;
+      if (k === 0) return -1;
+    }
+  }
+
+  set(key: number, value: number): void {
+    if (this.size >= 1 << (this.bits - 1)) {
+      this.keys.fill(0);
+      this.size = 0;
+    }
+    const keys = this.keys;
+    let i = this.slot(key);
+    while (keys[i] !== 0 && keys[i] !== key) i = (i + 1) & this.mask;
+    if (keys[i] === 0) this.size++;
+    keys[i] = key;
+    this.values[i] = value;
+  }
+
+  private slot(key: number): number {
+    const lo = key >>> 0; // key mod 2^32
+    const hi = (key / 4294967296) | 0;
+    return Math.imul(lo ^ Math.imul(hi, 0x27d4eb2f), 0x9e3779b1) >>> this.shift;
+  }
+}
+
+/**
+ * True when the position between `prev2 prev` and `c` (a non-digit) is always a piece boundary, and
+ * the text before it ends with a non-whitespace character (so a segment counted alone sees the same
+ * pieces as in context: only `\s+(?!\S)` looks ahead, and it would see the segment's end):
+ *  - an ASCII letter after two ASCII punctuation characters (`":"x`, `,"x`): a punctuation run can
+ *    only be followed by letters in its own piece when it is a single character;
+ *  - a space after a printable ASCII character: no piece runs from a letter, digit or punctuation
+ *    into a space (punctuation runs only absorb line breaks, and `/` in o200k);
+ *  - ASCII punctuation other than `'` after an ASCII letter: no piece runs from letters into
+ *    punctuation (except o200k's contractions, `'s`, hence not `'`).
+ */
+function isCut(c: number, prev: number, prev2: number): boolean {
+  if (c === 32) return prev > 32 && prev < 127;
+  if (isAsciiLetter(c)) return isAsciiPunct(prev) && isAsciiPunct(prev2);
+  return c !== 39 && isAsciiPunct(c) && isAsciiLetter(prev);
 }
 
 function isDigit(c: number): boolean {

@@ -48,6 +48,8 @@ export interface Ev {
   bot: number;
   /** Late events: the partition watermark when it arrived; -1 for on-time events. */
   a: number;
+  /** Behaviour signal bits from the event's type and properties (`signalBits`, mapping.ts). */
+  s: number;
 }
 
 export type PackedEv = [
@@ -69,10 +71,11 @@ export type PackedEv = [
   number,
   number,
   number,
+  number?,
 ];
 
 export function packEv(e: Ev): PackedEv {
-  return [e.id, e.t, e.y, e.it, e.c, e.b, e.p, e.q, e.d, e.w, e.n, e.r, e.h, e.rb, e.rt, e.rc, e.bot, e.a];
+  return [e.id, e.t, e.y, e.it, e.c, e.b, e.p, e.q, e.d, e.w, e.n, e.r, e.h, e.rb, e.rt, e.rc, e.bot, e.a, e.s];
 }
 
 export function unpackEv(p: PackedEv): Ev {
@@ -95,6 +98,8 @@ export function unpackEv(p: PackedEv): Ev {
     rc: p[15],
     bot: p[16],
     a: p[17],
+    // Checkpoints written before signals existed have no 19th element.
+    s: p[18] ?? 0,
   };
 }
 

@@ -1,6 +1,7 @@
 import { fromBinary } from '@bufbuild/protobuf';
 import { type EventRecord, EventRecordSchema } from '@personastream/contracts';
 import type { StepResult } from '../core/types.js';
+import { decodeEventRecordFast } from './fast-decode.js';
 
 /** Header the simulator (and ingest) put on deliberately malformed payloads (raw JSON bytes). */
 export const MALFORMED_HEADER = 'ps-malformed';
@@ -23,7 +24,8 @@ export function createDecodeStep(): (input: DecodeInput) => StepResult<EventReco
     if (input.value[0] === 0x7b) return { type: 'dlq', reason: 'invalid_protobuf' };
     let record: EventRecord;
     try {
-      record = fromBinary(EventRecordSchema, input.value);
+      // events take the direct decoder; markers and anything unusual take protobuf-es
+      record = decodeEventRecordFast(input.value) ?? fromBinary(EventRecordSchema, input.value);
     } catch {
       return { type: 'dlq', reason: 'invalid_protobuf' };
     }

@@ -36,6 +36,7 @@ function e(id: string, t: number, over: Partial<Ev> = {}): Ev {
     rc: t,
     bot: 0,
     a: -1,
+    s: 0,
     ...over,
   };
 }

@@ -156,6 +156,10 @@ export class BuiltinBackend implements SyncModelBackend, ModelBackend {
       })),
       {
         threshold: this.opts.summaryThreshold ?? this.weights.summaryThreshold,
+        // An explicit global threshold overrides the model's per-dimension ones.
+        ...(this.opts.summaryThreshold === undefined && this.weights.summaryThresholds
+          ? { thresholds: this.weights.summaryThresholds }
+          : {}),
         windows: stats.windows,
         events: stats.events,
       },

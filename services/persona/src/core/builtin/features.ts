@@ -84,6 +84,15 @@ function bucketFeatures(s: FeatureStats, f: FeatureSink): void {
   f.set('active_bucket_share', active / len);
   for (let i = 0; i < 4; i++) f.set(fname('quarter', String(i)), (q[i] ?? 0) / total);
   f.set('last_bucket_ratio', Math.log(((s.buckets[lastB] ?? 0) + 0.5) / (mean + 0.5)));
+  // A burst right after the first activity (new users explore, then settle).
+  f.set('first_bucket_ratio', Math.log(((s.buckets[firstB] ?? 0) + 0.5) / (mean + 0.5)));
+  // Activity at its peak (engagement at full activity, whatever the trend): windows per week in the
+  // busiest bucket and in the busiest quarter of the history.
+  let peak = 0;
+  for (let b = firstB; b <= lastB; b++) peak = Math.max(peak, s.buckets[b] ?? 0);
+  f.set('peak_windows_per_week', Math.log1p((peak / s.bucketDays) * 7));
+  const quarterDays = (len * s.bucketDays) / 4;
+  f.set('peak_quarter_windows_per_week', Math.log1p((Math.max(...q) / quarterDays) * 7));
 }
 
 /** Computes the feature map of a user's statistics. */
@@ -236,6 +245,40 @@ export function writeFeatures(s: FeatureStats, f: FeatureSink): void {
   f.set('dwell_per_event_s', Math.log1p(s.dwellMs / Math.max(1, s.events) / 1000));
   for (const [k, n] of Object.entries(s.notable)) f.set(fname('notable', k), Math.log1p(n) / Math.log1p(s.windows));
   for (const [k, n] of Object.entries(s.dropped)) f.set(fname('dropped', k), Math.log1p(n / s.windows));
+  signalFeatures(s, f, { views, purchases, searches });
+}
+
+/**
+ * What each behaviour signal is a rate of: discounted views among views, cheapest-first sorting among
+ * searches, checkout choices among purchases; the rest per window.
+ */
+const SIGNAL_BASE: Readonly<Record<string, 'views' | 'searches' | 'purchases'>> = {
+  sale_view: 'views',
+  price_sort: 'searches',
+  coupon: 'purchases',
+  express: 'purchases',
+  one_click: 'purchases',
+  pay_later: 'purchases',
+  gift_wrap: 'purchases',
+};
+
+/** Behaviour signals: smoothed rate against their base (`sig:`), windows carrying them (`sigW:`), presence (`sigAny:`). */
+function signalFeatures(
+  s: FeatureStats,
+  f: FeatureSink,
+  base: { views: number; purchases: number; searches: number },
+): void {
+  const sig = s.signals;
+  if (!sig) return;
+  const sw = s.signalWindows ?? {};
+  for (const k in sig) {
+    const n = sig[k] as number;
+    if (n <= 0) continue;
+    const b = SIGNAL_BASE[k];
+    f.set(fname('sig', k), b === undefined ? n / s.windows : n / (base[b] + 1));
+    f.set(fname('sigW', k), (sw[k] ?? 0) / s.windows);
+    f.set(fname('sigAny', k), 1);
+  }
 }
 
 /** Feature names that refer to one category, and the category they name ("catShift:Baby" → "Baby"). */

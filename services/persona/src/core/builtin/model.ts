@@ -37,6 +37,11 @@ export interface ModelWeights {
   multi: Record<string, MultiDimModel>;
   /** Facts below this calibrated confidence are never written into summaries. */
   summaryThreshold: number;
+  /**
+   * Per-dimension summary thresholds (chosen together on held-out users: the most correct facts
+   * stated within the hallucination budget); dimensions missing here use `summaryThreshold`.
+   */
+  summaryThresholds?: Record<string, number>;
   sinceMethod: SinceMethod;
   halfLifeDays: number;
   meta: {
@@ -47,6 +52,8 @@ export interface ModelWeights {
     holdoutScore?: number;
     /** Summaries at the chosen threshold on the held-out users (estimate of Acc_Ex / hallucination). */
     holdoutSummary?: { accEx: number; hallucination: number };
+    /** Summaries at the per-dimension thresholds re-chosen on fresh calibration users (estimate). */
+    calibrationSummary?: { users: number; accEx: number; hallucination: number };
     perDimension?: Record<string, number>;
     source?: string;
   };

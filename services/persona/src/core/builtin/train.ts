@@ -184,6 +184,82 @@ function meanJaccard(
 
 const flat = (w: Float64Array) => Array.from(w, (v) => roundSig(v));
 
+/** A fact a held-out summary could state: its dimension, the model's confidence, and whether it is true. */
+export interface SummaryFact {
+  dim: string;
+  conf: number;
+  ok: boolean;
+}
+
+/** Weight of the calibrated confidence against the observed outcome when choosing per-dimension cuts. */
+export const SUMMARY_SHRINK = 0.3;
+
+/** A confidence above every possible one: the dimension is never stated. */
+export const NEVER_STATED = 1.01;
+
+/**
+ * Per-dimension summary thresholds that state the most correct facts while wrong facts stay within
+ * `target` of the facts stated (pooled over dimensions). For a price q of a wrong fact relative to a
+ * right one, each dimension independently keeps the prefix of its facts (by falling confidence) that
+ * maximizes Σ (ok − q) — the Lagrangian of the budget constraint, so per-dimension calibration
+ * differences are used; `ok` is shrunk towards the fact's confidence by `shrink` — and q is scanned for
+ * the best plan whose observed wrong share meets the budget.
+ */
+export function chooseSummaryThresholds(
+  facts: readonly SummaryFact[],
+  target: number,
+  shrink = SUMMARY_SHRINK,
+): { thresholds: Record<string, number>; correct: number; wrong: number; stated: number } {
+  const byDim = new Map<string, SummaryFact[]>();
+  for (const f of facts) {
+    let list = byDim.get(f.dim);
+    if (!list) {
+      list = [];
+      byDim.set(f.dim, list);
+    }
+    list.push(f);
+  }
+  const dims = [...byDim.keys()].sort();
+  for (const d of dims) (byDim.get(d) as SummaryFact[]).sort((a, b) => b.conf - a.conf);
+  let best = { thresholds: {} as Record<string, number>, correct: 0, wrong: 0, stated: 0 };
+  for (let q = 0.5; q <= 0.9951; q += 0.005) {
+    const thresholds: Record<string, number> = {};
+    let correct = 0;
+    let wrong = 0;
+    for (const d of dims) {
+      const list = byDim.get(d) as SummaryFact[];
+      let profit = 0;
+      let bestProfit = 0;
+      let cut = NEVER_STATED;
+      let c = 0;
+      let w = 0;
+      let bestC = 0;
+      let bestW = 0;
+      for (let i = 0; i < list.length; i++) {
+        const f = list[i] as SummaryFact;
+        // Outcome shrunk towards the calibrated confidence: small dimensions do not chase noise.
+        profit += (1 - shrink) * (f.ok ? 1 : 0) + shrink * f.conf - q;
+        if (f.ok) c++;
+        else w++;
+        // Only cut between distinct confidences.
+        if (i + 1 < list.length && (list[i + 1] as SummaryFact).conf === f.conf) continue;
+        if (profit > bestProfit + 1e-12) {
+          bestProfit = profit;
+          cut = f.conf;
+          bestC = c;
+          bestW = w;
+        }
+      }
+      thresholds[d] = cut;
+      correct += bestC;
+      wrong += bestW;
+    }
+    const stated = correct + wrong;
+    if (stated > 0 && wrong / stated <= target && correct > best.correct) best = { thresholds, correct, wrong, stated };
+  }
+  return best;
+}
+
 /**
  * Trains the builtin model: per single-valued dimension a softmax regression, per multi-valued one
  * independent sigmoids with a tuned threshold; L2 strength, temperature (calibration), thresholds,
@@ -345,7 +421,7 @@ export function trainBuiltinModel(examples: readonly TrainingExample[], opts: Tr
 
   // Held-out predictions: summary threshold, onset method, held-out score.
   const holdBackend = new BuiltinBackend(holdWeights);
-  const facts: Array<{ conf: number; ok: boolean }> = [];
+  const facts: SummaryFact[] = [];
   let holdScore = 0;
   let trueFacts = 0;
   const sinceErr: Record<SinceMethod, number[]> = { onset: [], burst: [], first: [] };
@@ -361,7 +437,7 @@ export function trainBuiltinModel(examples: readonly TrainingExample[], opts: Tr
       const ok = isMulti
         ? (truth?.multi.get(t.dimension)?.has(t.value) ?? false)
         : truth?.single.get(t.dimension) === t.value;
-      facts.push({ conf: t.confidence, ok });
+      facts.push({ dim: t.dimension, conf: t.confidence, ok });
     }
     for (const method of ['onset', 'burst', 'first'] as const) {
       holdWeights.sinceMethod = method;
@@ -374,7 +450,7 @@ export function trainBuiltinModel(examples: readonly TrainingExample[], opts: Tr
     holdWeights.sinceMethod = 'onset';
   }
   holdScore /= Math.max(1, holdIdx.length);
-  const target = opts.hallucinationTarget ?? 0.045;
+  const target = opts.hallucinationTarget ?? 0.04;
   facts.sort((a, b) => b.conf - a.conf);
   let summaryThreshold = 0.99;
   let wrong = 0;
@@ -399,9 +475,21 @@ export function trainBuiltinModel(examples: readonly TrainingExample[], opts: Tr
     const r = summaryAt(tau);
     log(`  summary threshold ${tau}: Acc_Ex ≈ ${r.accEx.toFixed(3)}, hallucination ≈ ${r.hallucination.toFixed(3)}`);
   }
-  const chosen = summaryAt(summaryThreshold);
+  const global = summaryAt(summaryThreshold);
   log(
-    `  chosen ${summaryThreshold.toFixed(3)}: Acc_Ex ≈ ${chosen.accEx.toFixed(3)}, hallucination ≈ ${chosen.hallucination.toFixed(3)}`,
+    `  global ${summaryThreshold.toFixed(3)}: Acc_Ex ≈ ${global.accEx.toFixed(3)}, hallucination ≈ ${global.hallucination.toFixed(3)}`,
+  );
+  const perDim = chooseSummaryThresholds(facts, target);
+  const chosen = {
+    accEx: perDim.correct / Math.max(1, trueFacts),
+    hallucination: perDim.stated ? perDim.wrong / perDim.stated : 0,
+  };
+  log(
+    `  per dimension: Acc_Ex ≈ ${chosen.accEx.toFixed(3)}, hallucination ≈ ${chosen.hallucination.toFixed(3)}; ${Object.entries(
+      perDim.thresholds,
+    )
+      .map(([d, v]) => `${d} ${v}`)
+      .join(', ')}`,
   );
   const median = (xs: number[]) => {
     if (xs.length === 0) return Number.POSITIVE_INFINITY;
@@ -423,6 +511,7 @@ export function trainBuiltinModel(examples: readonly TrainingExample[], opts: Tr
     single,
     multi,
     summaryThreshold: Math.round(summaryThreshold * 1e4) / 1e4,
+    summaryThresholds: perDim.thresholds,
     sinceMethod,
     halfLifeDays,
     meta: {
@@ -443,6 +532,44 @@ export function trainBuiltinModel(examples: readonly TrainingExample[], opts: Tr
   });
   weights.meta.trainScore = Math.round((trainScore / examples.length) * 1e4) / 1e4;
   return weights;
+}
+
+/**
+ * Re-chooses a trained model's per-dimension summary thresholds on calibration users the weights were
+ * not fitted on (more users, and the final model rather than the held-out one): the facts its tags
+ * would state, `chooseSummaryThresholds` within `target`. Mutates `weights` (thresholds and
+ * `meta.calibrationSummary`) and returns the estimate.
+ */
+export function calibrateSummaryThresholds(
+  weights: ModelWeights,
+  examples: readonly TrainingExample[],
+  dims: readonly DimensionSpec[] = enabledDimensions(true),
+  target = 0.04,
+): { users: number; accEx: number; hallucination: number } {
+  const backend = new BuiltinBackend(weights);
+  const facts: SummaryFact[] = [];
+  let trueFacts = 0;
+  for (const e of examples) {
+    const truth = groupTags(e.truth.tags, dims);
+    trueFacts += truth.single.size;
+    for (const m of truth.multi.values()) trueFacts += m.size;
+    for (const t of backend.predictTags(statsOf(e, weights.halfLifeDays), dims)) {
+      const multi = dims.find((d) => d.name === t.dimension)?.multiValued;
+      const ok = multi
+        ? (truth.multi.get(t.dimension)?.has(t.value) ?? false)
+        : truth.single.get(t.dimension) === t.value;
+      facts.push({ dim: t.dimension, conf: t.confidence, ok });
+    }
+  }
+  const r = chooseSummaryThresholds(facts, target);
+  const out = {
+    users: examples.length,
+    accEx: Math.round((r.correct / Math.max(1, trueFacts)) * 1e4) / 1e4,
+    hallucination: Math.round((r.stated ? r.wrong / r.stated : 0) * 1e4) / 1e4,
+  };
+  weights.summaryThresholds = r.thresholds;
+  weights.meta.calibrationSummary = out;
+  return out;
 }
 
 /** Scores a model on labelled examples: mean tag score and per-dimension means. */

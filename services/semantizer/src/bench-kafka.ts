@@ -1,0 +1,254 @@
+/**
+ * Semantizer throughput through the local Kafka (a command, not a test):
+ *
+ *   node services/semantizer/dist/bench-kafka.js [users=1000] [--tokenizer cl100k_base|o200k_base|none]
+ *        [--concurrency N] [--partitions N] [--instances N] [--profile DIR]
+ *
+ * with KAFKA_BROKERS and REDIS_URL set (`source .infra/env`). Steps:
+ * 1. creates private topics `bench.sem.<id>.{events,windows,dlq,truth}` (never the pipeline's);
+ * 2. pre-loads the events topic with a simulated run (the simulator's `publishRun`: events,
+ *    malformed records, an end-of-run marker on every partition) and reports that rate too;
+ * 3. starts the semantizer service (`dist/main.js`; `--instances` child processes in one consumer
+ *    group, the documented way to scale; its own group and Redis checkpoint prefix) and reads the windows topic until every partition's forwarded
+ *    end-of-run marker arrived;
+ * 4. prints one JSON line — input records ÷ seconds from the service's start to the last marker,
+ *    the same without the service's start-up (to its first output), the service's CPU seconds —
+ *    then deletes the topics and checkpoint keys.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createLogger } from '@personastream/runtime';
+import { createKafkaStream, type Stream } from '@personastream/stream';
+import { Redis } from 'ioredis';
+
+export interface KafkaBenchOptions {
+  users: number;
+  tokenizer: 'cl100k_base' | 'o200k_base' | 'none';
+  concurrency: number;
+  partitions: number;
+  /** Service processes in the consumer group. */
+  instances: number;
+  /** Writes a V8 CPU profile of the service process into this directory. */
+  profileDir?: string;
+}
+
+export interface KafkaBenchResult {
+  users: number;
+  /** Records the service consumed: events, malformed records and end-of-run markers. */
+  records: number;
+  events: number;
+  windows: number;
+  tokenizer: string;
+  concurrency: number;
+  partitions: number;
+  instances: number;
+  /** Pre-loading the topic (simulator → Kafka), events/s. */
+  publishEventsPerSecond: number;
+  /** Service start → last end-of-run marker on the windows topic. */
+  seconds: number;
+  eventsPerSecond: number;
+  /** Service start → its first output record (process start, group join, first fetch). */
+  startupSeconds: number;
+  /** Events ÷ (first output → last marker). */
+  steadyEventsPerSecond: number;
+  /** CPU seconds of the service processes together (Linux `/proc`; null elsewhere). */
+  serviceCpuSeconds: number | null;
+}
+
+/** Parses `[users] [--tokenizer T] [--concurrency N] [--partitions N] [--instances N] [--profile DIR]`. */
+export function parseBenchArgs(argv: string[]): KafkaBenchOptions {
+  const flag = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const positive = (v: string | undefined, fallback: number, what: string) => {
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`bench-kafka: ${what} must be a positive integer (got ${v})`);
+    return n;
+  };
+  const tokenizer = flag('tokenizer') ?? 'cl100k_base';
+  if (tokenizer !== 'cl100k_base' && tokenizer !== 'o200k_base' && tokenizer !== 'none')
+    throw new Error(`bench-kafka: --tokenizer must be cl100k_base, o200k_base or none (got ${tokenizer})`);
+  const flagValues = new Set(['tokenizer', 'concurrency', 'partitions', 'instances', 'profile'].map((f) => flag(f)));
+  const usersArg = argv.find((a) => /^\d+$/.test(a) && !flagValues.has(a));
+  return {
+    users: positive(usersArg, 1000, 'users'),
+    tokenizer,
+    concurrency: positive(flag('concurrency'), 4, '--concurrency'),
+    partitions: positive(flag('partitions'), 4, '--partitions'),
+    instances: positive(flag('instances'), 1, '--instances'),
+    profileDir: flag('profile'),
+  };
+}
+
+/** CPU seconds (user + system) of a process, from `/proc/<pid>/stat`; null when unavailable. */
+function cpuSecondsOf(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[11], fields[12] = utime, stime in clock ticks (100 per second on Linux)
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** Resolves when the child exits (or at once if it already has). */
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+export async function runKafkaBench(
+  opts: KafkaBenchOptions,
+  env: { KAFKA_BROKERS: string; REDIS_URL: string },
+): Promise<KafkaBenchResult> {
+  // the simulator is a dev dependency: loaded only by this benchmark
+  const { publishRun, simulatorConfig } = await import('@personastream/simulator');
+  const logger = createLogger('bench-kafka', 'warn');
+  const stream: Stream = createKafkaStream(
+    { brokers: env.KAFKA_BROKERS.split(','), clientId: 'bench-kafka' },
+    { logger },
+  );
+  const id = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  const topics = {
+    events: `bench.sem.${id}.events`,
+    windows: `bench.sem.${id}.windows`,
+    dlq: `bench.sem.${id}.dlq`,
+    truth: `bench.sem.${id}.truth`,
+  };
+  const groupId = `bench.sem.${id}`;
+  const prefix = `bench:sem:${id}:`;
+  const admin = stream.admin();
+  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 3 });
+  const children: ChildProcess[] = [];
+  const watcher = stream.consumer({ groupId: `${groupId}.watch`, topics: [topics.windows] });
+  try {
+    await admin.ensureTopics([
+      { topic: topics.events, partitions: opts.partitions },
+      { topic: topics.windows, partitions: opts.partitions },
+      { topic: topics.truth, partitions: opts.partitions },
+      { topic: topics.dlq, partitions: 1 },
+    ]);
+
+    // 1. pre-load
+    const p0 = performance.now();
+    const run = await publishRun(
+      simulatorConfig({ users: opts.users, runId: `bench-${id}` }),
+      { stream, logger },
+      { topics: { events: topics.events, truth: topics.truth }, batchSize: 4000 },
+    );
+    const publishSeconds = (performance.now() - p0) / 1000;
+    const records = run.events + run.malformed + opts.partitions;
+
+    // 2. watch the windows topic: count windows, note every partition's forwarded marker
+    let windows = 0;
+    let firstOutputAt = 0;
+    let lastMarkerAt = 0;
+    const markers = new Set<number>();
+    let allMarkers!: () => void;
+    const done = new Promise<void>((resolve) => {
+      allMarkers = resolve;
+    });
+    await watcher.start(async (batch) => {
+      if (firstOutputAt === 0) firstOutputAt = performance.now();
+      for (const r of batch.records) {
+        if (r.key.startsWith('eor/')) markers.add(r.partition);
+        else windows++;
+      }
+      if (markers.size === opts.partitions && lastMarkerAt === 0) {
+        lastMarkerAt = performance.now();
+        allMarkers();
+      }
+    });
+
+    // 3. the service, as in production
+    const main = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
+    const t0 = performance.now();
+    const profile = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
+    const start = () =>
+      spawn(process.execPath, [...profile, main], {
+        stdio: ['ignore', 2, 2], // the service's logs to stderr: stdout carries only the result
+        env: {
+          ...process.env,
+          KAFKA_BROKERS: env.KAFKA_BROKERS,
+          REDIS_URL: env.REDIS_URL,
+          SEMANTIZER_GROUP_ID: groupId,
+          SEMANTIZER_EVENTS_TOPIC: topics.events,
+          SEMANTIZER_WINDOWS_TOPIC: topics.windows,
+          SEMANTIZER_DLQ_TOPIC: topics.dlq,
+          SEMANTIZER_CHECKPOINT_PREFIX: prefix,
+          SEMANTIZER_TOKENIZER: opts.tokenizer,
+          SEMANTIZER_CONCURRENCY: String(opts.concurrency),
+          OPS_PORT: '0',
+          LOG_LEVEL: 'warn',
+        },
+      });
+    for (let i = 0; i < opts.instances; i++) children.push(start());
+    const failed = Promise.race(
+      children.map(
+        (c) =>
+          new Promise<never>((_, reject) =>
+            c.once('exit', (code, signal) => reject(new Error(`semantizer exited early (${code ?? signal})`))),
+          ),
+      ),
+    );
+    await Promise.race([done, failed]);
+    const cpu = children.map((c) => cpuSecondsOf(c.pid));
+    const serviceCpuSeconds = cpu.some((c) => c === null)
+      ? null
+      : Number(cpu.reduce<number>((a, c) => a + (c as number), 0).toFixed(2));
+    const seconds = (lastMarkerAt - t0) / 1000;
+    const steady = (lastMarkerAt - firstOutputAt) / 1000;
+    return {
+      users: opts.users,
+      records,
+      events: run.events,
+      windows,
+      tokenizer: opts.tokenizer,
+      concurrency: opts.concurrency,
+      partitions: opts.partitions,
+      instances: opts.instances,
+      publishEventsPerSecond: Math.round(run.events / publishSeconds),
+      seconds: Number(seconds.toFixed(2)),
+      eventsPerSecond: Math.round(run.events / seconds),
+      startupSeconds: Number(((firstOutputAt - t0) / 1000).toFixed(2)),
+      steadyEventsPerSecond: Math.round(run.events / steady),
+      serviceCpuSeconds,
+    };
+  } finally {
+    await Promise.all(
+      children.map(async (c) => {
+        c.removeAllListeners('exit');
+        if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+        await exited(c);
+      }),
+    );
+    await watcher.stop().catch(() => undefined);
+    await admin.deleteTopics(Object.values(topics)).catch(() => undefined);
+    await admin.close();
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  }
+}
+
+async function main(): Promise<void> {
+  const { KAFKA_BROKERS, REDIS_URL } = process.env;
+  if (!KAFKA_BROKERS || !REDIS_URL)
+    throw new Error('bench-kafka needs KAFKA_BROKERS and REDIS_URL (source .infra/env)');
+  const result = await runKafkaBench(parseBenchArgs(process.argv.slice(2)), { KAFKA_BROKERS, REDIS_URL });
+  process.stdout.write(`${JSON.stringify({ benchmark: 'semantizer-kafka', ...result })}\n`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,300 @@
+import type { BehaviorEvent, EventContext, EventRecord, Item } from '@personastream/contracts';
+
+/**
+ * Direct decoder of `EventRecord{event}` bytes: the same message objects `fromBinary` builds
+ * (plain proto3 objects with `$typeName`, zero values for absent scalars, `item` / `context` only
+ * when present, `properties` a plain object) — tested against `fromBinary` — without protobuf-es's
+ * reflection, which costs more per event than the semantizer's whole core.
+ *
+ * It understands exactly the fields of `events.proto` with their wire types, each sub-message at
+ * most once; anything else (an end-of-run marker, unknown or repeated sub-message fields, a
+ * truncated buffer) returns `undefined` and the caller falls back to `fromBinary`, which also
+ * decides what is invalid. Strings: ASCII bytes directly, anything else through `TextDecoder`
+ * like protobuf-es.
+ */
+export function decodeEventRecordFast(bytes: Uint8Array): EventRecord | undefined {
+  const r = reader;
+  r.buf = bytes;
+  r.node = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  r.pos = 0;
+  r.ok = true;
+  if (bytes[0] !== 0x0a) return undefined; // field 1 (event), length-delimited
+  r.pos = 1;
+  const len = r.varint32();
+  const end = r.pos + len;
+  if (!r.ok || end !== bytes.length) return undefined;
+  const event = readEvent(r, end);
+  if (!event || !r.ok || r.pos !== end) return undefined;
+  return { $typeName: 'personastream.v1.EventRecord', kind: { case: 'event', value: event } } as EventRecord;
+}
+
+class Reader {
+  buf: Uint8Array = new Uint8Array(0);
+  /** `buf` as a Node Buffer (same memory). */
+  node: Buffer = Buffer.alloc(0);
+  pos = 0;
+  ok = true;
+
+  /** A varint's low 32 bits as a signed int32 (how int32 and enum fields are read). */
+  varint32(): number {
+    const buf = this.buf;
+    let result = 0;
+    let shift = 0;
+    for (let i = 0; i < 10; i++) {
+      const b = buf[this.pos++];
+      if (b === undefined) {
+        this.ok = false;
+        return 0;
+      }
+      if (shift < 32) result |= (b & 0x7f) << shift;
+      shift += 7;
+      if (b < 0x80) return result | 0;
+    }
+    this.ok = false;
+    return 0;
+  }
+
+  double(): number {
+    if (this.pos + 8 > this.buf.length) {
+      this.ok = false;
+      return 0;
+    }
+    const v = view(this.buf).getFloat64(this.buf.byteOffset + this.pos, true);
+    this.pos += 8;
+    return v;
+  }
+
+  string(): string {
+    const n = this.varint32();
+    const start = this.pos;
+    const end = start + n;
+    if (!this.ok || n < 0 || end > this.buf.length) {
+      this.ok = false;
+      return '';
+    }
+    this.pos = end;
+    const buf = this.buf;
+    for (let i = start; i < end; i++) if ((buf[i] as number) >= 0x80) return utf8.decode(buf.subarray(start, end));
+    // ASCII: latin1 is the same text and Node's fastest decoder
+    return this.node.toString('latin1', start, end);
+  }
+
+  /** End offset of a length-delimited field starting at `pos`. */
+  sub(): number {
+    const n = this.varint32();
+    const end = this.pos + n;
+    if (!this.ok || n < 0 || end > this.buf.length) {
+      this.ok = false;
+      return this.pos;
+    }
+    return end;
+  }
+}
+
+const reader = new Reader();
+const utf8 = new TextDecoder();
+let lastView: DataView | undefined;
+
+function view(buf: Uint8Array): DataView {
+  if (lastView && lastView.buffer === buf.buffer) return lastView;
+  lastView = new DataView(buf.buffer);
+  return lastView;
+}
+
+// wire types: 0 varint, 1 64-bit, 2 length-delimited
+const VARINT = 0;
+const I64 = 1;
+const LEN = 2;
+
+function readEvent(r: Reader, end: number): BehaviorEvent | undefined {
+  const e = {
+    $typeName: 'personastream.v1.BehaviorEvent',
+    eventId: '',
+    tenant: '',
+    userId: '',
+    eventTimeMs: 0,
+    type: 0,
+    query: '',
+    properties: {} as Record<string, string>,
+    dwellMs: 0,
+    rating: 0,
+    quantity: 0,
+    runId: '',
+    receivedTimeMs: 0,
+  } as BehaviorEvent;
+  let item = false;
+  let context = false;
+  while (r.pos < end && r.ok) {
+    const tag = r.varint32();
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    switch (field) {
+      case 1:
+        if (wire !== LEN) return undefined;
+        e.eventId = r.string();
+        break;
+      case 2:
+        if (wire !== LEN) return undefined;
+        e.tenant = r.string();
+        break;
+      case 3:
+        if (wire !== LEN) return undefined;
+        e.userId = r.string();
+        break;
+      case 4:
+        if (wire !== I64) return undefined;
+        e.eventTimeMs = r.double();
+        break;
+      case 5:
+        if (wire !== VARINT) return undefined;
+        e.type = r.varint32();
+        break;
+      case 6: {
+        if (wire !== LEN || item) return undefined;
+        item = true;
+        const sub = r.sub();
+        const it = readItem(r, sub);
+        if (!it) return undefined;
+        e.item = it;
+        break;
+      }
+      case 7:
+        if (wire !== LEN) return undefined;
+        e.query = r.string();
+        break;
+      case 8: {
+        if (wire !== LEN || context) return undefined;
+        context = true;
+        const sub = r.sub();
+        const ctx = readContext(r, sub);
+        if (!ctx) return undefined;
+        e.context = ctx;
+        break;
+      }
+      case 9: {
+        if (wire !== LEN) return undefined;
+        const sub = r.sub();
+        if (!readEntry(r, sub, e.properties)) return undefined;
+        break;
+      }
+      case 10:
+        if (wire !== I64) return undefined;
+        e.dwellMs = r.double();
+        break;
+      case 11:
+        if (wire !== VARINT) return undefined;
+        e.rating = r.varint32();
+        break;
+      case 12:
+        if (wire !== VARINT) return undefined;
+        e.quantity = r.varint32();
+        break;
+      case 13:
+        if (wire !== LEN) return undefined;
+        e.runId = r.string();
+        break;
+      case 14:
+        if (wire !== I64) return undefined;
+        e.receivedTimeMs = r.double();
+        break;
+      default:
+        return undefined;
+    }
+  }
+  return r.ok && r.pos === end ? e : undefined;
+}
+
+function readItem(r: Reader, end: number): Item | undefined {
+  const it = {
+    $typeName: 'personastream.v1.Item',
+    id: '',
+    categoryPath: [] as string[],
+    brand: '',
+    price: 0,
+    currency: '',
+    title: '',
+  } as Item;
+  while (r.pos < end && r.ok) {
+    const tag = r.varint32();
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (field === 4) {
+      if (wire !== I64) return undefined;
+      it.price = r.double();
+      continue;
+    }
+    if (wire !== LEN) return undefined;
+    switch (field) {
+      case 1:
+        it.id = r.string();
+        break;
+      case 2:
+        it.categoryPath.push(r.string());
+        break;
+      case 3:
+        it.brand = r.string();
+        break;
+      case 5:
+        it.currency = r.string();
+        break;
+      case 6:
+        it.title = r.string();
+        break;
+      default:
+        return undefined;
+    }
+  }
+  return r.ok && r.pos === end ? it : undefined;
+}
+
+function readContext(r: Reader, end: number): EventContext | undefined {
+  const c = {
+    $typeName: 'personastream.v1.EventContext',
+    device: '',
+    sessionId: '',
+    channel: '',
+    userAgent: '',
+    locale: '',
+  } as EventContext;
+  while (r.pos < end && r.ok) {
+    const tag = r.varint32();
+    if ((tag & 7) !== LEN) return undefined;
+    switch (tag >>> 3) {
+      case 1:
+        c.device = r.string();
+        break;
+      case 2:
+        c.sessionId = r.string();
+        break;
+      case 3:
+        c.channel = r.string();
+        break;
+      case 4:
+        c.userAgent = r.string();
+        break;
+      case 5:
+        c.locale = r.string();
+        break;
+      default:
+        return undefined;
+    }
+  }
+  return r.ok && r.pos === end ? c : undefined;
+}
+
+/** One `map<string, string>` entry (key 1, value 2; absent ones are ''), into `into`. */
+function readEntry(r: Reader, end: number, into: Record<string, string>): boolean {
+  let key = '';
+  let value = '';
+  while (r.pos < end && r.ok) {
+    const tag = r.varint32();
+    if ((tag & 7) !== LEN) return false;
+    const field = tag >>> 3;
+    if (field === 1) key = r.string();
+    else if (field === 2) value = r.string();
+    else return false;
+  }
+  if (!r.ok || r.pos !== end || key === '__proto__') return false;
+  into[key] = value;
+  return true;
+}
