@@ -1,11 +1,12 @@
 import { create, toBinary } from '@bufbuild/protobuf';
-import { DefaultPartitions, EventRecordSchema, endOfRun, partitionForKey, Topics } from '@personastream/contracts';
+import { DefaultPartitions, EventRecordSchema, partitionForKey, Topics } from '@personastream/contracts';
 import { readDatasetEventLines, readDatasetManifest } from '@personastream/dataset';
 import type { OutRecord, StreamProducer } from '@personastream/stream';
 import { isObject } from '../core/fields.js';
 import { RecentIds } from '../core/recent-ids.js';
 import { type EventError, issueReason } from '../core/types.js';
 import { validateBatch } from '../core/validate.js';
+import { replayMarkers } from './markers.js';
 
 export interface ReplayProgress {
   /** Events read from the dataset so far / in it (from the manifest). */
@@ -228,28 +229,11 @@ export async function replayDataset(opts: ReplayOptions): Promise<ReplaySummary>
       }
     };
     finish = async () => {
-      const markers: OutRecord[] = [];
       for (const run of tenantOfRun.keys()) runs.add(run);
-      for (const run of runs) {
-        for (let p = 0; p < partitions; p++) {
-          const marker = endOfRun({
-            runId: run,
-            producer: 'ingest-replay',
-            partition: p,
-            totalPartitions: partitions,
-            records: counts.get(`${run}\u0000${p}`) ?? 0,
-            tenant: tenantOfRun.get(run) ?? '',
-          });
-          markers.push({
-            key: `eor/${run}`,
-            partition: p,
-            value: toBinary(
-              EventRecordSchema,
-              create(EventRecordSchema, { kind: { case: 'endOfRun', value: marker } }),
-            ),
-          });
-        }
-      }
+      const withTenants = [...runs].map((run) => [run, tenantOfRun.get(run) ?? ''] as const);
+      const markers = replayMarkers(withTenants, partitions, counts, (marker) =>
+        toBinary(EventRecordSchema, create(EventRecordSchema, { kind: { case: 'endOfRun', value: marker } })),
+      );
       if (markers.length > 0) await producer.send(eventsTopic, markers);
     };
   }

@@ -1,7 +1,6 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import {
   DefaultPartitions,
-  endOfRun,
   type GroundTruth,
   partitionForKey,
   Topics,
@@ -10,6 +9,7 @@ import {
 } from '@personastream/contracts';
 import { readDatasetTruth } from '@personastream/dataset';
 import type { OutRecord, StreamProducer } from '@personastream/stream';
+import { replayMarkers } from './markers.js';
 
 export interface PublishTruthOptions {
   /** Folder of a canonical dataset (its `truth.jsonl`). */
@@ -77,24 +77,9 @@ export async function publishDatasetTruth(opts: PublishTruthOptions): Promise<Pu
   }
   await flush();
   if (opts.endOfRun ?? true) {
-    const markers: OutRecord[] = [];
-    for (const [run, tenant] of tenantOfRun) {
-      for (let p = 0; p < partitions; p++) {
-        const marker = endOfRun({
-          runId: run,
-          producer: 'ingest-replay',
-          partition: p,
-          totalPartitions: partitions,
-          records: counts.get(`${run}\u0000${p}`) ?? 0,
-          tenant,
-        });
-        markers.push({
-          key: `eor/${run}`,
-          partition: p,
-          value: toBinary(TruthRecordSchema, create(TruthRecordSchema, { kind: { case: 'endOfRun', value: marker } })),
-        });
-      }
-    }
+    const markers = replayMarkers(tenantOfRun, partitions, counts, (marker) =>
+      toBinary(TruthRecordSchema, create(TruthRecordSchema, { kind: { case: 'endOfRun', value: marker } })),
+    );
     if (markers.length > 0) await opts.producer.send(topic, markers);
   }
   return { truths, runs: [...tenantOfRun.keys()] };
