@@ -12,6 +12,7 @@ import {
   WindowRecordSchema,
 } from './index.js';
 import { parseUserKey, partitionForKey, splitOf, userKey } from './keys.js';
+import { mulberry32 } from './random.js';
 import { DIMENSIONS, factPhrases } from './schema.js';
 
 const event = create(BehaviorEventSchema, {
@@ -121,5 +122,14 @@ describe('keys and schema', () => {
   it('has a phrase for every value of every dimension', () => {
     for (const d of DIMENSIONS) for (const v of d.values) expect(factPhrases(d.name, v).length).toBeGreaterThan(0);
     expect(factPhrases('life_stage', 'new_parent')[0]).toBe('a new parent');
+  });
+});
+
+describe('mulberry32', () => {
+  it('gives the reference sequence for seed 1 and a different one for seed 2', () => {
+    const r = mulberry32(1);
+    expect([r(), r(), r()]).toEqual([0.6270739405881613, 0.002735721180215478, 0.5274470399599522]);
+    const s = mulberry32(2);
+    expect(s()).not.toBe(0.6270739405881613);
   });
 });

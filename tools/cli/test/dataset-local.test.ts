@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BehaviorEvent, splitOf } from '@personastream/contracts';
+import { type BehaviorEvent, mulberry32, splitOf } from '@personastream/contracts';
 import { readDatasetEvents, readDatasetManifest, readDatasetTruth } from '@personastream/dataset';
 import { ClickHouseClient, sql } from '@personastream/evaluator';
 import { MOVIELENS_GENRES } from '@personastream/ingest';
@@ -35,17 +35,7 @@ const OCCUPATIONS = [
   'homemaker',
 ];
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /**
  * Writes `u.item` (latin-1, 19 genre flags), `u.user` and `u.data` (tab-separated, unsorted). Test

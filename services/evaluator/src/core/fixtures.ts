@@ -12,6 +12,7 @@ import {
   type GroundTruth,
   GroundTruthSchema,
   KeyFactSchema,
+  mulberry32,
   PersonaSchema,
   type PersonaUpdate,
   PersonaUpdateRecordSchema,
@@ -53,16 +54,7 @@ export interface SyntheticRun {
 }
 
 /** mulberry32: a tiny seeded PRNG. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seededRandom = mulberry32;
 
 function pick<T>(rnd: () => number, values: readonly T[]): T {
   return values[Math.floor(rnd() * values.length)] as T;

@@ -4,6 +4,7 @@ import {
   CompressionStatsSchema,
   type GroundTruth,
   GroundTruthSchema,
+  mulberry32,
   NotableEventSchema,
   type SemantizedWindow,
   SemantizedWindowSchema,
@@ -32,16 +33,7 @@ export const SYNTHETIC_DIMENSIONS = [
   'life_events',
 ];
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 const INTEREST_CATS: Record<string, string> = {
   sports: 'Sports',

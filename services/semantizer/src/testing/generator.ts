@@ -6,6 +6,7 @@ import {
   EventContextSchema,
   EventType,
   ItemSchema,
+  mulberry32,
 } from '@personastream/contracts';
 
 /**
@@ -32,16 +33,8 @@ export interface GeneratorOptions {
   lateShare?: number;
 }
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG of the test generators (mulberry32, shared from contracts). */
+export const rng = mulberry32;
 
 const TAXONOMY: Record<string, Record<string, string[]>> = {
   Sports: { Running: ['Shoes', 'Apparel', 'Watches'], 'Team Sports': ['Football', 'Basketball', 'Jerseys'] },
