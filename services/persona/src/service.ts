@@ -42,6 +42,7 @@ import { Counter, Gauge, Histogram, type Logger, type Registry } from '@personas
 import type { InBatch, OutRecord, Stream, StreamConsumer, StreamProducer } from '@personastream/stream';
 import type { PendingRef, PersonaChange, PersonaStore } from './adapters/store.js';
 import type { ModelBackend } from './core/backend.js';
+import { defineLazy } from './core/lazy.js';
 import { applyWindowAsync, windowCarriesConsent } from './core/state.js';
 import { AsyncQueue, mapLimit } from './util.js';
 
@@ -479,16 +480,7 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
         // only decoded if someone reads `persona` (transport-free callers).
         const bytes = await store.getBytes(tenant, userId);
         if (!bytes) throw new PersonaStreamError(ErrorCode.NotFound, `no persona for user "${userId}"`, 'user_id');
-        const res = create(GetPersonaResponseSchema);
-        let decoded: Persona | undefined;
-        Object.defineProperty(res, 'persona', {
-          enumerable: true,
-          configurable: true,
-          get: () => {
-            decoded ??= fromBinary(PersonaSchema, bytes);
-            return decoded;
-          },
-        });
+        const res = defineLazy(create(GetPersonaResponseSchema), 'persona', () => fromBinary(PersonaSchema, bytes));
         return withEncoding(res, field1(bytes));
       }
       const persona = await store.get(tenant, userId);
@@ -531,16 +523,9 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
           out.set(p, at);
           at += p.length;
         }
-        const res = create(BatchGetPersonasResponseSchema, { missingUserIds: missing });
-        let decoded: Persona[] | undefined;
-        Object.defineProperty(res, 'personas', {
-          enumerable: true,
-          configurable: true,
-          get: () => {
-            decoded ??= present.map((b) => fromBinary(PersonaSchema, b));
-            return decoded;
-          },
-        });
+        const res = defineLazy(create(BatchGetPersonasResponseSchema, { missingUserIds: missing }), 'personas', () =>
+          present.map((b) => fromBinary(PersonaSchema, b)),
+        );
         return withEncoding(res, out);
       }
       const found = await store.batchGet(tenant, ids);

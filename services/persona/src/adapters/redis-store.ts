@@ -1,6 +1,7 @@
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ErrorCode, type Persona, PersonaSchema, PersonaStreamError } from '@personastream/contracts';
 import { Redis } from 'ioredis';
+import { defineLazy } from '../core/lazy.js';
 import type { PersonaState } from '../core/state.js';
 import type { FeatureStats } from '../core/stats.js';
 import {
@@ -61,20 +62,8 @@ return {existed, version}
 `;
 
 function lazyState(tenant: string, userId: string, version: number, bytes: Buffer, stats: FeatureStats): PersonaState {
-  let decoded: Persona | undefined;
   const state = { tenant, userId, stats, applied: [] as string[], baseVersion: version } as PersonaState;
-  Object.defineProperty(state, 'persona', {
-    enumerable: true,
-    configurable: true,
-    get: () => {
-      decoded ??= fromBinary(PersonaSchema, bytes);
-      return decoded;
-    },
-    set: (p: Persona) => {
-      decoded = p;
-    },
-  });
-  return state;
+  return defineLazy(state, 'persona', () => fromBinary(PersonaSchema, bytes));
 }
 
 interface ScriptCommands {
@@ -129,8 +118,8 @@ export class RedisPersonaStore implements PersonaStore {
   }
 
   async get(tenant: string, userId: string): Promise<Persona | undefined> {
-    const buf = await this.redis.hgetBuffer(this.keys(tenant, userId).state, 'persona');
-    return buf ? fromBinary(PersonaSchema, buf) : undefined;
+    const bytes = await this.getBytes(tenant, userId);
+    return bytes ? fromBinary(PersonaSchema, bytes) : undefined;
   }
 
   async getBytes(tenant: string, userId: string): Promise<Uint8Array | undefined> {
@@ -162,14 +151,8 @@ export class RedisPersonaStore implements PersonaStore {
   }
 
   async batchGet(tenant: string, userIds: readonly string[]): Promise<Array<Persona | undefined>> {
-    if (userIds.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const u of userIds) pipeline.hgetBuffer(this.keys(tenant, u).state, 'persona');
-    const results = (await pipeline.exec()) ?? [];
-    return results.map(([err, buf]) => {
-      if (err) throw err;
-      return buf ? fromBinary(PersonaSchema, buf as Buffer) : undefined;
-    });
+    const all = await this.batchGetBytes(tenant, userIds);
+    return all.map((bytes) => (bytes ? fromBinary(PersonaSchema, bytes) : undefined));
   }
 
   async applyAtomically<T>(
