@@ -7,18 +7,6 @@ import { samplePersona } from './persona-sampler.js';
 import { groundTruth } from './truth.js';
 import type { Persona } from './types.js';
 
-export {
-  DEFAULT_NOISE,
-  DEFAULT_START_TIME_MS,
-  defaultSimulatorConfig,
-  type NoiseConfig,
-  type SimulatorConfig,
-  type SimulatorConfigOverrides,
-  simulatorConfig,
-  userIdOf,
-  validateSimulatorConfig,
-} from './config.js';
-
 /** One record of a simulated run, in emission order per user. */
 export type SimRecord =
   | { kind: 'event'; event: BehaviorEvent }
