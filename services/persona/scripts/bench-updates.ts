@@ -8,7 +8,7 @@ import type { BehaviorEvent, SemantizedWindow } from '@personastream/contracts';
 import { semantizeEvents } from '@personastream/semantizer';
 import { simulateUsers, simulatorConfig } from '@personastream/simulator';
 import { Redis } from 'ioredis';
-import { RedisPersonaStore } from '../src/adapters/redis-store.js';
+import { deleteKeysWithPrefix, RedisPersonaStore } from '../src/adapters/redis-store.js';
 import { benchmarkUpdates } from '../src/bench.js';
 
 const n = Number(process.argv[2] ?? 20_000);
@@ -38,11 +38,6 @@ if (process.env.REDIS_URL) {
   const redis = new Redis(process.env.REDIS_URL, { enableAutoPipelining: true });
   const store = new RedisPersonaStore({ client: redis, keyPrefix: prefix });
   show(await benchmarkUpdates(n, { mode: 'service', store, ...opts }));
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
+  await deleteKeysWithPrefix(redis, prefix);
   await redis.quit();
 }

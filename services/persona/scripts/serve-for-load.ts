@@ -5,7 +5,7 @@ import { createRegistry, silentLogger } from '@personastream/runtime';
 import { MemoryBroker } from '@personastream/stream';
 import { Redis } from 'ioredis';
 import { parseTenantTokens, startGrpcServer } from '../src/adapters/grpc-server.js';
-import { RedisPersonaStore } from '../src/adapters/redis-store.js';
+import { deleteKeysWithPrefix, RedisPersonaStore } from '../src/adapters/redis-store.js';
 import { createBuiltinBackend } from '../src/core/builtin/backend.js';
 import { syntheticUsers } from '../src/core/synthetic.js';
 import { loadModel } from '../src/model-file.js';
@@ -38,12 +38,7 @@ process.stdout.write(`READY ${server.port} ${prefix}\n`);
 async function cleanup() {
   await server.close(1000);
   await service.stop();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
+  await deleteKeysWithPrefix(redis, prefix);
   await store.close();
   await redis.quit();
   process.exit(0);

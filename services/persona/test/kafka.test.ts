@@ -13,7 +13,7 @@ import { createRegistry, silentLogger } from '@personastream/runtime';
 import { createKafkaStream, type OutRecord, type Stream } from '@personastream/stream';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisPersonaStore } from '../src/adapters/redis-store.js';
+import { deleteKeysWithPrefix, RedisPersonaStore } from '../src/adapters/redis-store.js';
 import { createBuiltinBackend } from '../src/core/builtin/backend.js';
 import { syntheticUsers } from '../src/core/synthetic.js';
 import { loadModel } from '../src/model-file.js';
@@ -68,12 +68,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await service?.stop();
   if (redis) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeysWithPrefix(redis, prefix);
   }
   await store?.close();
   await redis?.quit();

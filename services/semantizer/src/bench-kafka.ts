@@ -23,6 +23,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createLogger } from '@personastream/runtime';
 import { createKafkaStream, type Stream } from '@personastream/stream';
 import { Redis } from 'ioredis';
+import { deleteKeysWithPrefix } from './adapters/checkpoints.js';
 
 export interface KafkaBenchOptions {
   users: number;
@@ -232,8 +233,7 @@ export async function runKafkaBench(
     await watcher.stop().catch(() => undefined);
     await admin.deleteTopics(Object.values(topics)).catch(() => undefined);
     await admin.close();
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
+    await deleteKeysWithPrefix(redis, prefix);
     redis.disconnect();
   }
 }

@@ -4,6 +4,7 @@ import { type EndOfRun, type SemantizedWindow, SemantizedWindowSchema } from '@p
 import { createLogger } from '@personastream/runtime';
 import { createKafkaStream, type InRecord, type Stream, type StreamConsumer } from '@personastream/stream';
 import { Redis } from 'ioredis';
+import { deleteKeysWithPrefix } from '../src/adapters/checkpoints.js';
 import { readWindows } from '../src/testing/records.js';
 
 /** Addresses of the real infrastructure; fails loudly when they are not set. */
@@ -41,14 +42,8 @@ export function redis(): Redis {
   return new Redis(infraEnv().REDIS_URL, { maxRetriesPerRequest: 3 });
 }
 
-export async function deleteKeys(r: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length > 0) await r.del(...keys);
-  } while (cursor !== '0');
-}
+/** Deletes a test's Redis keys. */
+export const deleteKeys = deleteKeysWithPrefix;
 
 /** Reads a topic from the beginning with its own group, collecting every record. */
 export class TopicReader {
