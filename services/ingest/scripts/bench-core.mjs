@@ -9,6 +9,7 @@
 //
 // Prints one JSON line: ms CPU per 1,000 events for the whole core and for JSON.parse alone.
 import { createRegistry, silentLogger } from '@personastream/runtime';
+import { benchEventJson } from './bench-events.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -30,20 +31,7 @@ const svc = createIngestService(
   },
 );
 const t0 = Date.now() - 3_600_000;
-const eventJson = (id, i) => ({
-  eventId: id,
-  userId: `user-${i % 1000}`,
-  eventTimeMs: t0 + i,
-  type: 'EVENT_TYPE_ITEM_VIEW',
-  item: {
-    id: `sku-${i % 5000}`,
-    categoryPath: ['Sports', 'Running', 'Running Shoes'],
-    brand: 'Acme',
-    price: 89.9,
-    currency: 'EUR',
-  },
-  context: { device: 'mobile', sessionId: `s-${i % 3000}` },
-});
+const eventJson = (id, i) => benchEventJson(t0, id, i);
 const template = JSON.stringify({ events: Array.from({ length: batch }, (_, i) => eventJson(`@@-${i}`, i)) });
 const cpuMs = (c0) => {
   const c = process.cpuUsage(c0);

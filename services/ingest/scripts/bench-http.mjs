@@ -21,6 +21,7 @@ import { BehaviorEventSchema, EventRecordSchema, EventType, userKey } from '@per
 import { silentLogger } from '@personastream/runtime';
 import { createKafkaStream } from '@personastream/stream';
 import autocannon from 'autocannon';
+import { benchEventJson } from './bench-events.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -54,20 +55,7 @@ await admin.ensureTopics([
 ]);
 
 const t0 = Date.now() - 3_600_000;
-const eventJson = (id, i) => ({
-  eventId: id,
-  userId: `user-${i % 1000}`,
-  eventTimeMs: t0 + i,
-  type: 'EVENT_TYPE_ITEM_VIEW',
-  item: {
-    id: `sku-${i % 5000}`,
-    categoryPath: ['Sports', 'Running', 'Running Shoes'],
-    brand: 'Acme',
-    price: 89.9,
-    currency: 'EUR',
-  },
-  context: { device: 'mobile', sessionId: `s-${i % 3000}` },
-});
+const eventJson = (id, i) => benchEventJson(t0, id, i);
 
 // 1. raw Kafka produce rate: the same records, pre-encoded (so only Kafka is measured),
 //    `connections` concurrent sends of `batch` records each
