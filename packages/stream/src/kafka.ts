@@ -119,7 +119,10 @@ function createConsumer(kafka: Kafka, options: ConsumerOptions, logger: Logger):
     sessionTimeout: 30000,
     rebalanceTimeout: 30000,
     heartbeatInterval: 3000,
-    maxWaitTimeInMs: 100,
+    maxWaitTimeInMs: options.fetch?.maxWaitMs ?? 100,
+    minBytes: options.fetch?.minBytes ?? 1,
+    maxBytesPerPartition: options.fetch?.maxBytesPerPartition ?? 1024 * 1024,
+    maxBytes: options.fetch?.maxBytes ?? 10 * 1024 * 1024,
   });
   const inFlight = new Set<Promise<void>>();
   return {

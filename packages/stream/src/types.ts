@@ -52,6 +52,20 @@ export interface ConsumerOptions {
   fromBeginning?: boolean;
   /** Partitions handled at the same time (one user's records stay in order regardless). */
   concurrency?: number;
+  /** How much one fetch may bring (bigger batches: fewer handler calls, commits and round trips). */
+  fetch?: FetchOptions;
+}
+
+/** Fetch sizes of a consumer (Kafka's fetch request settings; the memory broker ignores them). */
+export interface FetchOptions {
+  /** Bytes per partition in one fetch response. Default 1 MiB. */
+  maxBytesPerPartition?: number;
+  /** Bytes of one fetch response, all partitions. Default 10 MiB. */
+  maxBytes?: number;
+  /** The broker answers once it has this many bytes, or after `maxWaitMs`. Default 1. */
+  minBytes?: number;
+  /** Longest the broker waits for `minBytes`, ms. Default 100. */
+  maxWaitMs?: number;
 }
 
 export interface StreamConsumer {

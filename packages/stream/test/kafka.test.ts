@@ -3,7 +3,7 @@ import { partitionForKey } from '@personastream/contracts';
 import { silentLogger } from '@personastream/runtime';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createKafkaStream } from '../src/kafka.js';
-import type { InRecord, StreamConsumer } from '../src/types.js';
+import type { FetchOptions, InRecord, StreamConsumer } from '../src/types.js';
 
 const brokers = process.env.KAFKA_BROKERS;
 if (!brokers) throw new Error('KAFKA_BROKERS is not set: run "npx personastream infra up" and source .infra/env');
@@ -17,14 +17,20 @@ afterAll(async () => {
 });
 
 /** Consumes until `until` holds, collecting records. */
-async function collect(topic: string, groupId: string, until: (seen: InRecord[]) => boolean, failFirst = 0) {
+async function collect(
+  topic: string,
+  groupId: string,
+  until: (seen: InRecord[]) => boolean,
+  failFirst = 0,
+  fetch?: FetchOptions,
+) {
   const seen: InRecord[] = [];
   let failures = failFirst;
   let done!: () => void;
   const finished = new Promise<void>((r) => {
     done = r;
   });
-  const consumer = stream.consumer({ groupId, topics: [topic] });
+  const consumer = stream.consumer({ groupId, topics: [topic], fetch });
   consumers.push(consumer);
   await consumer.start(async (batch) => {
     if (failures-- > 0) throw new Error('transient failure');
@@ -98,7 +104,12 @@ describe('Kafka adapter of the Stream interface (real broker)', () => {
       headers: i % 100 === 0 ? { 'ps-note': `n${i}`, 'ps-empty': '' } : undefined,
     }));
     await producer.send(topic, records);
-    const seen = await collect(topic, `it-${randomUUID()}`, (s) => s.length >= records.length);
+    // small fetches (several per partition) with a minimum size and wait: same records, same order
+    const seen = await collect(topic, `it-${randomUUID()}`, (s) => s.length >= records.length, 0, {
+      maxBytesPerPartition: 64 * 1024,
+      minBytes: 1024,
+      maxWaitMs: 50,
+    });
     expect(seen).toHaveLength(records.length);
     const indexOf = (r: InRecord) => Number(text(r.value.subarray(0, r.value.indexOf(0x7c))));
     for (const r of seen) {

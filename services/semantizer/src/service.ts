@@ -13,6 +13,7 @@ import type { CheckpointScope, CheckpointStore } from './adapters/checkpoints.js
 import type { SemantizerConfig } from './config.js';
 import type { ClosedWindow, PartitionEngine } from './core/engine.js';
 import { Semantizer } from './core/semantizer.js';
+import { encodeWindowRecord } from './core/window-binary.js';
 import { createSemantizerMetrics } from './metrics.js';
 import { createDecodeStep } from './steps/decode.js';
 import { createValidateStep } from './steps/validate.js';
@@ -45,12 +46,12 @@ interface PartitionState {
   offset: bigint;
 }
 
-/** Encodes a window as a `WindowRecord` on the windows topic, keyed `tenant/user_id`. */
+/**
+ * Encodes a window as a `WindowRecord` on the windows topic, keyed `tenant/user_id` (the direct
+ * encoder of `core/window-binary.ts`: the bytes protobuf-es writes).
+ */
 export function windowRecord(key: string, window: SemantizedWindow): OutRecord {
-  return {
-    key,
-    value: encode(WindowRecordSchema, create(WindowRecordSchema, { kind: { case: 'window', value: window } })),
-  };
+  return { key, value: encodeWindowRecord(window) };
 }
 
 /**
@@ -139,11 +140,13 @@ export function createSemantizerService(config: SemantizerConfig, deps: Semantiz
       for (const c of closed) out.push(windowRecord(c.key, c.window));
       closed.length = 0;
     };
-    let last = state.offset;
-    for (const r of batch.records) {
-      const offset = BigInt(r.offset);
-      if (offset <= state.offset) continue;
-      last = offset;
+    // Records come in offset order: skip the re-delivered ones (≤ the state's offset) once.
+    const records = batch.records;
+    let from = 0;
+    while (from < records.length && BigInt((records[from] as InRecord).offset) <= state.offset) from++;
+    const last = from < records.length ? BigInt((records[records.length - 1] as InRecord).offset) : state.offset;
+    for (let i = from; i < records.length; i++) {
+      const r = records[i] as InRecord;
       const d = decode(r);
       if (d.type !== 'ok') {
         dlq.push(dlqRecord(r, 'decode', d.reason));
@@ -230,6 +233,10 @@ export function createSemantizerService(config: SemantizerConfig, deps: Semantiz
         groupId: config.groupId,
         topics: [config.topics.events],
         concurrency: config.concurrency,
+        fetch: {
+          maxBytesPerPartition: config.fetchBytesPerPartition,
+          maxBytes: Math.max(10 * 1024 * 1024, config.fetchBytesPerPartition * config.concurrency),
+        },
       });
       await consumer.start(async (batch) => {
         try {

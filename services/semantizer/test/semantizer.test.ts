@@ -126,6 +126,15 @@ describe('semantizer on the real Kafka and Redis', () => {
       await store.save(scope, { offset: '12', meta: 'm3', set: {}, del: [], delPrefixes: ['P\u0000r\u0000'] }),
     ).toBe(true);
     expect(await store.load(scope)).toEqual({ offset: '12', meta: 'm3', fields: { 'U\u0000b': '3' } });
+    // deltas larger than one HSET / HDEL call of the script
+    const many = Object.fromEntries(Array.from({ length: 2500 }, (_, i) => [`P\u0000r\u0000${i}`, `[${i}]`]));
+    expect(await store.save(scope, { offset: '13', meta: 'm4', set: many, del: [], delPrefixes: [] })).toBe(true);
+    const gone = Array.from({ length: 2100 }, (_, i) => `P\u0000r\u0000${i}`);
+    expect(await store.save(scope, { offset: '14', meta: 'm5', set: {}, del: gone, delPrefixes: [] })).toBe(true);
+    const left = await store.load(scope);
+    expect(Object.keys(left?.fields ?? {}).length).toBe(401);
+    expect(left?.fields['P\u0000r\u00002499']).toBe('[2499]');
+    expect(left?.fields['U\u0000b']).toBe('3');
     await store.clear(scope);
     expect(await store.load(scope)).toBeUndefined();
     await store.close();

@@ -94,9 +94,13 @@ export class MemoryCheckpointStore implements CheckpointStore {
   async close(): Promise<void> {}
 }
 
+/** Fields per HSET / HDEL call inside the script (Lua's `unpack` has a stack limit of ~8000 values). */
+const CHUNK = 1000;
+
 /**
- * Applies a checkpoint delta atomically, unless a newer offset is stored.
- * KEYS[1] = hash; ARGV = offset, meta, nSet, (field, value)*, nDel, field*, nPrefix, prefix*.
+ * Applies a checkpoint delta atomically, unless a newer offset is stored: one HSET / HDEL call per
+ * up to `CHUNK` fields. KEYS[1] = hash; ARGV = offset, meta, nSet, (field, value)*, nDel, field*,
+ * nPrefix, prefix*.
  */
 const SAVE_SCRIPT = `
 local cur = redis.call('HGET', KEYS[1], '${OFFSET}')
@@ -104,9 +108,17 @@ if cur and tonumber(cur) > tonumber(ARGV[1]) then return 0 end
 redis.call('HSET', KEYS[1], '${OFFSET}', ARGV[1], '${META}', ARGV[2])
 local i = 3
 local n = tonumber(ARGV[i]); i = i + 1
-for _ = 1, n do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]); i = i + 2 end
+while n > 0 do
+  local m = math.min(n, ${CHUNK})
+  redis.call('HSET', KEYS[1], unpack(ARGV, i, i + 2 * m - 1))
+  i = i + 2 * m; n = n - m
+end
 n = tonumber(ARGV[i]); i = i + 1
-for _ = 1, n do redis.call('HDEL', KEYS[1], ARGV[i]); i = i + 1 end
+while n > 0 do
+  local m = math.min(n, ${CHUNK})
+  redis.call('HDEL', KEYS[1], unpack(ARGV, i, i + m - 1))
+  i = i + m; n = n - m
+end
 n = tonumber(ARGV[i]); i = i + 1
 if n > 0 then
   local prefixes = {}

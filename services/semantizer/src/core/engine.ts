@@ -542,7 +542,7 @@ export class PartitionEngine {
     const set: Record<string, string> = {};
     for (const u of this.changed) set[`U\u0000${fieldKey(u.runId, u.key)}`] = serializeUser(u);
     for (const run of this.runs.values()) {
-      for (const [f, b] of run.prices.takeDirty()) set[`P\u0000${run.runId}\u0000${f}`] = JSON.stringify(b);
+      run.prices.takeDirty(set, `P\u0000${run.runId}\u0000`);
     }
     const del = [...this.removed].map((f) => `U\u0000${f}`);
     const delPrefixes = [...this.removedRuns].map((r) => `P\u0000${r}\u0000`);
@@ -586,7 +586,7 @@ export class PartitionEngine {
       if (kind === 'U\u0000') run.users.set(tail, this.internPaths(deserializeUser(json, runId, tail)));
       else if (kind === 'P\u0000') run.prices.set(tail, JSON.parse(json) as Bucket);
     }
-    for (const run of this.runs.values()) run.prices.takeDirty();
+    for (const run of this.runs.values()) run.prices.clearDirty();
   }
 
   /** Restored events share the interned path arrays, as freshly ingested ones do. */

@@ -174,15 +174,22 @@ export class PriceBook {
     return tierOf(this.stat(path, beforeMs) ?? null, price);
   }
 
-  /** Buckets changed since the last call, as `key\u0000day` → bucket. */
-  takeDirty(): Map<string, Bucket> {
-    const out = new Map<string, Bucket>();
+  /**
+   * Buckets changed since the last call, each as `into[prefix + key\u0000day]` = the bucket's JSON
+   * (what `JSON.stringify(bucket)` gives, written directly: checkpoints take these every batch).
+   */
+  takeDirty(into: Record<string, string>, prefix: string): void {
     for (const [k, day, b] of this.dirty) {
       b[3] = 0;
-      out.set(`${k}\u0000${day}`, [b[0] as number, b[1] as number, b[2] as number]);
+      into[`${prefix}${k}\u0000${day}`] = bucketJson(b[0] as number, b[1] as number, b[2] as number);
     }
     this.dirty = [];
-    return out;
+  }
+
+  /** Forgets which buckets changed (after a restore: the store already has them). */
+  clearDirty(): void {
+    for (const [, , b] of this.dirty) b[3] = 0;
+    this.dirty = [];
   }
 
   /** Every bucket, as `key\u0000day` → bucket. */
@@ -205,6 +212,12 @@ export class PriceBook {
     b[1] = v[1];
     b[2] = v[2];
   }
+}
+
+/** `JSON.stringify([n, s1, s2])`: finite numbers print as `String` does; others take JSON's `null`. */
+function bucketJson(n: number, s1: number, s2: number): string {
+  if (Number.isFinite(n) && Number.isFinite(s1) && Number.isFinite(s2)) return `[${n},${s1},${s2}]`;
+  return JSON.stringify([n, s1, s2]);
 }
 
 /**

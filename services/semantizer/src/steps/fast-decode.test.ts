@@ -59,6 +59,30 @@ describe('decodeEventRecordFast', () => {
     expect(decodeEventRecordFast(empty)).toStrictEqual(fromBinary(EventRecordSchema, empty));
   });
 
+  it('shares repeated strings only when the bytes match (records packed in one buffer, like a fetch)', () => {
+    const parts: Uint8Array[] = [];
+    for (let i = 0; i < 3000; i++) {
+      parts.push(
+        record({
+          eventId: `e${i}`,
+          tenant: i % 2 ? 't1' : 't2',
+          userId: `u${String(i % 97).padStart(4, '0')}`,
+          item: { id: `i${i % 13}${i % 7}`, categoryPath: ['A', `B${i % 5}`], brand: i % 3 ? 'Bé' : 'Be' },
+          context: { device: ['mobile', 'tablet', 'desktop'][i % 3] as string, sessionId: `s${i % 31}` },
+          properties: { k: `${i % 11}`, [`x${i % 4}`]: '' },
+        }),
+      );
+    }
+    const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      all.set(p, at);
+      const decoded = decodeEventRecordFast(all.subarray(at, at + p.length));
+      expect(decoded).toStrictEqual(fromBinary(EventRecordSchema, p));
+      at += p.length;
+    }
+  });
+
   it('leaves markers, unknown fields, merged sub-messages and broken bytes to fromBinary', () => {
     const marker = toBinary(
       EventRecordSchema,

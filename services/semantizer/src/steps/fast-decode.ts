@@ -15,7 +15,8 @@ import type { BehaviorEvent, EventContext, EventRecord, Item } from '@personastr
 export function decodeEventRecordFast(bytes: Uint8Array): EventRecord | undefined {
   const r = reader;
   r.buf = bytes;
-  r.node = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  r.node = nodeBuffer(bytes.buffer);
+  r.base = bytes.byteOffset;
   r.pos = 0;
   r.ok = true;
   if (bytes[0] !== 0x0a) return undefined; // field 1 (event), length-delimited
@@ -30,8 +31,9 @@ export function decodeEventRecordFast(bytes: Uint8Array): EventRecord | undefine
 
 class Reader {
   buf: Uint8Array = new Uint8Array(0);
-  /** `buf` as a Node Buffer (same memory). */
+  /** `buf`'s whole ArrayBuffer as a Node Buffer (same memory; `buf` starts at `base` in it). */
   node: Buffer = Buffer.alloc(0);
+  base = 0;
   pos = 0;
   ok = true;
 
@@ -65,18 +67,51 @@ class Reader {
   }
 
   string(): string {
-    const n = this.varint32();
+    const end = this.sub();
+    if (!this.ok) return '';
     const start = this.pos;
-    const end = start + n;
-    if (!this.ok || n < 0 || end > this.buf.length) {
-      this.ok = false;
-      return '';
-    }
     this.pos = end;
+    return this.text(start, end);
+  }
+
+  /**
+   * `string()` for values that repeat (tenant, user id, item fields, device, user agent…): short
+   * ASCII strings come from a small direct-mapped cache when the bytes match, so a repeated value
+   * is one shared string — no allocation, and its hash (for Map lookups downstream) already computed.
+   */
+  shared(): string {
+    const end = this.sub();
+    if (!this.ok) return '';
+    const start = this.pos;
+    this.pos = end;
+    const n = end - start;
+    if (n > SHARED_MAX_LENGTH) return this.text(start, end);
+    const buf = this.buf;
+    // slot: the length and up to 4 leading and 8 trailing bytes (ids differ at their ends); the
+    // full comparison below decides
+    let h = n;
+    const head = Math.min(start + 4, end);
+    for (let i = start; i < head; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
+    for (let i = Math.max(head, end - 8); i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
+    const slot = (h ^ (h >>> 15)) & SHARED_MASK;
+    const cached = sharedStrings[slot];
+    if (cached !== undefined && cached.length === n) {
+      // equal char codes < 0x80 to the bytes: the same ASCII text
+      let i = 0;
+      while (i < n && cached.charCodeAt(i) === buf[start + i]) i++;
+      if (i === n) return cached;
+    }
+    for (let i = start; i < end; i++) if ((buf[i] as number) >= 0x80) return utf8.decode(buf.subarray(start, end));
+    const s = this.node.toString('latin1', this.base + start, this.base + end);
+    sharedStrings[slot] = s;
+    return s;
+  }
+
+  private text(start: number, end: number): string {
     const buf = this.buf;
     for (let i = start; i < end; i++) if ((buf[i] as number) >= 0x80) return utf8.decode(buf.subarray(start, end));
     // ASCII: latin1 is the same text and Node's fastest decoder
-    return this.node.toString('latin1', start, end);
+    return this.node.toString('latin1', this.base + start, this.base + end);
   }
 
   /** End offset of a length-delimited field starting at `pos`. */
@@ -91,9 +126,23 @@ class Reader {
   }
 }
 
+/** Strings longer than this (bytes) are not shared. */
+const SHARED_MAX_LENGTH = 64;
+const SHARED_MASK = 8191;
+const sharedStrings: (string | undefined)[] = new Array(SHARED_MASK + 1).fill(undefined);
+
 const reader = new Reader();
 const utf8 = new TextDecoder();
 let lastView: DataView | undefined;
+
+let lastNode: Buffer | undefined;
+
+/** A Node Buffer over a whole ArrayBuffer: one per fetch response (its records share it), not one per record. */
+function nodeBuffer(ab: ArrayBufferLike): Buffer {
+  if (lastNode && lastNode.buffer === ab) return lastNode;
+  lastNode = Buffer.from(ab);
+  return lastNode;
+}
 
 function view(buf: Uint8Array): DataView {
   if (lastView && lastView.buffer === buf.buffer) return lastView;
@@ -135,11 +184,11 @@ function readEvent(r: Reader, end: number): BehaviorEvent | undefined {
         break;
       case 2:
         if (wire !== LEN) return undefined;
-        e.tenant = r.string();
+        e.tenant = r.shared();
         break;
       case 3:
         if (wire !== LEN) return undefined;
-        e.userId = r.string();
+        e.userId = r.shared();
         break;
       case 4:
         if (wire !== I64) return undefined;
@@ -160,7 +209,7 @@ function readEvent(r: Reader, end: number): BehaviorEvent | undefined {
       }
       case 7:
         if (wire !== LEN) return undefined;
-        e.query = r.string();
+        e.query = r.shared();
         break;
       case 8: {
         if (wire !== LEN || context) return undefined;
@@ -191,7 +240,7 @@ function readEvent(r: Reader, end: number): BehaviorEvent | undefined {
         break;
       case 13:
         if (wire !== LEN) return undefined;
-        e.runId = r.string();
+        e.runId = r.shared();
         break;
       case 14:
         if (wire !== I64) return undefined;
@@ -226,19 +275,19 @@ function readItem(r: Reader, end: number): Item | undefined {
     if (wire !== LEN) return undefined;
     switch (field) {
       case 1:
-        it.id = r.string();
+        it.id = r.shared();
         break;
       case 2:
-        it.categoryPath.push(r.string());
+        it.categoryPath.push(r.shared());
         break;
       case 3:
-        it.brand = r.string();
+        it.brand = r.shared();
         break;
       case 5:
-        it.currency = r.string();
+        it.currency = r.shared();
         break;
       case 6:
-        it.title = r.string();
+        it.title = r.shared();
         break;
       default:
         return undefined;
@@ -261,19 +310,19 @@ function readContext(r: Reader, end: number): EventContext | undefined {
     if ((tag & 7) !== LEN) return undefined;
     switch (tag >>> 3) {
       case 1:
-        c.device = r.string();
+        c.device = r.shared();
         break;
       case 2:
-        c.sessionId = r.string();
+        c.sessionId = r.shared();
         break;
       case 3:
-        c.channel = r.string();
+        c.channel = r.shared();
         break;
       case 4:
-        c.userAgent = r.string();
+        c.userAgent = r.shared();
         break;
       case 5:
-        c.locale = r.string();
+        c.locale = r.shared();
         break;
       default:
         return undefined;
@@ -290,8 +339,8 @@ function readEntry(r: Reader, end: number, into: Record<string, string>): boolea
     const tag = r.varint32();
     if ((tag & 7) !== LEN) return false;
     const field = tag >>> 3;
-    if (field === 1) key = r.string();
-    else if (field === 2) value = r.string();
+    if (field === 1) key = r.shared();
+    else if (field === 2) value = r.shared();
     else return false;
   }
   if (!r.ok || r.pos !== end || key === '__proto__') return false;

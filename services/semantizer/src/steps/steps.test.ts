@@ -112,6 +112,9 @@ describe('validate step', () => {
     if (ev.item) ev.item.price = -1;
     expect(validate(ev)).toEqual({ type: 'dlq', reason: 'invalid_price' });
     expect(validate(valid(), 't/other')).toEqual({ type: 'dlq', reason: 'key_mismatch' });
+    for (const key of ['t/x', 'x/u', 'tu/', 't|u', '/tu', 't/u/', 't//u', 't', ''])
+      expect(validate(valid(), key)).toEqual({ type: 'dlq', reason: 'key_mismatch' });
+    expect(validate({ ...valid(), userId: 'a/b' }, 't/a/b').type).toBe('ok');
   });
 });
 

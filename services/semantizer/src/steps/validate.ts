@@ -1,4 +1,4 @@
-import { type BehaviorEvent, EventType, userKey } from '@personastream/contracts';
+import { type BehaviorEvent, EventType } from '@personastream/contracts';
 import type { StepResult } from '../core/types.js';
 
 export interface ValidateDeps {
@@ -34,7 +34,17 @@ export function createValidateStep(
     const price = e.item?.price ?? 0;
     if (!Number.isFinite(price) || price < 0) return { type: 'dlq', reason: 'invalid_price' };
     if (!Number.isFinite(e.dwellMs) || e.dwellMs < 0) return { type: 'dlq', reason: 'invalid_dwell' };
-    if (key !== undefined && key !== userKey(e.tenant, e.userId)) return { type: 'dlq', reason: 'key_mismatch' };
+    if (key !== undefined && !isUserKey(key, e.tenant, e.userId)) return { type: 'dlq', reason: 'key_mismatch' };
     return { type: 'ok', value: e };
   };
+}
+
+/** `key === userKey(tenant, userId)` (`tenant/user_id`) without building the key. */
+function isUserKey(key: string, tenant: string, userId: string): boolean {
+  return (
+    key.length === tenant.length + 1 + userId.length &&
+    key.charCodeAt(tenant.length) === 0x2f &&
+    key.startsWith(tenant) &&
+    key.endsWith(userId)
+  );
 }

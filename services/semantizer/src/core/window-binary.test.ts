@@ -1,0 +1,68 @@
+import { create, toBinary } from '@bufbuild/protobuf';
+import {
+  type BehaviorEvent,
+  CompressionStatsSchema,
+  NotableEventSchema,
+  SemantizedWindowSchema,
+  WindowRecordSchema,
+} from '@personastream/contracts';
+import { simulateUsers, simulatorConfig } from '@personastream/simulator';
+import { describe, expect, it } from 'vitest';
+import { generateEvents } from '../testing/generator.js';
+import { semantizeEvents } from './semantizer.js';
+import { encodeWindow, encodeWindowRecord } from './window-binary.js';
+
+const reference = (w: Parameters<typeof encodeWindow>[0]) =>
+  toBinary(WindowRecordSchema, create(WindowRecordSchema, { kind: { case: 'window', value: w } }));
+
+function expectSameBytes(w: Parameters<typeof encodeWindow>[0]): void {
+  expect(Buffer.from(encodeWindowRecord(w)).equals(Buffer.from(reference(w)))).toBe(true);
+  expect(Buffer.from(encodeWindow(w)).equals(Buffer.from(toBinary(SemantizedWindowSchema, w)))).toBe(true);
+}
+
+describe('encodeWindowRecord', () => {
+  it('writes the bytes toBinary writes, for generated and simulated windows', { timeout: 30_000 }, () => {
+    const simulated: BehaviorEvent[] = [];
+    for (const u of simulateUsers(simulatorConfig({ users: 6, seed: 2 }))) {
+      for (const r of u.records) if (r.kind === 'event') simulated.push(r.event);
+    }
+    let n = 0;
+    for (const events of [generateEvents({ users: 6, days: 10, seed: 4 }), simulated]) {
+      for (const tokenizer of ['cl100k_base', 'none'] as const) {
+        for (const w of semantizeEvents(events, { tokenizer }).windows) {
+          expectSameBytes(w);
+          n++;
+        }
+      }
+    }
+    expect(n).toBeGreaterThan(200);
+  });
+
+  it('handles zero and negative zero, unicode, empty maps and strings, numeric map keys, long bodies', () => {
+    const base = semantizeEvents(generateEvents({ users: 1, days: 3, seed: 1 }), { tokenizer: 'none' }).windows[0];
+    if (!base) throw new Error('no window');
+    const w = create(SemantizedWindowSchema, {
+      ...base,
+      windowId: '',
+      tenant: 'tënant ☃ 😀',
+      userId: `u${'\ud800'}x`, // lone surrogate: U+FFFD, like TextEncoder
+      startMs: -0,
+      endMs: Number.NaN,
+      spend: -12.5,
+      dwellMs: 0,
+      eventCount: 0xffffffff,
+      hourHistogram: [0, 0, 300, 0, 1],
+      devices: { b: 0, '2': 3, a: 1, '': 7 },
+      priceTiers: {},
+      intents: ['', 'ü'],
+      brands: [],
+      text: 'é'.repeat(20_000),
+      notable: [create(NotableEventSchema, {}), create(NotableEventSchema, { kind: 'k', detail: 'd', timeMs: -0 })],
+      compression: create(CompressionStatsSchema, {}),
+      signals: { s: 1 },
+    });
+    expectSameBytes(w);
+    expectSameBytes({ ...w, compression: undefined, text: 'x'.repeat(127), actions: [] });
+    expectSameBytes({ ...w, text: 'x'.repeat(200_000) });
+  });
+});

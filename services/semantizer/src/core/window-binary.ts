@@ -1,0 +1,232 @@
+import type { ActionCount, CompressionStats, NotableEvent, SemantizedWindow } from '@personastream/contracts';
+
+/**
+ * Direct binary encoder of `WindowRecord{window}` and `SemantizedWindow`: the bytes `toBinary`
+ * (protobuf-es) writes — fields in number order, proto3 zero values left out (doubles by
+ * `Object.is(v, 0)`, so −0 is written), packed `hour_histogram`, map entries in the object's key
+ * order with key and value always written, strings as UTF-8 (lone surrogates as U+FFFD, like
+ * `TextEncoder`) — without protobuf-es's reflection and fork/join writer, which cost more per
+ * window than building it. `window-binary.test.ts` compares the bytes with `toBinary` on generated,
+ * simulated and edge-case windows. Only the fields of `windows.proto` are written: windows are
+ * built by the core and never carry unknown fields.
+ */
+export function encodeWindowRecord(w: SemantizedWindow): Uint8Array {
+  const out = writer;
+  out.pos = 0;
+  out.tag(1, LEN);
+  const mark = out.fork();
+  writeWindow(out, w);
+  out.join(mark);
+  return out.take();
+}
+
+/** `toBinary(SemantizedWindowSchema, w)`, directly. */
+export function encodeWindow(w: SemantizedWindow): Uint8Array {
+  const out = writer;
+  out.pos = 0;
+  writeWindow(out, w);
+  return out.take();
+}
+
+const VARINT = 0;
+const I64 = 1;
+const LEN = 2;
+
+class Writer {
+  buf = Buffer.allocUnsafe(64 * 1024);
+  view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  pos = 0;
+
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
+  }
+
+  /** A copy of the bytes written. */
+  take(): Uint8Array {
+    const out = new Uint8Array(this.pos);
+    out.set(this.buf.subarray(0, this.pos));
+    return out;
+  }
+
+  tag(no: number, wire: number): void {
+    this.uint32((no << 3) | wire);
+  }
+
+  uint32(v: number): void {
+    this.ensure(5);
+    const buf = this.buf;
+    let x = v >>> 0;
+    while (x > 0x7f) {
+      buf[this.pos++] = (x & 0x7f) | 0x80;
+      x >>>= 7;
+    }
+    buf[this.pos++] = x;
+  }
+
+  double(v: number): void {
+    this.ensure(8);
+    this.view.setFloat64(this.pos, v, true);
+    this.pos += 8;
+  }
+
+  string(s: string): void {
+    const n = s.length;
+    // ASCII (almost always): one byte per char, length known up front
+    this.ensure(n * 3 + 5);
+    let ascii = true;
+    for (let i = 0; i < n; i++) {
+      if (s.charCodeAt(i) >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) {
+      this.uint32(n);
+      const buf = this.buf;
+      let p = this.pos;
+      for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
+      this.pos = p;
+      return;
+    }
+    const bytes = Buffer.byteLength(s, 'utf8');
+    this.uint32(bytes);
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
+  /** Starts a length-delimited body; one byte is reserved for its length. */
+  fork(): number {
+    this.ensure(1);
+    this.pos++;
+    return this.pos;
+  }
+
+  /** Ends the body started at `start`: writes its length before it, moving it when that takes more than one byte. */
+  join(start: number): void {
+    const len = this.pos - start;
+    if (len < 0x80) {
+      this.buf[start - 1] = len;
+      return;
+    }
+    let extra = 0;
+    for (let x = len >>> 7; x > 0x7f; x >>>= 7) extra++;
+    extra++; // bytes beyond the reserved one
+    this.ensure(extra);
+    this.buf.copyWithin(start + extra, start, this.pos);
+    const end = this.pos + extra;
+    this.pos = start - 1;
+    this.uint32(len);
+    this.pos = end;
+  }
+}
+
+const writer = new Writer();
+
+function str(out: Writer, no: number, v: string): void {
+  if (v === '') return;
+  out.tag(no, LEN);
+  out.string(v);
+}
+
+function u32(out: Writer, no: number, v: number): void {
+  if (v === 0) return;
+  out.tag(no, VARINT);
+  out.uint32(v);
+}
+
+function dbl(out: Writer, no: number, v: number): void {
+  if (Object.is(v, 0)) return;
+  out.tag(no, I64);
+  out.double(v);
+}
+
+function stringMap(out: Writer, no: number, m: { [key: string]: number }): void {
+  for (const k of Object.keys(m)) {
+    out.tag(no, LEN);
+    const mark = out.fork();
+    out.tag(1, LEN);
+    out.string(k);
+    out.tag(2, VARINT);
+    out.uint32(m[k] as number);
+    out.join(mark);
+  }
+}
+
+function action(out: Writer, a: ActionCount): void {
+  str(out, 1, a.action);
+  str(out, 2, a.category);
+  u32(out, 3, a.count);
+}
+
+function notable(out: Writer, n: NotableEvent): void {
+  str(out, 1, n.kind);
+  str(out, 2, n.detail);
+  dbl(out, 3, n.timeMs);
+}
+
+function compression(out: Writer, c: CompressionStats): void {
+  u32(out, 1, c.rawBytes);
+  u32(out, 2, c.semantizedBytes);
+  u32(out, 3, c.rawTokens);
+  u32(out, 4, c.semantizedTokens);
+  str(out, 5, c.tokenizer);
+}
+
+function writeWindow(out: Writer, w: SemantizedWindow): void {
+  str(out, 1, w.windowId);
+  str(out, 2, w.tenant);
+  str(out, 3, w.userId);
+  str(out, 4, w.runId);
+  dbl(out, 5, w.startMs);
+  dbl(out, 6, w.endMs);
+  u32(out, 7, w.eventCount);
+  for (const a of w.actions) {
+    out.tag(8, LEN);
+    const mark = out.fork();
+    action(out, a);
+    out.join(mark);
+  }
+  dbl(out, 9, w.spend);
+  dbl(out, 10, w.dwellMs);
+  if (w.hourHistogram.length > 0) {
+    out.tag(11, LEN);
+    const mark = out.fork();
+    for (const h of w.hourHistogram) out.uint32(h);
+    out.join(mark);
+  }
+  stringMap(out, 12, w.devices);
+  for (const s of w.intents) {
+    out.tag(13, LEN);
+    out.string(s);
+  }
+  for (const s of w.brands) {
+    out.tag(14, LEN);
+    out.string(s);
+  }
+  stringMap(out, 15, w.priceTiers);
+  u32(out, 16, w.funnelDepth);
+  for (const n of w.notable) {
+    out.tag(17, LEN);
+    const mark = out.fork();
+    notable(out, n);
+    out.join(mark);
+  }
+  str(out, 18, w.text);
+  if (w.compression !== undefined) {
+    out.tag(19, LEN);
+    const mark = out.fork();
+    compression(out, w.compression);
+    out.join(mark);
+  }
+  stringMap(out, 20, w.dropped);
+  u32(out, 21, w.renderVersion);
+  dbl(out, 22, w.maxEventTimeMs);
+  u32(out, 23, w.seq);
+  dbl(out, 24, w.ingestTimeMs);
+  stringMap(out, 25, w.signals);
+}
