@@ -1,15 +1,20 @@
 // Update-path benchmark (a command, not a test):
-//   npx vite-node --config vitest.config.ts services/persona/scripts/bench-updates.ts [windows] [--synthetic]
+//   npx vite-node --config vitest.config.ts services/persona/scripts/bench-updates.ts [windows] [--synthetic] [--only kafka]
 // Windows come from the simulator + semantizer (default config, seed 1; generated before timing), or
 // from the small synthetic generator with --synthetic. Runs the pure core, the service with the
-// in-memory store, and — when REDIS_URL is set — the service with the Redis store (own key prefix,
-// removed afterwards).
+// in-memory store (batches handed to its handler), and — when REDIS_URL is set — the same with the
+// Redis store (own key prefix, removed afterwards), and — when KAFKA_BROKERS is set too — the whole
+// path through Kafka: windows pre-loaded into a private topic, the service consuming it with the
+// Redis store and producing to a private updates topic until every end-of-run marker is forwarded.
+// `--only kafka` (or core, service, redis) runs one of them.
 import type { BehaviorEvent, SemantizedWindow } from '@personastream/contracts';
+import { silentLogger } from '@personastream/runtime';
 import { semantizeEvents } from '@personastream/semantizer';
 import { simulateUsers, simulatorConfig } from '@personastream/simulator';
+import { createKafkaStream } from '@personastream/stream';
 import { Redis } from 'ioredis';
 import { deleteKeysWithPrefix, RedisPersonaStore } from '../src/adapters/redis-store.js';
-import { benchmarkUpdates } from '../src/bench.js';
+import { benchmarkKafka, benchmarkUpdates, type UpdateBenchmark } from '../src/bench.js';
 
 const n = Number(process.argv[2] ?? 20_000);
 let windows: SemantizedWindow[] | undefined;
@@ -23,7 +28,7 @@ if (!process.argv.includes('--synthetic')) {
   console.log(`${windows.length} windows from the simulator + semantizer`);
 }
 const opts = windows ? { windows } : {};
-const show = (r: Awaited<ReturnType<typeof benchmarkUpdates>>) =>
+const show = (r: UpdateBenchmark) =>
   console.log(
     `${r.mode.padEnd(7)} ${(r.store ?? '-').padEnd(18)} ${r.windows} windows / ${r.users} users: ` +
       `${Math.round(r.windowsPerSecond)} windows/s, ${r.msPerUpdate.toFixed(4)} ms/update wall, ` +
@@ -31,13 +36,23 @@ const show = (r: Awaited<ReturnType<typeof benchmarkUpdates>>) =>
       (r.p50Ms !== undefined ? ` (p50 ${r.p50Ms.toFixed(4)} ms, p99 ${r.p99Ms?.toFixed(4)} ms)` : ''),
   );
 
-show(await benchmarkUpdates(n, { mode: 'core', ...opts }));
-show(await benchmarkUpdates(n, { mode: 'service', ...opts }));
-if (process.env.REDIS_URL) {
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+const wanted = (what: string) => only === undefined || only === what;
+if (wanted('core')) show(await benchmarkUpdates(n, { mode: 'core', ...opts }));
+if (wanted('service')) show(await benchmarkUpdates(n, { mode: 'service', ...opts }));
+if (process.env.REDIS_URL && (wanted('redis') || wanted('kafka'))) {
   const prefix = `ps:bench:${process.pid}:`;
-  const redis = new Redis(process.env.REDIS_URL, { enableAutoPipelining: true });
+  const redis = new Redis(process.env.REDIS_URL, { enableAutoPipelining: false });
   const store = new RedisPersonaStore({ client: redis, keyPrefix: prefix });
-  show(await benchmarkUpdates(n, { mode: 'service', store, ...opts }));
+  if (wanted('redis')) show(await benchmarkUpdates(n, { mode: 'service', store, ...opts }));
+  if (process.env.KAFKA_BROKERS && wanted('kafka')) {
+    await deleteKeysWithPrefix(redis, prefix);
+    const stream = createKafkaStream(
+      { brokers: process.env.KAFKA_BROKERS.split(','), clientId: `persona-bench-${process.pid}` },
+      { logger: silentLogger() },
+    );
+    show(await benchmarkKafka(n, { stream, store, ...opts }));
+  }
   await deleteKeysWithPrefix(redis, prefix);
   await redis.quit();
 }

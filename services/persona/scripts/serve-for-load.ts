@@ -1,6 +1,14 @@
 // A persona gRPC server for load tests: Redis store (REDIS_URL, own key prefix), N seeded personas,
 // ephemeral port on 127.0.0.1. Prints "READY <port> <prefix>" when serving; removes its keys on SIGTERM.
-//   npx vite-node --config vitest.config.ts services/persona/scripts/serve-for-load.ts [users]
+// With --requests DIR it also writes the GetPersona requests of the seeded users for ghz:
+// DIR/get-requests.json (`-D`) and DIR/get-requests.bin (`-B`: count-prefixed binary messages, which
+// ghz sends without converting JSON per request).
+//   npx vite-node --config vitest.config.ts services/persona/scripts/serve-for-load.ts [users] [--requests DIR]
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
+import { GetPersonaRequestSchema } from '@personastream/contracts';
 import { createRegistry, silentLogger } from '@personastream/runtime';
 import { MemoryBroker } from '@personastream/stream';
 import { Redis } from 'ioredis';
@@ -14,8 +22,12 @@ import { createPersonaService } from '../src/service.js';
 const url = process.env.REDIS_URL;
 if (!url) throw new Error('REDIS_URL is not set (source .infra/env)');
 const users = Number(process.argv[2] ?? 1000);
+const requestsDir = process.argv.includes('--requests')
+  ? process.argv[process.argv.indexOf('--requests') + 1]
+  : undefined;
 const prefix = `ps:load:${process.pid}:`;
-const redis = new Redis(url, { enableAutoPipelining: true });
+// As the service's own client (RedisPersonaStore): no auto-pipelining.
+const redis = new Redis(url, { enableAutoPipelining: false });
 const store = new RedisPersonaStore({ client: redis, keyPrefix: prefix });
 const service = createPersonaService(
   { consume: false },
@@ -31,6 +43,16 @@ await service.start();
 const seeded = syntheticUsers({ users, seed: 5, tenant: 'load', windowsPerUser: 20 });
 for (let i = 0; i < seeded.length; i += 50) {
   await service.api.applyWindows({ tenant: 'load' }, { windows: seeded.slice(i, i + 50).flatMap((u) => u.windows) });
+}
+if (requestsDir) {
+  const reqs = seeded.map((u) => create(GetPersonaRequestSchema, { tenant: 'load', userId: u.userId }));
+  writeFileSync(
+    join(requestsDir, 'get-requests.json'),
+    JSON.stringify(reqs.map((r) => ({ tenant: r.tenant, user_id: r.userId }))),
+  );
+  const framed = new BinaryWriter();
+  for (const r of reqs) framed.bytes(toBinary(GetPersonaRequestSchema, r));
+  writeFileSync(join(requestsDir, 'get-requests.bin'), framed.finish());
 }
 const server = await startGrpcServer(service.api, { port: 0, tokens: parseTenantTokens('load:load-token') });
 process.stdout.write(`READY ${server.port} ${prefix}\n`);

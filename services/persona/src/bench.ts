@@ -1,7 +1,14 @@
 import { create, toBinary } from '@bufbuild/protobuf';
-import { partitionForKey, type SemantizedWindow, userKey, WindowRecordSchema } from '@personastream/contracts';
+import {
+  endOfRun,
+  partitionForKey,
+  type SemantizedWindow,
+  SemantizedWindowSchema,
+  userKey,
+  WindowRecordSchema,
+} from '@personastream/contracts';
 import { createRegistry, silentLogger } from '@personastream/runtime';
-import { type InRecord, MemoryBroker, type Stream } from '@personastream/stream';
+import { type InRecord, MemoryBroker, type OutRecord, type Stream } from '@personastream/stream';
 import { MemoryPersonaStore } from './adapters/memory-store.js';
 import type { PersonaStore } from './adapters/store.js';
 import type { SyncModelBackend } from './core/backend.js';
@@ -12,7 +19,7 @@ import { loadModel } from './model-file.js';
 import { createPersonaService } from './service.js';
 
 export interface UpdateBenchmark {
-  mode: 'core' | 'service';
+  mode: 'core' | 'service' | 'kafka';
   windows: number;
   users: number;
   seconds: number;
@@ -145,5 +152,101 @@ export async function benchmarkUpdates(n = 20_000, opts: BenchmarkOptions = {}):
     cpuMsPerUpdate: (cpu.user + cpu.system) / 1000 / windows.length,
     backend: backend.name,
     store: store.constructor.name,
+  };
+}
+
+export interface KafkaBenchmarkOptions {
+  /** A stream on a real broker (the topics are created, and deleted afterwards, by the benchmark). */
+  stream: Stream;
+  store: PersonaStore;
+  backend?: SyncModelBackend;
+  windows?: readonly SemantizedWindow[];
+  /** Partitions of the private windows and updates topics. Default 4. */
+  partitions?: number;
+}
+
+/**
+ * The update path end to end through a broker: `n` windows (plus an end-of-run marker per partition)
+ * are pre-loaded into a private windows topic, then the service consumes them (its own consumer
+ * group; store writes, updates produced to a private updates topic, offsets committed) until every
+ * partition's forwarded marker is on the updates topic. Time and CPU are from the service's start
+ * to the last marker (they include the consumer's group join).
+ */
+export async function benchmarkKafka(n: number, opts: KafkaBenchmarkOptions): Promise<UpdateBenchmark> {
+  const backend = opts.backend ?? createBuiltinBackend(loadModel());
+  const runId = `bench-${process.pid}-${Date.now()}`;
+  const windows = (opts.windows ? opts.windows.slice(0, n) : windowsFor(n)).map((w) =>
+    create(SemantizedWindowSchema, { ...w, runId }),
+  );
+  const users = new Set(windows.map((w) => userKey(w.tenant, w.userId))).size;
+  const partitions = opts.partitions ?? 4;
+  const topics = { windows: `bench.persona.windows.${runId}`, updates: `bench.persona.updates.${runId}` };
+  const admin = opts.stream.admin();
+  await admin.ensureTopics([
+    { topic: topics.windows, partitions },
+    { topic: topics.updates, partitions },
+  ]);
+  const producer = opts.stream.producer();
+  const records: OutRecord[] = windows.map((w) => ({
+    key: userKey(w.tenant, w.userId),
+    value: toBinary(WindowRecordSchema, create(WindowRecordSchema, { kind: { case: 'window', value: w } })),
+  }));
+  for (let p = 0; p < partitions; p++) {
+    const marker = endOfRun({ runId, partition: p, totalPartitions: partitions, producer: 'bench', tenant: 'bench' });
+    records.push({
+      key: `eor/${runId}`,
+      partition: p,
+      value: toBinary(WindowRecordSchema, create(WindowRecordSchema, { kind: { case: 'endOfRun', value: marker } })),
+    });
+  }
+  await producer.send(topics.windows, records);
+  await producer.close();
+
+  let updates = 0;
+  const markers = new Set<number>();
+  let allMarkers: () => void = () => {};
+  const done = new Promise<void>((resolve) => {
+    allMarkers = resolve;
+  });
+  const reader = opts.stream.consumer({ groupId: `${runId}-reader`, topics: [topics.updates] });
+  await reader.start(async (batch) => {
+    // Counted by key, not decoded: the reader shares the service's process and CPU.
+    for (const r of batch.records) {
+      if (r.key.startsWith('eor/')) markers.add(r.partition);
+      else updates++;
+    }
+    if (markers.size === partitions) allMarkers();
+  });
+  const service = createPersonaService(
+    { topics, groupId: `${runId}-persona` },
+    {
+      stream: opts.stream,
+      store: opts.store,
+      backend,
+      logger: silentLogger(),
+      registry: createRegistry('persona-bench', false),
+    },
+  );
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await service.start();
+  await done;
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  await service.stop();
+  await reader.stop();
+  await admin.deleteTopics([topics.windows, topics.updates]);
+  await admin.close();
+  if (updates < windows.length) throw new Error(`benchmarkKafka: ${updates} updates for ${windows.length} windows`);
+  return {
+    mode: 'kafka',
+    windows: windows.length,
+    users,
+    seconds,
+    windowsPerSecond: windows.length / seconds,
+    msPerUpdate: (seconds * 1000) / windows.length,
+    cpuMsPerUpdate: (cpu.user + cpu.system) / 1000 / windows.length,
+    backend: backend.name,
+    store: opts.store.constructor.name,
   };
 }

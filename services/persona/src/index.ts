@@ -14,13 +14,15 @@ export { MemoryPersonaStore } from './adapters/memory-store.js';
 export { createOpenAiClient, type OpenAiClientOptions } from './adapters/openai-client.js';
 export { RedisPersonaStore, type RedisStoreOptions } from './adapters/redis-store.js';
 export type {
-  ApplyAtomicallyOptions,
-  ApplyOutcome,
+  AppliedWindow,
+  ApplyBatchOptions,
   DeleteOutcome,
-  Mutate,
   PendingRef,
   PersonaChange,
   PersonaStore,
+  PlanUser,
+  UserBatch,
+  UserWrite,
 } from './adapters/store.js';
 export { benchmarkUpdates, type UpdateBenchmark } from './bench.js';
 export { loadPersonaConfig, type PersonaEnv, personaEnvShape } from './config.js';
@@ -37,8 +39,13 @@ export {
   type ApplyResult,
   applyWindow,
   applyWindowAsync,
+  applyWindowsInOrder,
+  applyWindowsInOrderAsync,
   newState,
   type PersonaState,
+  type SequenceResult,
+  type UserSnapshot,
+  type WindowStep,
   windowCarriesConsent,
 } from './core/state.js';
 export { emptyStats, type FeatureStats, updateStats } from './core/stats.js';

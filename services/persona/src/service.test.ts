@@ -19,9 +19,10 @@ import {
 } from '@personastream/contracts';
 import { createRegistry, silentLogger } from '@personastream/runtime';
 import { semantizeEvents } from '@personastream/semantizer';
-import { MemoryBroker, type OutRecord } from '@personastream/stream';
+import { type InBatch, MemoryBroker, type OutRecord } from '@personastream/stream';
 import { describe, expect, it } from 'vitest';
 import { MemoryPersonaStore } from './adapters/memory-store.js';
+import { applyWindow, type PersonaState } from './core/state.js';
 import { syntheticUsers } from './core/synthetic.js';
 import { createPersonaService, encodeUpdate, wrapUpdate } from './service.js';
 import { syntheticBackend } from './testing.js';
@@ -173,6 +174,98 @@ describe('persona service (embedded adapters)', () => {
       1, 2, 3,
     ]);
     expect((await store.get('t', u.userId))?.version).toBe(3);
+    await svc.stop();
+  });
+
+  it('applies a batch per user in order, each window id once (duplicates in one batch and across batches)', async () => {
+    const { broker, service, store } = setup({ consume: false });
+    await service.start();
+    const [a, b] = [users[4], users[5]] as [(typeof users)[number], (typeof users)[number]];
+    const inBatch = (ws: SemantizedWindow[], from = 0): InBatch => ({
+      topic: topics.windows,
+      partition: 0,
+      records: ws.map((w, i) => ({
+        topic: topics.windows,
+        partition: 0,
+        offset: String(from + i),
+        key: userKey(w.tenant, w.userId),
+        value: windowRecord(w).value,
+        headers: {},
+        timestamp: 0,
+      })),
+    });
+    const [a0, a1, a2, a3] = a.windows as [SemantizedWindow, SemantizedWindow, SemantizedWindow, SemantizedWindow];
+    const [b0, b1, b2] = b.windows as [SemantizedWindow, SemantizedWindow, SemantizedWindow];
+    // Users interleaved, a window repeated inside the batch.
+    await service.handleBatch(inBatch([a0, b0, a1, a0, b1, a2, b0]));
+    // Redelivery overlapping the first batch, plus new windows.
+    await service.handleBatch(inBatch([a1, a2, a3, b1, b2, a3], 7));
+    const updates = decodeAll(broker).flatMap((o) => (o.rec.kind.case === 'update' ? [o.rec.kind.value] : []));
+    const of = (u: string) => updates.filter((x) => x.persona?.userId === u);
+    expect(of(a.userId).map((x) => [x.windowId, x.persona?.version])).toEqual([
+      [a0.windowId, 1],
+      [a1.windowId, 2],
+      [a2.windowId, 3],
+      [a3.windowId, 4],
+    ]);
+    expect(of(b.userId).map((x) => [x.windowId, x.persona?.version])).toEqual([
+      [b0.windowId, 1],
+      [b1.windowId, 2],
+      [b2.windowId, 3],
+    ]);
+    expect((await store.getState('t', a.userId))?.stats.windows).toBe(4);
+    // Each update's persona is the one applying the windows one by one gives.
+    let state: PersonaState | undefined;
+    for (const [i, w] of [a0, a1, a2, a3].entries()) {
+      state = applyWindow(state, w, backend, { nowMs: 0 }).state;
+      const p = of(a.userId)[i]?.persona;
+      expect(p?.tags).toEqual(state.persona.tags);
+      expect(p?.summary).toBe(state.persona.summary);
+    }
+    await service.stop();
+  });
+
+  it('replays a batch whose produce failed after the store write without applying anything twice', async () => {
+    const { broker, store } = setup();
+    const realProducer = broker.producer.bind(broker);
+    let fail = true;
+    broker.producer = () => {
+      const p = realProducer();
+      return {
+        send: async (topic, records) => {
+          if (topic === topics.updates && fail) throw new Error('crash before the produce was acknowledged');
+          return p.send(topic, records);
+        },
+        close: p.close,
+      };
+    };
+    const svc = createPersonaService(
+      { topics, groupId: 'g3', consume: false },
+      { stream: broker, store, backend, logger: silentLogger(), registry: createRegistry('y', false) },
+    );
+    await svc.start();
+    const u = users[2] as (typeof users)[number];
+    const batch: InBatch = {
+      topic: topics.windows,
+      partition: 1,
+      records: u.windows.slice(0, 4).map((w, i) => ({
+        topic: topics.windows,
+        partition: 1,
+        offset: String(i),
+        key: userKey(w.tenant, w.userId),
+        value: windowRecord(w).value,
+        headers: {},
+        timestamp: 0,
+      })),
+    };
+    await expect(svc.handleBatch(batch)).rejects.toThrow(/crash/);
+    expect((await store.get('t', u.userId))?.version).toBe(4); // written, not published, offsets not committed
+    fail = false;
+    await svc.handleBatch(batch); // redelivered
+    await svc.handleBatch(batch); // and again, after its updates were published
+    const updates = decodeAll(broker).flatMap((o) => (o.rec.kind.case === 'update' ? [o.rec.kind.value] : []));
+    expect(updates.map((x) => x.persona?.version)).toEqual([1, 2, 3, 4]);
+    expect((await store.get('t', u.userId))?.version).toBe(4);
     await svc.stop();
   });
 

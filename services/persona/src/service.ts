@@ -40,11 +40,12 @@ import {
 } from '@personastream/contracts';
 import { Counter, Gauge, Histogram, type Logger, type Registry } from '@personastream/runtime';
 import type { InBatch, OutRecord, Stream, StreamConsumer, StreamProducer } from '@personastream/stream';
-import type { PendingRef, PersonaChange, PersonaStore } from './adapters/store.js';
+import type { AppliedWindow, PendingRef, PersonaChange, PersonaStore, PlanUser, UserBatch } from './adapters/store.js';
 import type { ModelBackend } from './core/backend.js';
+import { encodePersona, encodePersonaUpdate, type UpdateFields } from './core/encode.js';
 import { defineLazy } from './core/lazy.js';
-import { applyWindowAsync, windowCarriesConsent } from './core/state.js';
-import { AsyncQueue, mapLimit } from './util.js';
+import { applyWindowsInOrderAsync } from './core/state.js';
+import { AsyncQueue } from './util.js';
 
 export interface PersonaServiceConfig {
   /** Topic overrides (tests use their own). */
@@ -59,7 +60,7 @@ export interface PersonaServiceConfig {
   sensitiveOffTenants?: readonly string[];
   /** Partitions handled concurrently by the consumer. Default 4. */
   partitionConcurrency?: number;
-  /** Users updated concurrently within one batch. Default 64. */
+  /** Users planned concurrently within one batch (asynchronous backends, e.g. openai). Default 64. */
   userConcurrency?: number;
   /** Concurrent WatchPersona streams allowed. Default 1,000. */
   maxWatches?: number;
@@ -112,11 +113,19 @@ export interface PersonaService {
   handleBatch(batch: InBatch): Promise<void>;
 }
 
+/** The fate of one window; `bytes` = its encoded PersonaUpdate, `key` = the user's record key. */
 type Outcome =
-  | { status: 'applied'; update: PersonaUpdate; bytes: Uint8Array; persona: Persona; seconds: number }
-  | { status: 'republish'; update: PersonaUpdate; bytes: Uint8Array }
+  | { status: 'applied'; key: string; bytes: Uint8Array; seconds: number }
+  | { status: 'republish'; key: string; bytes: Uint8Array }
   | { status: 'duplicate' }
   | { status: 'erased' };
+
+/** One user's windows of a batch, in order. */
+interface UserWindows extends UserBatch {
+  windows: SemantizedWindow[];
+  /** Input positions of the windows. */
+  at: number[];
+}
 
 const MAX_ID = 512;
 
@@ -146,15 +155,10 @@ export function wrapUpdate(updateBytes: Uint8Array): Uint8Array {
 
 /**
  * Encodes a PersonaUpdate whose persona is already encoded: field 1 (persona) followed by the other
- * fields — valid protobuf, and the same bytes `toBinary` writes (fields in number order).
+ * fields — valid protobuf, and the same bytes `toBinary` writes (fields in number order; see core/encode.ts).
  */
-export function encodeUpdate(update: PersonaUpdate, personaBytes: Uint8Array): Uint8Array {
-  const rest = toBinary(PersonaUpdateSchema, create(PersonaUpdateSchema, { ...update, persona: undefined }));
-  const head = field1(personaBytes);
-  const out = new Uint8Array(head.length + rest.length);
-  out.set(head, 0);
-  out.set(rest, head.length);
-  return out;
+export function encodeUpdate(update: UpdateFields, personaBytes: Uint8Array): Uint8Array {
+  return encodePersonaUpdate(personaBytes, update);
 }
 
 /** `bytes` as field 1, length-delimited (tag 0x0a, varint length, bytes). */
@@ -217,7 +221,7 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
   });
   const updateSeconds = new Histogram({
     name: 'persona_update_seconds',
-    help: 'Time to apply one window (read, model, atomic write).',
+    help: 'Model time per window (the store read and write are batched per consumer batch).',
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
     registers: [registry],
   });
@@ -252,9 +256,9 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
     return create(PersonaSchema, { ...persona, tags: persona.tags.filter((t) => allowed.has(t.dimension)) });
   }
 
-  function buildUpdate(w: SemantizedWindow, persona: Persona, tagSets: TagSet[]): PersonaUpdate {
-    return create(PersonaUpdateSchema, {
-      persona,
+  /** The fields of a window's PersonaUpdate besides the persona. */
+  function updateFields(w: SemantizedWindow, persona: Persona, tagSets: TagSet[]): UpdateFields {
+    return {
       windowId: w.windowId,
       runId: w.runId,
       tombstone: false,
@@ -266,79 +270,82 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
       semantizedTokens: w.compression?.semantizedTokens ?? 0,
       rawTokens: w.compression?.rawTokens ?? 0,
       ingestTimeMs: w.ingestTimeMs,
-    });
+    };
   }
 
-  async function applyOne(w: SemantizedWindow): Promise<Outcome> {
-    const started = performance.now();
-    const tenant = w.tenant;
-    const enabled = dimsFor(tenant);
-    const outcome = await store.applyAtomically(
-      tenant,
-      w.userId,
-      w.windowId,
-      async (current) => {
-        // The store hands out a fresh copy of the state, so statistics are updated in place.
-        const r = await applyWindowAsync(current, w, backend, {
-          halfLifeDays,
-          samples,
-          enabledDimensions: enabled,
-          inPlace: true,
-        });
-        if (!r.applied) return undefined;
-        const update = buildUpdate(w, r.persona, r.samples);
-        // The persona is encoded once: for the store and inside the update (field 1 of PersonaUpdate).
-        const personaBytes = toBinary(PersonaSchema, r.persona);
-        const bytes = encodeUpdate(update, personaBytes);
-        return { state: r.state, result: { update, bytes }, pending: bytes, personaBytes };
-      },
-      { consent: windowCarriesConsent(w) },
-    );
-    if (outcome.status === 'applied') {
-      const seconds = (performance.now() - started) / 1000;
-      return { status: 'applied', ...outcome.result, persona: outcome.state.persona, seconds };
-    }
-    if (outcome.status === 'duplicate') {
-      duplicatesTotal.inc();
-      if (outcome.pending) {
-        return {
-          status: 'republish',
-          update: fromBinary(PersonaUpdateSchema, outcome.pending),
-          bytes: outcome.pending,
-        };
-      }
-      return { status: 'duplicate' };
-    }
-    erasedTotal.inc();
-    return { status: 'erased' };
-  }
-
-  /** Applies windows: in order per user, users concurrently. Outcomes in input order. */
-  async function applyMany(windows: readonly SemantizedWindow[]): Promise<Outcome[]> {
-    const groups = new Map<string, number[]>();
+  /** Groups windows by user, keeping each user's windows in input order. */
+  function groupByUser(windows: readonly SemantizedWindow[]): UserWindows[] {
+    const groups = new Map<string, UserWindows>();
     windows.forEach((w, i) => {
       const key = userKey(w.tenant, w.userId);
       const g = groups.get(key);
-      if (g) g.push(i);
-      else groups.set(key, [i]);
+      if (g) {
+        g.windows.push(w);
+        g.at.push(i);
+        (g.windowIds as string[]).push(w.windowId);
+      } else groups.set(key, { tenant: w.tenant, userId: w.userId, windows: [w], at: [i], windowIds: [w.windowId] });
     });
+    return [...groups.values()];
+  }
+
+  /** Turns one applied step into the window's update: the persona encoded once, for the store and the update. */
+  function appliedWindow(w: SemantizedWindow, persona: Persona, tagSets: TagSet[]): AppliedWindow {
+    const personaBytes = encodePersona(persona);
+    const bytes = encodePersonaUpdate(personaBytes, updateFields(w, persona, tagSets));
+    return { windowId: w.windowId, persona, personaBytes, pending: bytes };
+  }
+
+  /** Plans one user's windows from the store's snapshot: the model in memory, one write for the store. */
+  const planUser: PlanUser<UserWindows, Outcome[]> = async (snapshot, user) => {
+    const started = performance.now();
+    const seq = await applyWindowsInOrderAsync(snapshot, user.windows, backend, {
+      halfLifeDays,
+      samples,
+      enabledDimensions: dimsFor(user.tenant),
+      // The store hands out a fresh copy of the state, so statistics are updated in place.
+      inPlace: true,
+    });
+    const seconds = (performance.now() - started) / 1000 / Math.max(1, user.windows.length);
+    const key = userKey(user.tenant, user.userId);
+    const applied: AppliedWindow[] = [];
+    const outcomes = seq.steps.map((step, k): Outcome => {
+      if (step.status === 'applied') {
+        const a = appliedWindow(user.windows[k] as SemantizedWindow, step.persona, step.samples);
+        applied.push(a);
+        return { status: 'applied', key, bytes: a.pending, seconds };
+      }
+      if (step.status === 'duplicate' && step.pending) return { status: 'republish', key, bytes: step.pending };
+      return { status: step.status };
+    });
+    if (!seq.state || applied.length === 0) return { result: outcomes };
+    return { write: { state: seq.state, applied }, result: outcomes };
+  };
+
+  /** Applies windows: in order per user, users together (one store round trip each way). Outcomes in input order. */
+  async function applyMany(windows: readonly SemantizedWindow[]): Promise<Outcome[]> {
     const outcomes = new Array<Outcome>(windows.length);
-    await mapLimit([...groups.values()], userConcurrency, async (idxs) => {
-      for (const i of idxs) outcomes[i] = await applyOne(windows[i] as SemantizedWindow);
+    if (windows.length === 0) return outcomes;
+    const groups = groupByUser(windows);
+    const perUser = await store.applyBatch(groups, planUser, { concurrency: userConcurrency });
+    perUser.forEach((os, g) => {
+      const at = (groups[g] as UserWindows).at;
+      os.forEach((o, k) => {
+        outcomes[at[k] as number] = o;
+        if (o.status === 'duplicate' || o.status === 'republish') duplicatesTotal.inc();
+        else if (o.status === 'erased') erasedTotal.inc();
+      });
     });
     return outcomes;
   }
 
-  function updateRecord(update: PersonaUpdate, bytes?: Uint8Array): OutRecord {
+  function updateRecord(update: PersonaUpdate): OutRecord {
     const p = update.persona as Persona;
     return {
       key: userKey(p.tenant, p.userId),
-      value: bytes
-        ? wrapUpdate(bytes)
-        : toBinary(
-            PersonaUpdateRecordSchema,
-            create(PersonaUpdateRecordSchema, { kind: { case: 'update', value: update } }),
-          ),
+      value: toBinary(
+        PersonaUpdateRecordSchema,
+        create(PersonaUpdateRecordSchema, { kind: { case: 'update', value: update } }),
+      ),
     };
   }
 
@@ -368,7 +375,7 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
     outcomes.forEach((o, i) => {
       if (o.status !== 'applied' && o.status !== 'republish') return;
       const w = windows[i] as SemantizedWindow;
-      const rec = updateRecord(o.update, o.bytes);
+      const rec: OutRecord = { key: o.key, value: wrapUpdate(o.bytes) };
       records.push(rec);
       refs.push({ tenant: w.tenant, userId: w.userId, windowId: w.windowId });
       const countKey = `${w.runId}|${partitionForKey(rec.key, parts)}`;

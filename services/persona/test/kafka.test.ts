@@ -158,4 +158,94 @@ describe('persona service on Kafka', () => {
       expect((await store.get('acme', u.userId))?.version).toBe(5);
     }
   });
+
+  it('replays after a crash between the Redis write and the offset commit without applying anything twice', async () => {
+    const crash = { windows: `${topics.windows}.crash`, updates: `${topics.updates}.crash` };
+    const admin = stream.admin();
+    await admin.ensureTopics([
+      { topic: crash.windows, partitions: PARTITIONS },
+      { topic: crash.updates, partitions: PARTITIONS },
+    ]);
+    await admin.close();
+    const users = syntheticUsers({ users: 3, seed: 44, tenant: 'crash', windowsPerUser: 4 });
+    const windows = users.flatMap((u) => u.windows);
+    // One user's window repeated inside the same send (and so, most likely, the same batch).
+    const first = windows[0] as SemantizedWindow;
+    const producer = stream.producer();
+    await producer.send(crash.windows, [...windows, first].map(windowRecord));
+    await producer.close();
+
+    // Instance A writes Redis, then "crashes": its produce of the updates never succeeds, so it
+    // never commits an offset.
+    let failedSends = 0;
+    const failing: Stream = {
+      ...stream,
+      producer: () => {
+        const p = stream.producer();
+        return {
+          send: async (topic, records) => {
+            if (topic === crash.updates) {
+              failedSends++;
+              throw new Error('crashed before the produce was acknowledged');
+            }
+            return p.send(topic, records);
+          },
+          close: p.close,
+        };
+      },
+      consumer: (o) => stream.consumer(o),
+      admin: () => stream.admin(),
+    };
+    const deps = (s: Stream) => ({
+      stream: s,
+      store,
+      backend: createBuiltinBackend(loadModel()),
+      logger: silentLogger(),
+      registry: createRegistry('persona-crash-test', false),
+    });
+    const groupId = `persona-crash-${suffix}`;
+    const a = createPersonaService({ topics: crash, groupId }, deps(failing));
+    await a.start();
+    const written = async () =>
+      (await Promise.all(users.map((u) => store.get('crash', u.userId)))).every((p) => p?.version === 4);
+    for (let i = 0; i < 600 && !((await written()) && failedSends > 0); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    await a.stop();
+    expect(await written()).toBe(true);
+
+    // Instance B (same group) gets the windows again: nothing is applied twice, and the updates A
+    // wrote but never published are published now, once.
+    const received: PersonaUpdateRecord[] = [];
+    const seen = new Set<string>();
+    const reader = stream.consumer({ groupId: `persona-crash-reader-${suffix}`, topics: [crash.updates] });
+    await reader.start(async (batch) => {
+      for (const r of batch.records) {
+        const id = `${r.partition}/${r.offset}`;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        received.push(fromBinary(PersonaUpdateRecordSchema, r.value));
+      }
+    });
+    const b = createPersonaService({ topics: crash, groupId }, deps(stream));
+    await b.start();
+    for (let i = 0; i < 600 && received.length < windows.length; i++) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 1000)); // anything extra would arrive now
+    await b.stop();
+    await reader.stop();
+    expect(received).toHaveLength(windows.length);
+    for (const u of users) {
+      const mine = received.flatMap((r) =>
+        r.kind.case === 'update' && r.kind.value.persona?.userId === u.userId ? [r.kind.value] : [],
+      );
+      expect(mine.map((m) => m.persona?.version)).toEqual([1, 2, 3, 4]);
+      expect(mine.map((m) => m.windowId)).toEqual(u.windows.map((w) => w.windowId));
+      expect((await store.get('crash', u.userId))?.version).toBe(4);
+      // Every pending output was acknowledged after B published it.
+      const fields = await redis.hkeys(store.keys('crash', u.userId).state);
+      expect(fields.filter((f) => f.startsWith('p:'))).toEqual([]);
+    }
+    const cleanup = stream.admin();
+    await cleanup.deleteTopics([crash.windows, crash.updates]);
+    await cleanup.close();
+  });
 });

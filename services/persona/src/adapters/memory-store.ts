@@ -3,15 +3,16 @@ import { clone } from '@bufbuild/protobuf';
 import { ErrorCode, type Persona, PersonaSchema, PersonaStreamError, userKey } from '@personastream/contracts';
 import type { PersonaState } from '../core/state.js';
 import { cloneStats } from '../core/stats.js';
+import { mapLimit } from '../util.js';
 import {
-  type ApplyAtomicallyOptions,
-  type ApplyOutcome,
+  type ApplyBatchOptions,
   type DeleteOutcome,
   MAX_CAS_RETRIES,
-  type Mutate,
   type PendingRef,
   type PersonaChange,
   type PersonaStore,
+  type PlanUser,
+  type UserBatch,
 } from './store.js';
 
 interface Entry {
@@ -25,6 +26,8 @@ interface Entry {
 export class MemoryPersonaStore implements PersonaStore {
   private readonly entries = new Map<string, Entry>();
   private readonly erased = new Map<string, number>();
+  /** Writes, erasures and restores per user (the compare-and-set of `applyBatch`). */
+  private readonly generation = new Map<string, number>();
   private readonly events = new EventEmitter();
 
   constructor() {
@@ -46,47 +49,63 @@ export class MemoryPersonaStore implements PersonaStore {
     return Promise.all(userIds.map((u) => this.get(tenant, u)));
   }
 
-  async applyAtomically<T>(
-    tenant: string,
-    userId: string,
-    windowId: string,
-    mutate: Mutate<T>,
-    opts: ApplyAtomicallyOptions = {},
-  ): Promise<ApplyOutcome<T>> {
-    const key = userKey(tenant, userId);
+  async applyBatch<U extends UserBatch, T>(
+    users: readonly U[],
+    plan: PlanUser<U, T>,
+    opts: ApplyBatchOptions = {},
+  ): Promise<T[]> {
+    return mapLimit(users, opts.concurrency ?? 64, (u) => this.applyUser(u, plan));
+  }
+
+  private async applyUser<U extends UserBatch, T>(u: U, plan: PlanUser<U, T>): Promise<T> {
+    const key = userKey(u.tenant, u.userId);
     for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
-      if (this.erased.has(key) && !opts.consent) return { status: 'erased' };
+      const generation = this.generation.get(key) ?? 0;
+      const erased = this.erased.has(key);
       const before = this.entries.get(key);
-      if (before?.applied.has(windowId)) return this.duplicate(before, windowId);
-      // The persona is only read by `mutate`; the statistics are copied (mutate may update them in place).
-      const current: PersonaState | undefined =
-        this.erased.has(key) || !before
+      const known = new Map<string, Uint8Array | undefined>();
+      for (const id of u.windowIds) if (before?.applied.has(id)) known.set(id, before.pending.get(id));
+      // The statistics are copied: the plan updates them in place.
+      const state: PersonaState | undefined =
+        erased || !before
           ? undefined
-          : { tenant, userId, persona: before.persona, stats: cloneStats(before.stats), applied: [] };
-      const r = await mutate(current);
-      if (!r) return { status: 'duplicate' };
-      // Compare-and-set: the id check and the write happen together, synchronously.
-      const now = this.entries.get(key);
-      if (this.erased.has(key) && !opts.consent) return { status: 'erased' };
-      if (now?.applied.has(windowId)) return this.duplicate(now, windowId);
-      if ((now?.persona.version ?? 0) !== (current?.persona.version ?? 0) || now !== before) continue;
+          : {
+              tenant: u.tenant,
+              userId: u.userId,
+              persona: before.persona,
+              stats: cloneStats(before.stats),
+              applied: [],
+            };
+      const { write, result } = await plan({ state, erased, known }, u);
+      if (!write || write.applied.length === 0) return result;
+      // Compare-and-set: nobody wrote, erased or restored the user since the snapshot.
+      if ((this.generation.get(key) ?? 0) !== generation) continue;
       this.erased.delete(key);
-      const applied = now ? now.applied : new Set<string>();
-      const pending = now ? now.pending : new Map<string, Uint8Array>();
-      applied.add(windowId);
-      if (r.pending) pending.set(windowId, r.pending);
-      // The store takes ownership of the state `mutate` returned (callers do not modify it afterwards).
-      const entry: Entry = { persona: r.state.persona, stats: r.state.stats, applied, pending };
-      this.entries.set(key, entry);
-      this.emit({ tenant, userId, persona: entry.persona, tombstone: false, version: entry.persona.version });
-      return { status: 'applied', state: r.state, result: r.result };
+      const applied = before ? before.applied : new Set<string>();
+      const pending = before ? before.pending : new Map<string, Uint8Array>();
+      for (const a of write.applied) {
+        applied.add(a.windowId);
+        pending.set(a.windowId, a.pending);
+      }
+      // The store takes ownership of the state the plan returned (callers do not modify it afterwards).
+      this.entries.set(key, { persona: write.state.persona, stats: write.state.stats, applied, pending });
+      this.bump(key);
+      for (const a of write.applied) {
+        this.emit({
+          tenant: u.tenant,
+          userId: u.userId,
+          persona: a.persona,
+          tombstone: false,
+          version: a.persona.version,
+        });
+      }
+      return result;
     }
     throw new PersonaStreamError(ErrorCode.Unavailable, `too much contention updating ${key}`);
   }
 
-  private duplicate(e: Entry, windowId: string): ApplyOutcome<never> {
-    const pending = e.pending.get(windowId);
-    return pending ? { status: 'duplicate', pending } : { status: 'duplicate' };
+  private bump(key: string): void {
+    this.generation.set(key, (this.generation.get(key) ?? 0) + 1);
   }
 
   async ackPending(refs: readonly PendingRef[]): Promise<void> {
@@ -101,13 +120,16 @@ export class MemoryPersonaStore implements PersonaStore {
     const e = this.entries.get(key);
     this.entries.delete(key);
     this.erased.set(key, Date.now());
+    this.bump(key);
     const version = (e?.persona.version ?? 0) + 1;
     if (e) this.emit({ tenant, userId, tombstone: true, version });
     return { existed: e !== undefined, version };
   }
 
   async restore(tenant: string, userId: string): Promise<boolean> {
-    return this.erased.delete(userKey(tenant, userId));
+    const key = userKey(tenant, userId);
+    this.bump(key);
+    return this.erased.delete(key);
   }
 
   async isErased(tenant: string, userId: string): Promise<boolean> {

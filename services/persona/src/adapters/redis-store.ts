@@ -1,18 +1,21 @@
-import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { fromBinary } from '@bufbuild/protobuf';
 import { ErrorCode, type Persona, PersonaSchema, PersonaStreamError } from '@personastream/contracts';
-import { Redis } from 'ioredis';
+import { type ChainableCommander, Redis } from 'ioredis';
 import { defineLazy } from '../core/lazy.js';
-import type { PersonaState } from '../core/state.js';
+import type { PersonaState, UserSnapshot } from '../core/state.js';
 import type { FeatureStats } from '../core/stats.js';
+import { mapLimit } from '../util.js';
 import {
-  type ApplyAtomicallyOptions,
-  type ApplyOutcome,
+  type AppliedWindow,
+  type ApplyBatchOptions,
   type DeleteOutcome,
   MAX_CAS_RETRIES,
-  type Mutate,
   type PendingRef,
   type PersonaChange,
   type PersonaStore,
+  type PlanUser,
+  type UserBatch,
+  type UserWrite,
 } from './store.js';
 
 export interface RedisStoreOptions {
@@ -24,22 +27,29 @@ export interface RedisStoreOptions {
 }
 
 /**
- * Write of one window: applied only when the user is not erased (or the window carries consent),
- * the window id is new, and the stored version is the one the new state was computed from.
- * KEYS: state hash, applied set, erased marker. ARGV: window id, expected version, new version,
- * persona bytes, stats JSON, consent flag, channel, message, pending output (may be empty).
+ * Write of one user's batch: applied only when the erasure marker, the version and the applied ids
+ * are still what the snapshot showed — else 'conflict' (the caller reads and plans again).
+ * KEYS: state hash, applied set, erased marker. ARGV: erased at read ('1'/'0'; a planned write on an
+ * erased user lifts the marker: its first window carries consent), expected version, new version,
+ * persona bytes, stats JSON, channel, then per applied window in order: window id, pending output
+ * (may be empty), Watch message.
  */
 const APPLY_LUA = `
-if redis.call('EXISTS', KEYS[3]) == 1 and ARGV[6] ~= '1' then return 'erased' end
-if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return 'duplicate' end
+local erased = redis.call('EXISTS', KEYS[3])
+if tostring(erased) ~= ARGV[1] then return 'conflict' end
 local cur = redis.call('HGET', KEYS[1], 'v')
 if not cur then cur = '0' end
 if cur ~= ARGV[2] then return 'conflict' end
-redis.call('DEL', KEYS[3])
+for i = 7, #ARGV, 3 do
+  if redis.call('SISMEMBER', KEYS[2], ARGV[i]) == 1 then return 'conflict' end
+end
+if erased == 1 then redis.call('DEL', KEYS[3]) end
 redis.call('HSET', KEYS[1], 'v', ARGV[3], 'persona', ARGV[4], 'stats', ARGV[5])
-if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'p:' .. ARGV[1], ARGV[9]) end
-redis.call('SADD', KEYS[2], ARGV[1])
-redis.call('PUBLISH', ARGV[7], ARGV[8])
+for i = 7, #ARGV, 3 do
+  redis.call('SADD', KEYS[2], ARGV[i])
+  if ARGV[i + 1] ~= '' then redis.call('HSET', KEYS[1], 'p:' .. ARGV[i], ARGV[i + 1]) end
+  redis.call('PUBLISH', ARGV[6], ARGV[i + 2])
+end
 return 'ok'
 `;
 
@@ -61,26 +71,26 @@ if existed == 1 then redis.call('PUBLISH', ARGV[2], 'T' .. version) end
 return {existed, version}
 `;
 
+interface SnapshotRead {
+  snapshot: UserSnapshot;
+  /** The stored version as read (the compare-and-set operand). */
+  expected: string;
+}
+
+interface PipelineScripts {
+  psApply(k1: string, k2: string, k3: string, ...args: Array<string | Buffer>): ChainableCommander;
+}
+
+function toBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
 function lazyState(tenant: string, userId: string, version: number, bytes: Buffer, stats: FeatureStats): PersonaState {
   const state = { tenant, userId, stats, applied: [] as string[], baseVersion: version } as PersonaState;
   return defineLazy(state, 'persona', () => fromBinary(PersonaSchema, bytes));
 }
 
 interface ScriptCommands {
-  psApply(
-    k1: string,
-    k2: string,
-    k3: string,
-    windowId: string,
-    expected: string,
-    next: string,
-    persona: Buffer,
-    stats: string,
-    consent: string,
-    channel: string,
-    message: Buffer,
-    pending: Buffer,
-  ): Promise<string>;
   psDelete(k1: string, k2: string, k3: string, now: string, channel: string): Promise<[number, number]>;
 }
 
@@ -100,7 +110,9 @@ export class RedisPersonaStore implements PersonaStore {
 
   constructor(opts: RedisStoreOptions) {
     if (!opts.client && !opts.url) throw new Error('RedisPersonaStore needs a url or a client');
-    this.redis = opts.client ?? new Redis(opts.url as string, { maxRetriesPerRequest: 3, enableAutoPipelining: true });
+    // No auto-pipelining: the update path pipelines explicitly (one read and one write per batch),
+    // and for single reads (GetPersona) ioredis's auto-pipelining costs about twice the CPU per call.
+    this.redis = opts.client ?? new Redis(opts.url as string, { maxRetriesPerRequest: 3, enableAutoPipelining: false });
     this.ownsClient = !opts.client;
     this.prefix = opts.keyPrefix ?? 'ps:persona:';
     this.redis.defineCommand('psApply', { numberOfKeys: 3, lua: APPLY_LUA });
@@ -155,74 +167,115 @@ export class RedisPersonaStore implements PersonaStore {
     return all.map((bytes) => (bytes ? fromBinary(PersonaSchema, bytes) : undefined));
   }
 
-  async applyAtomically<T>(
-    tenant: string,
-    userId: string,
-    windowId: string,
-    mutate: Mutate<T>,
-    opts: ApplyAtomicallyOptions = {},
-  ): Promise<ApplyOutcome<T>> {
-    const k = this.keys(tenant, userId);
-    for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
-      // One round trip: erased?, applied?, current state.
-      const res = await this.redis
-        .pipeline()
-        .exists(k.erased)
-        .sismember(k.applied, windowId)
-        .hmgetBuffer(k.state, 'v', 'persona', 'stats', `p:${windowId}`)
-        .exec();
-      if (!res) throw new PersonaStreamError(ErrorCode.Unavailable, 'redis pipeline returned nothing');
-      for (const [err] of res) if (err) throw err;
-      const erased = res[0]?.[1] === 1;
-      if (erased && !opts.consent) return { status: 'erased' };
-      const [v, personaBuf, statsBuf, pending] = res[2]?.[1] as Array<Buffer | null>;
-      if (res[1]?.[1] === 1) {
-        return pending && pending.length > 0
-          ? { status: 'duplicate', pending: new Uint8Array(pending) }
-          : { status: 'duplicate' };
+  async applyBatch<U extends UserBatch, T>(
+    users: readonly U[],
+    plan: PlanUser<U, T>,
+    opts: ApplyBatchOptions = {},
+  ): Promise<T[]> {
+    const results = new Array<T>(users.length);
+    let todo = users.map((_, i) => i);
+    for (let attempt = 0; todo.length > 0; attempt++) {
+      if (attempt === MAX_CAS_RETRIES) {
+        const u = users[todo[0] as number] as U;
+        throw new PersonaStreamError(ErrorCode.Unavailable, `too much contention updating ${u.tenant}/${u.userId}`);
       }
+      const batch = todo.map((i) => users[i] as U);
+      const reads = await this.readSnapshots(batch);
+      const planned = await mapLimit(batch, opts.concurrency ?? 64, (u, j) =>
+        plan((reads[j] as SnapshotRead).snapshot, u),
+      );
+      const pipeline = this.redis.pipeline();
+      const written: number[] = [];
+      planned.forEach((p, j) => {
+        results[todo[j] as number] = p.result;
+        if (!p.write || p.write.applied.length === 0) return;
+        written.push(j);
+        this.queueWrite(pipeline, batch[j] as U, reads[j] as SnapshotRead, p.write);
+      });
+      const replies = written.length > 0 ? ((await pipeline.exec()) ?? []) : [];
+      const retry: number[] = [];
+      replies.forEach(([err, reply], k) => {
+        if (err) throw err;
+        if (reply === 'conflict') retry.push(todo[written[k] as number] as number);
+        else if (reply !== 'ok') throw new PersonaStreamError(ErrorCode.Internal, `unexpected apply reply ${reply}`);
+      });
+      todo = retry;
+    }
+    return results;
+  }
+
+  /** One round trip for all users: erasure marker, which window ids are applied, state and pending outputs. */
+  private async readSnapshots(users: readonly UserBatch[]): Promise<SnapshotRead[]> {
+    const pipeline = this.redis.pipeline();
+    for (const u of users) {
+      const k = this.keys(u.tenant, u.userId);
+      pipeline.exists(k.erased);
+      pipeline.smismember(k.applied, ...u.windowIds);
+      pipeline.hmgetBuffer(k.state, 'v', 'persona', 'stats', ...u.windowIds.map((id) => `p:${id}`));
+    }
+    const res = await pipeline.exec();
+    if (!res) throw new PersonaStreamError(ErrorCode.Unavailable, 'redis pipeline returned nothing');
+    for (const [err] of res) if (err) throw err;
+    return users.map((u, j) => {
+      const erased = res[3 * j]?.[1] === 1;
+      const appliedFlags = res[3 * j + 1]?.[1] as number[];
+      const [v, personaBuf, statsBuf, ...pendings] = res[3 * j + 2]?.[1] as Array<Buffer | null>;
+      const known = new Map<string, Uint8Array | undefined>();
+      u.windowIds.forEach((id, i) => {
+        if (appliedFlags[i] !== 1) return;
+        const p = pendings[i];
+        known.set(id, p && p.length > 0 ? new Uint8Array(p) : undefined);
+      });
       const expected = v ? v.toString('utf8') : '0';
       // The persona is decoded only if someone reads it (the builtin backend needs the version only).
-      const current: PersonaState | undefined =
+      const state =
         personaBuf && statsBuf
           ? lazyState(
-              tenant,
-              userId,
+              u.tenant,
+              u.userId,
               Number(expected),
               personaBuf,
               JSON.parse(statsBuf.toString('utf8')) as FeatureStats,
             )
           : undefined;
-      const r = await mutate(current);
-      if (!r) return { status: 'duplicate' };
-      const personaBytes = Buffer.from(r.personaBytes ?? toBinary(PersonaSchema, r.state.persona));
-      const outcome = await this.scripts.psApply(
-        k.state,
-        k.applied,
-        k.erased,
-        windowId,
-        expected,
-        String(r.state.persona.version),
-        personaBytes,
-        JSON.stringify(r.state.stats),
-        opts.consent ? '1' : '0',
-        k.channel,
-        Buffer.concat([Buffer.from('P'), personaBytes]),
-        r.pending ? Buffer.from(r.pending) : Buffer.alloc(0),
-      );
-      if (outcome === 'ok') return { status: 'applied', state: r.state, result: r.result };
-      if (outcome === 'duplicate') return { status: 'duplicate' };
-      if (outcome === 'erased') return { status: 'erased' };
-      // conflict: someone wrote in between; read again.
+      return { snapshot: { state, erased, known }, expected };
+    });
+  }
+
+  private queueWrite(pipeline: ChainableCommander, u: UserBatch, read: SnapshotRead, write: UserWrite): void {
+    const k = this.keys(u.tenant, u.userId);
+    const last = write.applied[write.applied.length - 1] as AppliedWindow;
+    const args: Array<string | Buffer> = [
+      read.snapshot.erased ? '1' : '0',
+      read.expected,
+      String(last.persona.version),
+      toBuffer(last.personaBytes),
+      JSON.stringify(write.state.stats),
+      k.channel,
+    ];
+    for (const a of write.applied) {
+      const message = Buffer.allocUnsafe(a.personaBytes.length + 1);
+      message[0] = 0x50; // P
+      message.set(a.personaBytes, 1);
+      args.push(a.windowId, toBuffer(a.pending), message);
     }
-    throw new PersonaStreamError(ErrorCode.Unavailable, `too much contention updating ${tenant}/${userId}`);
+    (pipeline as unknown as PipelineScripts).psApply(k.state, k.applied, k.erased, ...args);
   }
 
   async ackPending(refs: readonly PendingRef[]): Promise<void> {
     if (refs.length === 0) return;
+    // One HDEL per user (a batch acknowledges many windows of one user).
+    const fields = new Map<string, string[]>();
+    for (const r of refs) {
+      const key = this.keys(r.tenant, r.userId).state;
+      const f = fields.get(key);
+      if (f) f.push(`p:${r.windowId}`);
+      else fields.set(key, [`p:${r.windowId}`]);
+    }
     const pipeline = this.redis.pipeline();
-    for (const r of refs) pipeline.hdel(this.keys(r.tenant, r.userId).state, `p:${r.windowId}`);
-    await pipeline.exec();
+    for (const [key, f] of fields) pipeline.hdel(key, ...f);
+    const res = (await pipeline.exec()) ?? [];
+    for (const [err] of res) if (err) throw err;
   }
 
   async delete(tenant: string, userId: string): Promise<DeleteOutcome> {

@@ -1,5 +1,5 @@
 import type { Persona } from '@personastream/contracts';
-import type { PersonaState } from '../core/state.js';
+import type { PersonaState, UserSnapshot } from '../core/state.js';
 
 /** A change seen by watchers: the new persona, or a tombstone (erasure) with the persona's last version. */
 export interface PersonaChange {
@@ -10,15 +10,40 @@ export interface PersonaChange {
   version: number;
 }
 
+/** One user's windows of a batch (ids in order; callers may carry the windows themselves). */
+export interface UserBatch {
+  tenant: string;
+  userId: string;
+  windowIds: readonly string[];
+}
+
+/** One applied window of a user's write: its persona (encoded) and its output (an encoded PersonaUpdate). */
+export interface AppliedWindow {
+  windowId: string;
+  persona: Persona;
+  personaBytes: Uint8Array;
+  /** Kept with the state until `ackPending` says it was published (a transactional outbox). */
+  pending: Uint8Array;
+}
+
 /**
- * Computes the next state from the current one (undefined: no persona yet). `pending` is the encoded
- * output of this update (a PersonaUpdate), kept with the state until `ackPending` says it was
- * published, so a crash between the write and the publish republishes instead of losing it.
- * `personaBytes` (the new persona, already encoded) spares the store encoding it again.
+ * What to write for one user: the state after the batch and the applied windows, in order. A write
+ * planned on an erased snapshot lifts the erasure marker (its first applied window carried consent).
  */
-export type Mutate<T> = (
-  current: PersonaState | undefined,
-) => Promise<{ state: PersonaState; result: T; pending?: Uint8Array; personaBytes?: Uint8Array } | undefined>;
+export interface UserWrite {
+  state: PersonaState;
+  applied: AppliedWindow[];
+}
+
+/**
+ * Plans one user's batch from a snapshot (pure apart from the model): `write` is what to store
+ * (none: nothing applied), `result` is handed back to the caller. Called again with a fresh snapshot
+ * when someone else wrote the user in between.
+ */
+export type PlanUser<U extends UserBatch, T> = (
+  snapshot: UserSnapshot,
+  user: U,
+) => Promise<{ write?: UserWrite; result: T }>;
 
 /** One update whose publication was acknowledged. */
 export interface PendingRef {
@@ -27,19 +52,9 @@ export interface PendingRef {
   windowId: string;
 }
 
-export type ApplyOutcome<T> =
-  | { status: 'applied'; state: PersonaState; result: T }
-  /**
-   * The window id was already applied: nothing written. `pending` is set when that earlier apply's
-   * output was never acknowledged as published (the caller publishes it now).
-   */
-  | { status: 'duplicate'; pending?: Uint8Array }
-  /** The user is erased and the window carries no consent: ignored. */
-  | { status: 'erased' };
-
-export interface ApplyAtomicallyOptions {
-  /** The window carries a consent signal: lifts an erasure marker (in the same atomic write). */
-  consent?: boolean;
+export interface ApplyBatchOptions {
+  /** Users planned concurrently (asynchronous backends). Default 64. */
+  concurrency?: number;
 }
 
 export interface DeleteOutcome {
@@ -50,14 +65,16 @@ export interface DeleteOutcome {
 
 /**
  * Where personas live: persona + sufficient statistics + the set of applied window ids, per user,
- * written together. `applyAtomically` reads the current state, lets `mutate` compute the next one,
- * and writes it only if the window id is still new and nobody wrote in between (compare-and-set on
- * the version, retried); the id check and the write are one atomic operation. The update's encoded
- * output rides along as "pending" until acknowledged (a transactional outbox of one entry per user).
+ * written together. `applyBatch` reads the users of a batch (one round trip), lets `plan` compute
+ * each user's next state from its snapshot, and writes each user's result as one atomic operation
+ * that applies only if the user's applied ids, version and erasure marker are still what the
+ * snapshot showed (compare-and-set; users that changed are read and planned again). So the window-id
+ * check and the write are one atomic operation. Each applied window's encoded output rides along as
+ * "pending" until acknowledged (a transactional outbox).
  *
  * Erasure rule: `delete` erases persona, statistics and applied ids, and records an erasure marker.
  * While the marker exists, windows are ignored (`erased`) unless the window carries a consent signal
- * (`consent: true` — a `consent` notable event or action), which lifts the marker in the same
+ * (a `consent` notable event or action, or `signals.consent`), which lifts the marker in the same
  * atomic write and starts a fresh persona (version 1). `restore` lifts the marker explicitly.
  */
 export interface PersonaStore {
@@ -68,13 +85,8 @@ export interface PersonaStore {
   getState(tenant: string, userId: string): Promise<PersonaState | undefined>;
   /** Personas in request order (undefined where missing). */
   batchGet(tenant: string, userIds: readonly string[]): Promise<Array<Persona | undefined>>;
-  applyAtomically<T>(
-    tenant: string,
-    userId: string,
-    windowId: string,
-    mutate: Mutate<T>,
-    opts?: ApplyAtomicallyOptions,
-  ): Promise<ApplyOutcome<T>>;
+  /** Applies the users' windows (see above); results in the order of `users`. */
+  applyBatch<U extends UserBatch, T>(users: readonly U[], plan: PlanUser<U, T>, opts?: ApplyBatchOptions): Promise<T[]>;
   /** Marks updates as published (clears their pending output). */
   ackPending(refs: readonly PendingRef[]): Promise<void>;
   delete(tenant: string, userId: string): Promise<DeleteOutcome>;
@@ -87,5 +99,5 @@ export interface PersonaStore {
   close(): Promise<void>;
 }
 
-/** Maximum compare-and-set retries of `applyAtomically` before giving up. */
+/** Maximum compare-and-set retries of a user in `applyBatch` before giving up. */
 export const MAX_CAS_RETRIES = 16;

@@ -1,8 +1,15 @@
 import { create } from '@bufbuild/protobuf';
-import { enabledDimensions, SemantizedWindowSchema } from '@personastream/contracts';
+import { enabledDimensions, NotableEventSchema, SemantizedWindowSchema } from '@personastream/contracts';
 import { describe, expect, it } from 'vitest';
 import { syntheticBackend } from '../testing.js';
-import { applyWindow, applyWindowAsync, type PersonaState } from './state.js';
+import {
+  applyWindow,
+  applyWindowAsync,
+  applyWindowsInOrder,
+  applyWindowsInOrderAsync,
+  type PersonaState,
+  type UserSnapshot,
+} from './state.js';
 import { categoryOnsetMs, emptyStats, updateStats } from './stats.js';
 import { syntheticUsers } from './synthetic.js';
 
@@ -48,6 +55,86 @@ describe('applyWindow', () => {
     });
     expect(r.persona.tags.some((t) => t.dimension === 'gender')).toBe(false);
     expect(r.samples).toHaveLength(3);
+  });
+});
+
+describe("applyWindowsInOrder (one user's windows of a batch)", () => {
+  const ws = user.windows;
+  const fresh: UserSnapshot = { state: undefined, erased: false, known: new Map() };
+
+  it('gives every window the persona one-at-a-time application gives, versions +1 in order', () => {
+    const seq = applyWindowsInOrder(fresh, ws, backend, { nowMs: 7 });
+    let state: PersonaState | undefined;
+    seq.steps.forEach((step, i) => {
+      const r = applyWindow(state, ws[i] as (typeof ws)[number], backend, { nowMs: 7 });
+      state = r.state;
+      expect(step.status).toBe('applied');
+      if (step.status === 'applied') {
+        expect(step.persona.version).toBe(i + 1);
+        expect(step.persona).toEqual(r.persona);
+      }
+    });
+    expect(seq.state?.persona.version).toBe(ws.length);
+    expect(JSON.stringify(seq.state?.stats)).toBe(JSON.stringify(state?.stats));
+    expect(seq.liftsErasure).toBe(false);
+  });
+
+  it('applies a window id once per batch and never one the store already applied (its output handed back)', () => {
+    const pending = new Uint8Array([9]);
+    const snapshot: UserSnapshot = {
+      state: undefined,
+      erased: false,
+      known: new Map<string, Uint8Array | undefined>([
+        [ws[1]?.windowId as string, pending],
+        [ws[2]?.windowId as string, undefined],
+      ]),
+    };
+    const batch = [ws[0], ws[1], ws[0], ws[2], ws[3], ws[3], ws[1]].map((w) => w as (typeof ws)[number]);
+    const seq = applyWindowsInOrder(snapshot, batch, backend, { nowMs: 1 });
+    expect(seq.steps.map((s) => s.status)).toEqual([
+      'applied',
+      'duplicate',
+      'duplicate',
+      'duplicate',
+      'applied',
+      'duplicate',
+      'duplicate',
+    ]);
+    // The unacknowledged output of an earlier apply is handed back once per batch.
+    expect(seq.steps[1]).toEqual({ status: 'duplicate', pending });
+    expect(seq.steps[6]).toEqual({ status: 'duplicate' });
+    expect(seq.steps[3]).toEqual({ status: 'duplicate' });
+    expect(seq.steps.flatMap((s) => (s.status === 'applied' ? [s.persona.version] : []))).toEqual([1, 2]);
+    expect(seq.state?.stats.windows).toBe(2);
+  });
+
+  it("does not modify the snapshot's state unless told to (inPlace)", () => {
+    const first = applyWindow(undefined, ws[0] as (typeof ws)[number], backend, { nowMs: 1 });
+    const before = JSON.stringify(first.state.stats);
+    const seq = applyWindowsInOrder({ ...fresh, state: first.state }, ws.slice(1, 4), backend, { nowMs: 1 });
+    expect(JSON.stringify(first.state.stats)).toBe(before);
+    expect(seq.state?.persona.version).toBe(4);
+    const inPlace = applyWindowsInOrder({ ...fresh, state: first.state }, ws.slice(1, 4), backend, { inPlace: true });
+    expect(inPlace.state?.stats).toBe(first.state.stats);
+  });
+
+  it('ignores windows of an erased user until a consent window, which lifts the erasure', async () => {
+    const consent = create(SemantizedWindowSchema, {
+      ...(ws[2] as (typeof ws)[number]),
+      notable: [create(NotableEventSchema, { kind: 'consent', detail: 'consent granted' })],
+    });
+    const seq = await applyWindowsInOrderAsync(
+      { ...fresh, erased: true },
+      [ws[0], ws[1], consent, ws[3]].map((w) => w as (typeof ws)[number]),
+      backend,
+    );
+    expect(seq.steps.map((s) => s.status)).toEqual(['erased', 'erased', 'applied', 'applied']);
+    expect(seq.liftsErasure).toBe(true);
+    expect(seq.state?.persona.version).toBe(2);
+    const none = applyWindowsInOrder({ ...fresh, erased: true }, ws.slice(0, 2), backend);
+    expect(none.steps.map((s) => s.status)).toEqual(['erased', 'erased']);
+    expect(none.liftsErasure).toBe(false);
+    expect(none.state).toBeUndefined();
   });
 });
 

@@ -7,7 +7,13 @@ import {
   type SemantizedWindow,
   type TagSet,
 } from '@personastream/contracts';
-import type { ModelBackend, PredictContext, Prediction, SyncModelBackend } from './backend.js';
+import {
+  isSyncBackend,
+  type ModelBackend,
+  type PredictContext,
+  type Prediction,
+  type SyncModelBackend,
+} from './backend.js';
 import { cloneStats, emptyStats, type FeatureStats, updateStats } from './stats.js';
 
 /** Window ids remembered in the state itself (the Redis store also keeps the complete set). */
@@ -161,4 +167,115 @@ export function windowCarriesConsent(w: SemantizedWindow): boolean {
     w.notable.some((n) => n.kind === 'consent') ||
     w.actions.some((a) => a.action === 'consent')
   );
+}
+
+/**
+ * What a store knows of one user before a batch of windows: the current state (a fresh copy the
+ * batch may update in place), the erasure marker, and which of the batch's window ids are already
+ * applied — each with its output when that output was never acknowledged as published.
+ */
+export interface UserSnapshot {
+  state: PersonaState | undefined;
+  erased: boolean;
+  known: ReadonlyMap<string, Uint8Array | undefined>;
+}
+
+/** The fate of one window of a user's batch. */
+export type WindowStep =
+  | { status: 'applied'; persona: Persona; samples: TagSet[] }
+  /** Already applied (before, or earlier in this batch); `pending` = its unacknowledged output. */
+  | { status: 'duplicate'; pending?: Uint8Array }
+  /** The user is erased and the window carries no consent. */
+  | { status: 'erased' };
+
+export interface SequenceResult {
+  /** One step per window, in input order. */
+  steps: WindowStep[];
+  /** The state after the batch (the snapshot's when nothing was applied). */
+  state: PersonaState | undefined;
+  /** A consent window of this batch lifts the snapshot's erasure marker. */
+  liftsErasure: boolean;
+}
+
+/**
+ * Walks one user's windows in order: decides for each whether it is erased, a duplicate or applied,
+ * and carries the state from one applied window to the next (one copy of the statistics per batch:
+ * after the first applied window the state belongs to the sequence and is updated in place).
+ */
+function sequence(snapshot: UserSnapshot, opts: ApplyOptions) {
+  let erased = snapshot.erased;
+  let liftsErasure = false;
+  let state = snapshot.state;
+  let owned = opts.inPlace ?? false;
+  const seen = new Set<string>();
+  const steps: WindowStep[] = [];
+  return {
+    /** The step of a window decided without the model, or undefined when the window is to be applied. */
+    gate(w: SemantizedWindow): WindowStep | undefined {
+      if (erased) {
+        if (!windowCarriesConsent(w)) return { status: 'erased' };
+        erased = false;
+        liftsErasure = true;
+      }
+      // Once per batch: a repeated id is a plain duplicate (an output, if any, is handed back once).
+      if (seen.has(w.windowId)) return { status: 'duplicate' };
+      if (snapshot.known.has(w.windowId)) {
+        seen.add(w.windowId);
+        const pending = snapshot.known.get(w.windowId);
+        return pending ? { status: 'duplicate', pending } : { status: 'duplicate' };
+      }
+      return undefined;
+    },
+    state: () => state,
+    opts: (): ApplyOptions => ({ ...opts, inPlace: owned }),
+    push(step: WindowStep) {
+      steps.push(step);
+    },
+    applied(w: SemantizedWindow, r: ApplyResult) {
+      if (!r.applied) return steps.push({ status: 'duplicate' });
+      seen.add(w.windowId);
+      state = r.state;
+      owned = true;
+      steps.push({ status: 'applied', persona: r.persona, samples: r.samples });
+    },
+    done: (): SequenceResult => ({ steps, state, liftsErasure }),
+  };
+}
+
+/**
+ * Applies one user's windows in order with a synchronous backend (pure apart from `Date.now()`):
+ * each new window id increases the version by one and yields its own persona; ids already applied
+ * (per the snapshot, or earlier in the batch) change nothing; while erased, only a consent window
+ * is applied (it lifts the marker).
+ */
+export function applyWindowsInOrder(
+  snapshot: UserSnapshot,
+  windows: readonly SemantizedWindow[],
+  backend: SyncModelBackend,
+  opts: ApplyOptions = {},
+): SequenceResult {
+  const seq = sequence(snapshot, opts);
+  for (const w of windows) {
+    const gated = seq.gate(w);
+    if (gated) seq.push(gated);
+    else seq.applied(w, applyWindow(seq.state(), w, backend, seq.opts()));
+  }
+  return seq.done();
+}
+
+/** `applyWindowsInOrder` for any backend (remote ones are asynchronous). */
+export async function applyWindowsInOrderAsync(
+  snapshot: UserSnapshot,
+  windows: readonly SemantizedWindow[],
+  backend: ModelBackend,
+  opts: ApplyOptions = {},
+): Promise<SequenceResult> {
+  if (isSyncBackend(backend)) return applyWindowsInOrder(snapshot, windows, backend, opts);
+  const seq = sequence(snapshot, opts);
+  for (const w of windows) {
+    const gated = seq.gate(w);
+    if (gated) seq.push(gated);
+    else seq.applied(w, await applyWindowAsync(seq.state(), w, backend, seq.opts()));
+  }
+  return seq.done();
 }
