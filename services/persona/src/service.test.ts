@@ -225,6 +225,42 @@ describe('persona service (embedded adapters)', () => {
     await service.stop();
   });
 
+  it("carries the window record's entry-time header into the update's ingest_time_ms (0 when unknown)", async () => {
+    const { broker, service } = setup({ consume: false });
+    await service.start();
+    const u = users[3] as (typeof users)[number];
+    const [w0, w1, w2] = u.windows as [SemantizedWindow, SemantizedWindow, SemantizedWindow];
+    expect(w0.ingestTimeMs).toBeGreaterThan(0); // the events' own receipt time: not the entry time
+    const entry = 1_780_000_000_000;
+    const rec = (w: SemantizedWindow, i: number, headers: Record<string, string>) => ({
+      topic: topics.windows,
+      partition: 0,
+      offset: String(i),
+      key: userKey(w.tenant, w.userId),
+      value: windowRecord(w).value,
+      headers,
+      timestamp: 0,
+    });
+    await service.handleBatch({
+      topic: topics.windows,
+      partition: 0,
+      records: [
+        rec(w0, 0, { 'ps-entry-ms': String(entry) }),
+        rec(w1, 1, {}),
+        rec(w2, 2, { 'ps-entry-ms': 'garbage', other: '1' }),
+      ],
+    });
+    await service.api.applyWindows({ tenant: 't' }, { windows: [u.windows[3] as SemantizedWindow] });
+    const updates = decodeAll(broker).flatMap((o) => (o.rec.kind.case === 'update' ? [o.rec.kind.value] : []));
+    expect(updates.map((x) => [x.windowId, x.ingestTimeMs])).toEqual([
+      [w0.windowId, entry],
+      [w1.windowId, 0],
+      [w2.windowId, 0],
+      [u.windows[3]?.windowId, 0],
+    ]);
+    await service.stop();
+  });
+
   it('replays a batch whose produce failed after the store write without applying anything twice', async () => {
     const { broker, store } = setup();
     const realProducer = broker.producer.bind(broker);

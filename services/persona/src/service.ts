@@ -14,6 +14,7 @@ import {
   ErrorCode,
   enabledDimensions,
   endOfRun,
+  entryMsOf,
   type GetPersonaRequest,
   type GetPersonaResponse,
   GetPersonaResponseSchema,
@@ -245,6 +246,8 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
   const watches = new Set<AbortController>();
   /** Offset of the last marker forwarded per input partition (redeliveries are not forwarded again). */
   const forwardedMarkers = new Map<string, bigint>();
+  /** Entry time (`ps-entry-ms` header) of windows consumed from the windows topic, by window object. */
+  const entryOf = new WeakMap<SemantizedWindow, number>();
 
   const dimsFor = (tenant: string) => enabledDimensions(!sensitiveOff.has(tenant));
 
@@ -269,7 +272,10 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
       rawBytes: w.compression?.rawBytes ?? 0,
       semantizedTokens: w.compression?.semantizedTokens ?? 0,
       rawTokens: w.compression?.rawTokens ?? 0,
-      ingestTimeMs: w.ingestTimeMs,
+      // Pipeline latency starts when the window's newest event entered the pipeline: the window
+      // record's `ps-entry-ms` header (not the window's `ingest_time_ms`, the events' own receipt
+      // times, which for backfills and simulations lie far in the past). Unknown → 0 → no latency.
+      ingestTimeMs: entryOf.get(w) ?? 0,
     };
   }
 
@@ -441,6 +447,8 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
           logger.warn({ partition: rec.partition, offset: rec.offset }, 'window without id/tenant/user skipped');
           continue;
         }
+        const entry = entryMsOf(rec.headers);
+        if (entry > 0) entryOf.set(w, entry);
         segment.push(w);
       } else if (decoded.kind.case === 'endOfRun') {
         // A marker redelivered within this process (same offset) is not forwarded twice.

@@ -1,12 +1,12 @@
 import { toBinary } from '@bufbuild/protobuf';
-import { type SemantizedWindow, SemantizedWindowSchema } from '@personastream/contracts';
+import { entryMsOf, RecordHeaders, type SemantizedWindow, SemantizedWindowSchema } from '@personastream/contracts';
 import { createRegistry, silentLogger } from '@personastream/runtime';
 import { MemoryBroker } from '@personastream/stream';
 import { describe, expect, it } from 'vitest';
 import { type CheckpointScope, type CheckpointWrite, MemoryCheckpointStore } from './adapters/checkpoints.js';
 import { defaultSemantizerConfig } from './config.js';
 import { semantizeEvents } from './core/semantizer.js';
-import { createSemantizerService, DlqHeaders } from './service.js';
+import { createSemantizerService, DlqHeaders, windowRecord } from './service.js';
 import { generateEvents } from './testing/generator.js';
 import { endOfRunRecords, eventRecord, readWindows } from './testing/records.js';
 
@@ -36,6 +36,20 @@ function canon(ws: SemantizedWindow[]): Map<string, string> {
 
 const reference = canon(semantizeEvents(events, { tokenizer: 'none' }).windows);
 
+describe('window records', () => {
+  it('carry the entry time as a header outside the window bytes, and none when it is unknown', () => {
+    const w = semantizeEvents(events.slice(0, 50), { tokenizer: 'none' }).windows[0] as SemantizedWindow;
+    const t = 1_780_000_123_456;
+    const withEntry = windowRecord('demo/u', w, t);
+    const without = windowRecord('demo/u', w);
+    expect(withEntry.headers).toEqual({ 'ps-entry-ms': String(t) });
+    expect(entryMsOf(withEntry.headers)).toBe(t);
+    expect(without.headers).toBeUndefined();
+    expect(entryMsOf(without.headers)).toBe(0);
+    expect(Buffer.from(withEntry.value).equals(Buffer.from(without.value))).toBe(true);
+  });
+});
+
 describe('semantizer service (embedded: MemoryBroker + memory checkpoints)', () => {
   it('turns events into windows and forwarded markers, and bad records into DLQ records with headers', async () => {
     const broker = new MemoryBroker(4);
@@ -44,17 +58,24 @@ describe('semantizer service (embedded: MemoryBroker + memory checkpoints)', () 
     expect(s.health()).toBe(true);
     const producer = broker.producer();
     const bad = eventRecord({ ...(events[0] as (typeof events)[number]), userId: '' });
+    const sentFrom = Date.now();
     await producer.send(config.topics.events, [
       ...events.map(eventRecord),
       { key: 'demo/u-x', value: new TextEncoder().encode('{"eventId":"broken"'), headers: { 'ps-malformed': '1' } },
       { ...bad, key: 'demo/u-31-00001' },
     ]);
+    const sentTo = Date.now();
     await producer.send(config.topics.events, endOfRunRecords(RUN, 4));
     await broker.drained();
     await s.stop();
 
     const { windows, markers } = readWindows(broker.read(config.topics.windows));
     expect(canon(windows.map((w) => w.window))).toEqual(reference);
+    // every window record carries when its newest event entered the pipeline (the events' record timestamps)
+    for (const r of broker.read(config.topics.windows)) {
+      if (r.key.startsWith('eor/')) expect(r.headers[RecordHeaders.entryMs]).toBeUndefined();
+      else expect(entryMsOf(r.headers)).toSatisfy((t: number) => t >= sentFrom && t <= sentTo);
+    }
     for (const w of windows) expect(w.key).toBe(`${w.window.tenant}/${w.window.userId}`);
     expect(markers).toHaveLength(4);
     for (const { partition, marker } of markers) {

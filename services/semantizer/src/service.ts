@@ -3,6 +3,7 @@ import {
   EndOfRunSchema,
   ErrorCode,
   encode,
+  entryHeaders,
   PersonaStreamError,
   type SemantizedWindow,
   WindowRecordSchema,
@@ -48,10 +49,13 @@ interface PartitionState {
 
 /**
  * Encodes a window as a `WindowRecord` on the windows topic, keyed `tenant/user_id` (the direct
- * encoder of `core/window-binary.ts`: the bytes protobuf-es writes).
+ * encoder of `core/window-binary.ts`: the bytes protobuf-es writes). `entryMs` — when the window's
+ * newest event entered the pipeline (`ClosedWindow.entryMs`; 0 unknown) — travels as the
+ * `ps-entry-ms` header, outside the deterministic window bytes.
  */
-export function windowRecord(key: string, window: SemantizedWindow): OutRecord {
-  return { key, value: encodeWindowRecord(window) };
+export function windowRecord(key: string, window: SemantizedWindow, entryMs = 0): OutRecord {
+  const headers = entryHeaders(entryMs);
+  return headers ? { key, value: encodeWindowRecord(window), headers } : { key, value: encodeWindowRecord(window) };
 }
 
 /**
@@ -137,7 +141,7 @@ export function createSemantizerService(config: SemantizerConfig, deps: Semantiz
     const dlq: OutRecord[] = [];
     const closed: ClosedWindow[] = [];
     const flushClosed = () => {
-      for (const c of closed) out.push(windowRecord(c.key, c.window));
+      for (const c of closed) out.push(windowRecord(c.key, c.window, c.entryMs));
       closed.length = 0;
     };
     // Records come in offset order: skip the re-delivered ones (≤ the state's offset) once.

@@ -1,3 +1,4 @@
+import { entryMsOf } from '@personastream/contracts';
 import { createLogger, createRegistry } from '@personastream/runtime';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisCheckpointStore } from '../src/adapters/checkpoints.js';
@@ -42,13 +43,17 @@ describe('semantizer on the real Kafka and Redis', () => {
     const reader = new TopicReader(stream, names.topics.windows, `${names.groupId}.reader`);
     const dlqReader = new TopicReader(stream, names.topics.dlq, `${names.groupId}.dlq-reader`);
     await Promise.all([reader.start(), dlqReader.start(), service.start()]);
+    let sentFrom = 0;
+    let sentTo = 0;
     try {
       const producer = stream.producer();
+      sentFrom = Date.now();
       await producer.send(names.topics.events, [
         ...events.map(eventRecord),
         { key: 'demo/broken', value: new TextEncoder().encode('{"eventId":"x"'), headers: { 'ps-malformed': '1' } },
         { key: 'demo/garbage', value: new Uint8Array([0x0a, 0xff, 0xff, 0xff]) },
       ]);
+      sentTo = Date.now();
       await producer.send(names.topics.events, endOfRunRecords(runId, 4));
       await producer.close();
       await reader.until(allMarkers(runId, 4), 'end-of-run markers on all 4 window partitions');
@@ -63,6 +68,11 @@ describe('semantizer on the real Kafka and Redis', () => {
     const { windows, markers } = readWindows(reader.records);
     expect(windowSet(windows.map((w) => w.window))).toEqual(expected);
     for (const w of windows) expect(w.key).toBe(`${w.window.tenant}/${w.window.userId}`);
+    // Entry time: the newest event's Kafka record timestamp (producer create time), as a header.
+    for (const rec of reader.records) {
+      if (rec.key.startsWith('eor/')) continue;
+      expect(entryMsOf(rec.headers)).toSatisfy((t: number) => t >= sentFrom && t <= sentTo);
+    }
     expect(markers).toHaveLength(4);
     for (const { partition, marker } of markers) {
       expect(marker).toMatchObject({ runId, producer: 'semantizer', partition, totalPartitions: 4, tenant: 'demo' });

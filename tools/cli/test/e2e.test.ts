@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { BehaviorEvent } from '@personastream/contracts';
-import { ClickHouseClient, sql } from '@personastream/evaluator';
+import { ClickHouseClient, type RunReport, sql } from '@personastream/evaluator';
 import { createPersonaClient } from '@personastream/persona';
 import { semantizeEvents } from '@personastream/semantizer';
 import { type SimulatorConfig, simulateUsers, simulatorConfig } from '@personastream/simulator';
@@ -9,6 +9,20 @@ import { runEmbeddedPipeline } from '../src/pipeline/embedded.js';
 import { LOCAL_PORTS, runLocalPipeline } from '../src/pipeline/local.js';
 
 const USERS = 50;
+const TEN_MINUTES_MS = 10 * 60_000;
+
+/**
+ * Pipeline latency of a fresh run: update wall time − wall time at which the window's newest event
+ * entered the pipeline (its record timestamp), so milliseconds to seconds — never the months between
+ * a simulated event's receipt time and now.
+ */
+function expectPlausibleLatency(report: RunReport): void {
+  expect(report.latency.count).toBe(report.updates);
+  expect(report.latency.p50_ms).toBeGreaterThan(0);
+  expect(report.latency.p50_ms).toBeLessThan(TEN_MINUTES_MS);
+  expect(report.latency.max_ms).toBeLessThan(TEN_MINUTES_MS);
+  for (const u of report.update_rows) expect(u.latency_ms ?? -1).toBeGreaterThanOrEqual(0);
+}
 
 /** Windows each user must get: the semantizer core over the same simulated events, run in-process. */
 function expectedVersions(sim: SimulatorConfig): Map<string, number> {
@@ -33,6 +47,7 @@ describe('end to end', () => {
     }
     expect(report.tag_avg_at_k).toBeGreaterThan(0);
     expect(report.compression_bytes).toBeGreaterThan(0.9);
+    expectPlausibleLatency(report);
   });
 
   it('local stack: Kafka → semantizer → persona (Redis, gRPC) → evaluator (ClickHouse), services as processes', async () => {
@@ -65,6 +80,13 @@ describe('end to end', () => {
       expect(Number(run?.users)).toBe(local.report.users);
       expect(Number(run?.tag_avg_at_k)).toBeCloseTo(local.report.tag_avg_at_k, 9);
       expect(Number(run?.acc_ex)).toBeCloseTo(local.report.acc_ex, 9);
+      // event entry (Kafka record timestamp) → persona update, per update and in the run row
+      expectPlausibleLatency(local.report);
+      const [lat] = await ch.query<Record<string, unknown>>(
+        sql`SELECT count() AS n, max(latency_ms) AS max_ms FROM latency FINAL WHERE run_id = ${sim.runId}`,
+      );
+      expect(Number(lat?.n)).toBe(local.report.updates);
+      expect(Number(lat?.max_ms)).toBeLessThan(TEN_MINUTES_MS);
       const users = await ch.query<Record<string, unknown>>(
         sql`SELECT user_id, tag_score FROM user_scores FINAL WHERE run_id = ${sim.runId} ORDER BY user_id`,
       );

@@ -111,6 +111,10 @@ export interface UpdateRow {
   bucket: number;
   /** Tag score of this update (mean over its samples); null when the user is not scored. */
   tag_score: number | null;
+  /**
+   * Wall clock at which the window's newest event entered the pipeline (`PersonaUpdate.ingest_time_ms`,
+   * from the window record's `ps-entry-ms` header), epoch ms; 0 unknown. See README, "Pipeline latency".
+   */
   ingest_time_ms: number;
   updated_ms: number;
   /** updated_ms − ingest_time_ms; null when either is unknown. */

@@ -236,3 +236,88 @@ describe('checkpoints', () => {
     expect(b.reduce((n, c) => n + (c.window.dropped.duplicate_event_id ?? 0), 0)).toBe(dup.length - events.length);
   });
 });
+
+describe('entry time (the wall clock at which events entered the pipeline, beside the window)', () => {
+  /** Events with their own receipt time, so the window bytes never depend on the record timestamps. */
+  const evr = (i: number, minutes: number, init: Partial<Record<string, unknown>> = {}) =>
+    ev(i, minutes, { receivedTimeMs: T0 + minutes * MIN + 1_000, ...init });
+  const W = 1_780_000_000_000; // a wall clock
+
+  it('is the max record timestamp of the events in the window, and never changes the window bytes', () => {
+    const events = [evr(1, 0), evr(2, 5), evr(3, 20), evr(4, 80), evr(5, 90.2), evr(6, 200)];
+    // Entry times not in event order: the window's max, not its last event's.
+    const entries = [W + 50, W + 900, W + 10, W + 1000, W + 1001, W + 2000];
+    const { e } = engine();
+    const out: ClosedWindow[] = [];
+    for (const [i, x] of events.entries()) e.ingest(x, out, entries[i]);
+    out.push(...e.endOfRun('r1').windows);
+    expect(out.map((c) => c.window.eventCount)).toEqual([3, 2, 1]);
+    expect(out.map((c) => c.entryMs)).toEqual([W + 900, W + 1001, W + 2000]);
+    // Unknown timestamps → unknown entry time; the same windows byte for byte.
+    const plain = run(events);
+    expect(plain.map((c) => c.entryMs)).toEqual([0, 0, 0]);
+    expect(byId(out)).toEqual(byId(plain));
+  });
+
+  it('counts late events in the window they are folded into', () => {
+    const { e } = engine();
+    const out: ClosedWindow[] = [];
+    const at = [W + 1, W + 2, W + 3, W + 500, W + 4, W + 6];
+    for (const [i, x] of [evr(1, 0), evr(2, 5), evr(3, 60), evr(4, 3), evr(5, 64), evr(6, 200)].entries()) {
+      e.ingest(x, out, at[i]);
+    }
+    out.push(...e.endOfRun('r1').windows);
+    // e4 (3 min) is late and goes into the second window, with its entry time W + 500.
+    expect(out.map((c) => c.window.eventCount)).toEqual([2, 3, 1]);
+    expect(out.map((c) => c.entryMs)).toEqual([W + 2, W + 500, W + 6]);
+    // a run-end window made only of late events
+    const { e: f } = engine();
+    const o2: ClosedWindow[] = [];
+    for (const [i, x] of [evr(1, 0), evr(2, 100), evr(3, 10)].entries()) f.ingest(x, o2, W + 10 * (3 - i));
+    o2.push(...f.endOfRun('r1').windows);
+    expect(o2.map((c) => c.entryMs)).toEqual([W + 30, W + 20]);
+  });
+
+  it('survives checkpoint/restore; checkpoints without entry times load as unknown', () => {
+    const events = [evr(1, 0), evr(2, 5), evr(3, 20), evr(4, 49), evr(5, 80), evr(6, 90.2)];
+    const entry = (i: number) => (i === 1 ? W + 777 : W + i);
+    const { e } = engine();
+    const out: ClosedWindow[] = [];
+    for (let i = 0; i < 3; i++) e.ingest(events[i] as BehaviorEvent, out, entry(i));
+    const snap = e.snapshot();
+    expect(out).toHaveLength(0);
+
+    const finish = (restored: PartitionEngine) => {
+      const o: ClosedWindow[] = [];
+      for (let i = 3; i < events.length; i++) restored.ingest(events[i] as BehaviorEvent, o, entry(i));
+      o.push(...restored.endOfRun('r1').windows);
+      return o;
+    };
+    const fresh = engine().e;
+    fresh.restore(snap);
+    const restored = finish(fresh);
+    expect(restored.map((c) => c.window.eventCount)).toEqual([4, 2]);
+    // the first window's max entry time came from an event ingested before the checkpoint
+    expect(restored.map((c) => c.entryMs)).toEqual([W + 777, W + 5]);
+
+    // The format before entry times: packed events without the 20th element.
+    const old: Record<string, string> = {};
+    for (const [k, v] of Object.entries(snap.fields)) {
+      if (!k.startsWith('U\u0000')) {
+        old[k] = v;
+        continue;
+      }
+      const u = JSON.parse(v) as { buf: unknown[][]; late: unknown[][] };
+      u.buf = u.buf.map((p) => p.slice(0, 19));
+      u.late = u.late.map((p) => p.slice(0, 19));
+      old[k] = JSON.stringify(u);
+    }
+    expect(Object.values(old).some((v) => v.includes('"buf":[['))).toBe(true);
+    const legacy = engine().e;
+    legacy.restore({ meta: snap.meta, fields: old });
+    const fromOld = finish(legacy);
+    // same windows; restored events' entry times are unknown, so only the later event (W + 3) counts
+    expect(byId(fromOld)).toEqual(byId(restored));
+    expect(fromOld.map((c) => c.entryMs)).toEqual([W + 3, W + 5]);
+  });
+});

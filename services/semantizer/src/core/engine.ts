@@ -28,6 +28,13 @@ export interface ClosedWindow {
   key: string;
   runId: string;
   window: SemantizedWindow;
+  /**
+   * Wall clock, epoch ms, at which the window's newest event entered the pipeline: the largest entry
+   * time (`Ev.en`, the event records' Kafka timestamps) of the events the window consumed, kept or
+   * dropped; 0 when none is known. Not part of `window` (whose bytes stay deterministic): the
+   * service sends it as the window record's `ps-entry-ms` header.
+   */
+  entryMs: number;
 }
 
 /** Counters of everything the core did; shared by all partitions of one semantizer. */
@@ -188,7 +195,9 @@ export class PartitionEngine {
 
   /**
    * Takes one valid event (already through decode/validate) and appends the windows it closes to
-   * `out`. `receivedMs` is used when the event carries no `receivedTimeMs` (the broker timestamp).
+   * `out`. `receivedMs` is the event record's broker timestamp (0 unknown): the event's entry time
+   * into the pipeline (see `ClosedWindow.entryMs`), and its receipt time when the event carries no
+   * `receivedTimeMs`.
    */
   ingest(event: BehaviorEvent, out: ClosedWindow[], receivedMs = 0): IngestOutcome {
     if (this.runEnded(event.runId)) {
@@ -252,6 +261,7 @@ export class PartitionEngine {
       bot,
       a: -1,
       s: signalBits(event.type, event.properties),
+      en: receivedMs > 0 ? receivedMs : 0,
     };
   }
 
@@ -441,12 +451,15 @@ export class PartitionEngine {
     const onTime: Ev[] = [];
     const drops = u.carry;
     u.carry = emptyTally();
+    let entry = 0;
     for (let i = 0; i < plan.boundary; i++) {
       const e = buf[i] as Ev;
+      if (e.en > entry) entry = e.en;
       const v = plan.verdicts[i];
       if (v === undefined) onTime.push(e);
       else addDrop(drops, v, e);
     }
+    entry = Math.max(entry, lateEntry(u.late));
     const late = this.takeLate(u, drops);
     for (let i = 0; i < plan.boundary; i++) {
       const e = buf[i] as Ev;
@@ -459,7 +472,7 @@ export class PartitionEngine {
       const horizon = wm - this.cfg.dedupHorizonMs;
       for (const [id, t] of u.closed) if (t < horizon) u.closed.delete(id);
     }
-    return this.emit(run, key, u, onTime, late, drops);
+    return this.emit(run, key, u, onTime, late, drops, entry);
   }
 
   /** The user's late events, cleaned among themselves and against every id the user has. */
@@ -491,9 +504,10 @@ export class PartitionEngine {
       for (let i = 0; i < u.buf.length; i++) addDrop(drops, verdicts[i] ?? 'unattributed', u.buf[i] as Ev);
       u.buf = [];
     }
+    const entry = lateEntry(u.late);
     const late = this.takeLate(u, drops);
     if (late.length > 0) {
-      out.push(this.emit(run, key, u, [], late, drops));
+      out.push(this.emit(run, key, u, [], late, drops, entry));
       return;
     }
     const n = tallyCount(drops);
@@ -504,7 +518,15 @@ export class PartitionEngine {
     }
   }
 
-  private emit(run: RunState, key: string, u: UserState, onTime: Ev[], late: Ev[], drops: DropTally): ClosedWindow {
+  private emit(
+    run: RunState,
+    key: string,
+    u: UserState,
+    onTime: Ev[],
+    late: Ev[],
+    drops: DropTally,
+    entryMs: number,
+  ): ClosedWindow {
     const built = buildWindow(
       { tenant: u.tenant, userId: u.userId, runId: run.runId, seq: u.seq, onTime, late, drops },
       { history: u.hist, prices: run.prices, vocab: run.vocab, paths: this.paths },
@@ -526,7 +548,7 @@ export class PartitionEngine {
       s.semantizedTokens += c.semantizedTokens;
     }
     s.binaryBytes += built.binaryBytes;
-    return { key, runId: run.runId, window };
+    return { key, runId: run.runId, window, entryMs };
   }
 
   // ---- checkpoints -------------------------------------------------------------------------
@@ -707,6 +729,13 @@ export function fieldKey(runId: string, key: string): string {
 function splitField(f: string): [string, string] {
   const i = f.indexOf('\u0000');
   return [f.slice(0, i), f.slice(i + 1)];
+}
+
+/** The largest entry time of late events (0 when none is known). */
+function lateEntry(late: readonly Ev[]): number {
+  let m = 0;
+  for (const e of late) if (e.en > m) m = e.en;
+  return m;
 }
 
 /** Inserts in (t, id, rc) order; returns the index. */

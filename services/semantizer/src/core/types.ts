@@ -50,6 +50,12 @@ export interface Ev {
   a: number;
   /** Behaviour signal bits from the event's type and properties (`signalBits`, mapping.ts). */
   s: number;
+  /**
+   * Entry time: wall clock, epoch ms, at which the event record entered the pipeline (its Kafka
+   * record timestamp; 0 unknown). Never part of a window's bytes: it only travels beside the window
+   * (`ClosedWindow.entryMs` → the `ps-entry-ms` header) for pipeline latency.
+   */
+  en: number;
 }
 
 export type PackedEv = [
@@ -72,10 +78,11 @@ export type PackedEv = [
   number,
   number,
   number?,
+  number?,
 ];
 
 export function packEv(e: Ev): PackedEv {
-  return [e.id, e.t, e.y, e.it, e.c, e.b, e.p, e.q, e.d, e.w, e.n, e.r, e.h, e.rb, e.rt, e.rc, e.bot, e.a, e.s];
+  return [e.id, e.t, e.y, e.it, e.c, e.b, e.p, e.q, e.d, e.w, e.n, e.r, e.h, e.rb, e.rt, e.rc, e.bot, e.a, e.s, e.en];
 }
 
 export function unpackEv(p: PackedEv): Ev {
@@ -100,6 +107,8 @@ export function unpackEv(p: PackedEv): Ev {
     a: p[17],
     // Checkpoints written before signals existed have no 19th element.
     s: p[18] ?? 0,
+    // Nor, before entry times existed, a 20th: unknown.
+    en: p[19] ?? 0,
   };
 }
 

@@ -37,6 +37,7 @@ function e(id: string, t: number, over: Partial<Ev> = {}): Ev {
     bot: 0,
     a: -1,
     s: 0,
+    en: 0,
     ...over,
   };
 }

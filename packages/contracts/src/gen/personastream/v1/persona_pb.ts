@@ -273,7 +273,9 @@ export type PersonaUpdate = Message<"personastream.v1.PersonaUpdate"> & {
   rawTokens: number;
 
   /**
-   * Latest ingest time of the window's events, Unix epoch ms (for pipeline latency).
+   * Wall-clock time at which the window's newest event entered the pipeline (its Kafka record
+   * timestamp, carried on the window record's `ps-entry-ms` header), Unix epoch ms; pipeline latency
+   * = persona.updated_ms - ingest_time_ms. 0 when unknown (no latency is counted).
    *
    * @generated from field: double ingest_time_ms = 10;
    */
