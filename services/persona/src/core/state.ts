@@ -88,27 +88,32 @@ function prepare(
 
 type Next = Omit<PersonaState, 'persona' | 'baseVersion'>;
 
+const ZERO_PERSONA = create(PersonaSchema);
+const ALL_DIMENSIONS: readonly DimensionSpec[] = enabledDimensions(true);
+
 function finish(prev: PersonaState | undefined, next: Next, prediction: Prediction, opts: ApplyOptions): ApplyResult {
   const s = next.stats;
-  const persona = create(PersonaSchema, {
+  // `create(PersonaSchema, …)` without the reflective initialisation (same fields, same order).
+  const persona: Persona = {
+    ...ZERO_PERSONA,
     tenant: next.tenant,
     userId: next.userId,
     version: (prev ? (prev.baseVersion ?? prev.persona.version) : 0) + 1,
     updatedMs: opts.nowMs ?? Date.now(),
-    tags: prediction.tags,
+    tags: prediction.tags.slice(),
     summary: prediction.summary,
     windowsSeen: s.windows,
     eventsSeen: s.events,
     model: prediction.model,
     lastEventTimeMs: s.lastMs,
-  });
+  };
   const state: PersonaState = { ...next, persona };
   return { state, persona, applied: true, samples: prediction.samples, prediction };
 }
 
 function ctxOf(state: PersonaState | undefined, window: SemantizedWindow, opts: ApplyOptions): PredictContext {
   return {
-    enabledDimensions: opts.enabledDimensions ?? enabledDimensions(true),
+    enabledDimensions: opts.enabledDimensions ?? ALL_DIMENSIONS,
     samples: Math.max(1, opts.samples ?? 1),
     // A getter: stores may decode the previous persona lazily, and only LLM backends read it.
     get previous() {

@@ -161,8 +161,37 @@ function add(map: Record<string, number>, key: string, n: number): void {
   map[key] = (map[key] ?? 0) + n;
 }
 
+/** `add`, telling whether the key is new (a bounded map can only outgrow its bound then). */
+function addKey(map: Record<string, number>, key: string, n: number): boolean {
+  const old = map[key];
+  map[key] = (old ?? 0) + n;
+  return old === undefined;
+}
+
 function scaleMap(map: Record<string, number>, f: number): void {
-  for (const k of Object.keys(map)) map[k] = (map[k] ?? 0) * f;
+  for (const k in map) map[k] = (map[k] ?? 0) * f;
+}
+
+/** Copy of a counts map (for-in: cheaper than a spread on these many-keyed objects; same key order). */
+function copyMap(map: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k in map) out[k] = map[k] as number;
+  return out;
+}
+
+function copyCategory(c: CategoryStats): CategoryStats {
+  return {
+    n: c.n,
+    r: c.r,
+    p: c.p,
+    w: c.w,
+    t: c.t,
+    t2: c.t2,
+    first: c.first,
+    last: c.last,
+    burst: c.burst,
+    ids: c.ids.slice(),
+  };
 }
 
 /** Keeps the `max` largest entries (ties broken by key, so the result is deterministic); true if it evicted. */
@@ -200,27 +229,27 @@ function pushBounded(list: string[], id: string, max: number): void {
 /** Deep copy (hand-written: several times faster than structuredClone on this shape). */
 export function cloneStats(s: FeatureStats): FeatureStats {
   const cats: Record<string, CategoryStats> = {};
-  for (const [k, c] of Object.entries(s.cats)) cats[k] = { ...c, ids: c.ids.slice() };
+  for (const k in s.cats) cats[k] = copyCategory(s.cats[k] as CategoryStats);
   return {
     ...s,
-    actions: { ...s.actions },
-    recentActions: { ...s.recentActions },
+    actions: copyMap(s.actions),
+    recentActions: copyMap(s.recentActions),
     cats,
-    paths: { ...s.paths },
-    pathT: { ...s.pathT },
-    pathFirst: { ...s.pathFirst },
+    paths: copyMap(s.paths),
+    pathT: copyMap(s.pathT),
+    pathFirst: copyMap(s.pathFirst),
     buckets: s.buckets.slice(),
-    tiers: { ...s.tiers },
-    recentTiers: { ...s.recentTiers },
+    tiers: copyMap(s.tiers),
+    recentTiers: copyMap(s.recentTiers),
     hours: s.hours.slice(),
     recentHours: s.recentHours.slice(),
-    devices: { ...s.devices },
-    recentDevices: { ...s.recentDevices },
-    brands: { ...s.brands },
-    intents: { ...s.intents },
+    devices: copyMap(s.devices),
+    recentDevices: copyMap(s.recentDevices),
+    brands: copyMap(s.brands),
+    intents: copyMap(s.intents),
     funnel: s.funnel.slice(),
-    notable: { ...s.notable },
-    dropped: { ...s.dropped },
+    notable: copyMap(s.notable),
+    dropped: copyMap(s.dropped),
     lastWindows: s.lastWindows.slice(),
     signals: { ...s.signals },
     signalWindows: { ...s.signalWindows },
@@ -252,7 +281,7 @@ export function updateStats(s: FeatureStats, w: SemantizedWindow): FeatureStats 
     scaleMap(s.recentTiers, f);
     scaleMap(s.recentDevices, f);
     for (let h = 0; h < 24; h++) s.recentHours[h] = (s.recentHours[h] ?? 0) * f;
-    for (const c of Object.values(s.cats)) c.r *= f;
+    for (const k in s.cats) (s.cats[k] as CategoryStats).r *= f;
     s.refMs = t;
   } else if (t < s.refMs) {
     rw = 2 ** (-(s.refMs - t) / DAY_MS / H);
@@ -270,6 +299,7 @@ export function updateStats(s: FeatureStats, w: SemantizedWindow): FeatureStats 
 
   // Actions by category.
   const touched = new Map<string, number>();
+  let newPath = false;
   for (const a of w.actions) {
     const n = a.count;
     if (n <= 0) continue;
@@ -286,7 +316,7 @@ export function updateStats(s: FeatureStats, w: SemantizedWindow): FeatureStats 
     }
     if (a.action === 'purchase') c.p += n;
     if (a.category !== top) {
-      add(s.paths, a.category, n);
+      if (addKey(s.paths, a.category, n)) newPath = true;
       add(s.pathT, a.category, n * day);
       const pf = s.pathFirst[a.category];
       if (pf === undefined || day < pf) s.pathFirst[a.category] = day;
@@ -306,7 +336,8 @@ export function updateStats(s: FeatureStats, w: SemantizedWindow): FeatureStats 
     c.last = Math.max(c.last, t);
     if (t >= c.last || c.ids.length < CAT_IDS) pushBounded(c.ids, w.windowId, CAT_IDS);
   }
-  if (cap(s.paths, MAX_PATHS)) {
+  // Bounded maps are capped after every window, so only a new key can make one outgrow its bound.
+  if (newPath && cap(s.paths, MAX_PATHS)) {
     for (const k of Object.keys(s.pathT)) {
       if (s.paths[k] === undefined) {
         delete s.pathT[k];
@@ -316,7 +347,8 @@ export function updateStats(s: FeatureStats, w: SemantizedWindow): FeatureStats 
   }
   addToBucket(s, Math.max(0, day));
 
-  for (const [tier, n] of Object.entries(w.priceTiers)) {
+  for (const tier in w.priceTiers) {
+    const n = w.priceTiers[tier] as number;
     add(s.tiers, tier, n);
     add(s.recentTiers, tier, rw * n);
   }
@@ -326,26 +358,29 @@ export function updateStats(s: FeatureStats, w: SemantizedWindow): FeatureStats 
     s.hours[h] = (s.hours[h] ?? 0) + n;
     s.recentHours[h] = (s.recentHours[h] ?? 0) + rw * n;
   }
-  for (const [d, n] of Object.entries(w.devices)) {
+  for (const d in w.devices) {
+    const n = w.devices[d] as number;
     add(s.devices, d, n);
     add(s.recentDevices, d, rw * n);
   }
+  let newBrand = false;
   for (const b of w.brands) {
     if (!b) continue;
     s.brandMentions += 1;
     if ((s.brands[b] ?? 0) > 0) s.brandRepeats += 1;
-    add(s.brands, b, 1);
+    if (addKey(s.brands, b, 1)) newBrand = true;
   }
-  cap(s.brands, MAX_BRANDS);
-  for (const i of w.intents) if (i) add(s.intents, i, 1);
-  cap(s.intents, MAX_INTENTS);
+  if (newBrand) cap(s.brands, MAX_BRANDS);
+  let newIntent = false;
+  for (const i of w.intents) if (i && addKey(s.intents, i, 1)) newIntent = true;
+  if (newIntent) cap(s.intents, MAX_INTENTS);
   s.spend += w.spend;
   s.recentSpend += rw * w.spend;
   s.dwellMs += w.dwellMs;
   const depth = Math.min(4, Math.max(0, w.funnelDepth));
   s.funnel[depth] = (s.funnel[depth] ?? 0) + 1;
   for (const nt of w.notable) add(s.notable, nt.kind, 1);
-  for (const [reason, n] of Object.entries(w.dropped)) add(s.dropped, reason, n);
+  for (const reason in w.dropped) add(s.dropped, reason, w.dropped[reason] as number);
   for (const name in w.signals) {
     const n = w.signals[name] as number;
     if (n <= 0) continue;

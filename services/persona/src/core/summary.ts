@@ -24,14 +24,18 @@ const NEGATION = /\b(not|no|never|non|without)\b/;
  * unless it is negated ("not price sensitive"), then the first non-negated synonym, so the summary
  * never contains negated vocabulary.
  */
-const phraseCache = new Map<string, string>();
+const phraseCache = new Map<string, Map<string, string>>();
 
 export function statedPhrase(dimension: string, value: string): string {
-  const key = `${dimension}\u0000${value}`;
-  let p = phraseCache.get(key);
+  let byValue = phraseCache.get(dimension);
+  if (!byValue) {
+    byValue = new Map();
+    if (phraseCache.size < 100) phraseCache.set(dimension, byValue);
+  }
+  let p = byValue.get(value);
   if (p === undefined) {
     p = pickPhrase(dimension, value);
-    if (phraseCache.size < 10_000) phraseCache.set(key, p);
+    if (byValue.size < 1_000) byValue.set(value, p);
   }
   return p;
 }
@@ -93,16 +97,30 @@ function capitalize(s: string): string {
 }
 
 /**
+ * The facts a summary may state — confidence ≥ their dimension's threshold (else the global one) and
+ * some evidence — in one pass: the first of each dimension, and every interest and life event.
+ */
+function statedFacts(tags: readonly SummaryTag[], opts: SummaryOptions) {
+  const first = new Map<string, SummaryTag>();
+  const interests: SummaryTag[] = [];
+  const lifeEvents: SummaryTag[] = [];
+  for (const t of tags) {
+    if (!(t.confidence >= (opts.thresholds?.[t.dimension] ?? opts.threshold) && t.evidenceCount > 0)) continue;
+    if (!first.has(t.dimension)) first.set(t.dimension, t);
+    if (t.dimension === 'interests') interests.push(t);
+    else if (t.dimension === 'life_events') lifeEvents.push(t);
+  }
+  return { first, interests, lifeEvents };
+}
+
+/**
  * Writes a 3–6 sentence summary from predicted tags. Only facts with confidence ≥ their dimension's
  * threshold (else the global one) and at least one piece of evidence are stated, each with its canonical phrase; life events say when they
  * began. Deterministic.
  */
 export function writeSummary(tags: readonly SummaryTag[], opts: SummaryOptions): string {
-  const stated = tags.filter(
-    (t) => t.confidence >= (opts.thresholds?.[t.dimension] ?? opts.threshold) && t.evidenceCount > 0,
-  );
-  const of = (dim: string) => stated.filter((t) => t.dimension === dim);
-  const one = (dim: string) => of(dim)[0];
+  const { first, interests: statedInterests, lifeEvents } = statedFacts(tags, opts);
+  const one = (dim: string) => first.get(dim);
   const sentences: string[] = [];
 
   const identity = ['life_stage', 'age_band', 'gender']
@@ -137,14 +155,12 @@ export function writeSummary(tags: readonly SummaryTag[], opts: SummaryOptions):
     .map((t) => clauseFor(t.dimension, t.value));
   if (habits.length) sentences.push(`They ${joinClauses(habits)}.`);
 
-  const interests = of('interests')
-    .slice()
+  const interests = statedInterests
     .sort((a, b) => b.confidence - a.confidence || (a.value < b.value ? -1 : 1))
     .map((t) => statedPhrase(t.dimension, t.value));
   if (interests.length) sentences.push(`They are ${joinList(interests)}.`);
 
-  const events = of('life_events')
-    .slice()
+  const events = lifeEvents
     .sort((a, b) => (a.sinceMs ?? 0) - (b.sinceMs ?? 0) || (a.value < b.value ? -1 : 1))
     .map((t) => `${statedPhrase(t.dimension, t.value)}${t.sinceMs ? ` (since ${isoDate(t.sinceMs)})` : ''}`);
   if (events.length) sentences.push(`They ${joinList(events)}.`);

@@ -5,40 +5,67 @@ import {
   EvidenceSchema,
   type Tag,
   TagSchema,
+  type TagSet,
   TagSetSchema,
 } from '@personastream/contracts';
 import type { ModelBackend, PredictContext, Prediction, SyncModelBackend } from '../backend.js';
 import { type CategoryStats, categoryOnsetMs, type FeatureStats } from '../stats.js';
 import { writeSummary } from '../summary.js';
 import { featureCategory, writeFeatures } from './features.js';
-import { CompiledModel, type ModelWeights, type SparseFeatures } from './model.js';
+import { CompiledModel, type ModelWeights, type MultiDimModel, type SparseFeatures } from './model.js';
+
+/** A feature name taken apart once per model: its category (if any), prefix and key. */
+interface FeatureRef {
+  category: string | undefined;
+  prefix: string;
+  key: string;
+}
+
+function featureRef(feature: string): FeatureRef {
+  const colon = feature.indexOf(':');
+  return {
+    category: featureCategory(feature),
+    prefix: colon < 0 ? feature : feature.slice(0, colon),
+    key: colon < 0 ? '' : feature.slice(colon + 1),
+  };
+}
+
+/** Where evidence falls back to when no contributing feature has any. */
+const FALLBACK = featureRef('log_windows');
+
+/** `create(EvidenceSchema, …)` without the reflective initialisation (same fields, same order). */
+const ZERO_EVIDENCE = create(EvidenceSchema);
+function evidence(windowId: string, detail: string, count: number): Evidence {
+  return { ...ZERO_EVIDENCE, windowId, detail, count };
+}
+
+/** `create(TagSchema, …)` likewise (every list field given). */
+const ZERO_TAG = create(TagSchema);
+function tag(dimension: string, value: string, confidence: number, evidence: Evidence[]): Tag {
+  return { ...ZERO_TAG, dimension, value, confidence, evidence };
+}
+
+const ZERO_TAG_SET = create(TagSetSchema);
 
 /**
  * Evidence for a feature: which windows and counts it summarizes. Category features point at the
  * latest windows of that category; rhythm/device/price features at the latest windows overall.
  */
-function evidenceFor(feature: string, s: FeatureStats): Evidence | undefined {
+function evidenceFor(feature: FeatureRef, s: FeatureStats): Evidence | undefined {
   const latest = s.lastWindows[s.lastWindows.length - 1];
-  const cat = featureCategory(feature);
+  const cat = feature.category;
   if (cat !== undefined) {
     const c: CategoryStats | undefined = s.cats[cat];
     if (!c) return undefined;
     const id = c.ids[c.ids.length - 1];
     if (!id) return undefined;
     const purchases = c.p > 0 ? `, ${Math.round(c.p)} purchases` : '';
-    return create(EvidenceSchema, {
-      windowId: id,
-      detail: `${cat}: ${Math.round(c.n)} actions in ${c.w} windows${purchases}`,
-      count: Math.round(c.n),
-    });
+    return evidence(id, `${cat}: ${Math.round(c.n)} actions in ${c.w} windows${purchases}`, Math.round(c.n));
   }
   if (!latest) return undefined;
-  const colon = feature.indexOf(':');
-  const prefix = colon < 0 ? feature : feature.slice(0, colon);
-  const key = colon < 0 ? '' : feature.slice(colon + 1);
-  const make = (detail: string, count: number) =>
-    create(EvidenceSchema, { windowId: latest, detail, count: Math.max(0, Math.round(count)) });
-  switch (prefix) {
+  const key = feature.key;
+  const make = (detail: string, count: number) => evidence(latest, detail, Math.max(0, Math.round(count)));
+  switch (feature.prefix) {
     case 'hour':
     case 'hbin':
     case 'hbinShift':
@@ -77,29 +104,38 @@ function evidenceFor(feature: string, s: FeatureStats): Evidence | undefined {
   }
 }
 
-type EvidenceCache = Map<string, Evidence | undefined>;
-
-function cachedEvidence(feature: string, s: FeatureStats, cache: EvidenceCache): Evidence | undefined {
-  if (cache.has(feature)) return cache.get(feature);
-  const e = evidenceFor(feature, s);
-  cache.set(feature, e);
-  return e;
+/** A feature's evidence in one prediction, with the key evidence lists are de-duplicated by. */
+interface CachedEvidence {
+  e: Evidence;
+  key: string;
 }
 
-function evidenceList(features: string[], s: FeatureStats, cache: EvidenceCache): Evidence[] {
+/** Evidence of the features of one prediction (by feature index; −1 = the fallback). */
+type EvidenceCache = Map<number, CachedEvidence | undefined>;
+
+function cachedEvidence(j: number, ref: FeatureRef, s: FeatureStats, cache: EvidenceCache): CachedEvidence | undefined {
+  let c = cache.get(j);
+  if (c === undefined && !cache.has(j)) {
+    const e = evidenceFor(ref, s);
+    c = e ? { e, key: `${e.windowId}|${e.detail}` } : undefined;
+    cache.set(j, c);
+  }
+  return c;
+}
+
+/** Evidence of the contributing features (`js`, strongest first), each distinct piece once. */
+function evidenceList(js: readonly number[], refs: readonly FeatureRef[], s: FeatureStats, cache: EvidenceCache) {
   const out: Evidence[] = [];
-  const seen = new Set<string>();
-  for (const feature of features) {
-    const e = cachedEvidence(feature, s, cache);
-    if (!e) continue;
-    const key = `${e.windowId}|${e.detail}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(e);
+  const keys: string[] = [];
+  for (const j of js) {
+    const c = cachedEvidence(j, refs[j] as FeatureRef, s, cache);
+    if (!c || keys.includes(c.key)) continue;
+    keys.push(c.key);
+    out.push(c.e);
   }
   if (out.length === 0) {
-    const fallback = cachedEvidence('log_windows', s, cache);
-    if (fallback) out.push(fallback);
+    const fallback = cachedEvidence(-1, FALLBACK, s, cache);
+    if (fallback) out.push(fallback.e);
   }
   return out;
 }
@@ -116,12 +152,15 @@ export interface BuiltinOptions {
 export class BuiltinBackend implements SyncModelBackend, ModelBackend {
   readonly name: string;
   readonly model: CompiledModel;
+  /** Every model feature's name taken apart (evidence). */
+  private readonly refs: readonly FeatureRef[];
 
   constructor(
     readonly weights: ModelWeights,
     private readonly opts: BuiltinOptions = {},
   ) {
     this.model = new CompiledModel(weights, featureCategory);
+    this.refs = weights.features.map(featureRef);
     this.name = weights.name;
   }
 
@@ -135,7 +174,7 @@ export class BuiltinBackend implements SyncModelBackend, ModelBackend {
     const sink = this.model.sparseBuilder();
     writeFeatures(stats, sink);
     const x = sink.done();
-    const evidenceCache = new Map<string, Evidence | undefined>();
+    const evidenceCache: EvidenceCache = new Map();
     const tags: Tag[] = [];
     for (const d of dims) {
       if (d.multiValued) this.multiTags(d, x, stats, tags, evidenceCache);
@@ -165,7 +204,7 @@ export class BuiltinBackend implements SyncModelBackend, ModelBackend {
       },
     );
     const k = Math.max(1, ctx.samples);
-    const samples = Array.from({ length: k }, () => create(TagSetSchema, { tags }));
+    const samples = Array.from({ length: k }, (): TagSet => ({ ...ZERO_TAG_SET, tags: tags.slice() }));
     return { tags, samples, summary, model: this.name };
   }
 
@@ -178,41 +217,24 @@ export class BuiltinBackend implements SyncModelBackend, ModelBackend {
     const value = m.classes[best];
     if (value === undefined) return;
     const contrib = this.featuresOf(d.name, best, x);
-    out.push(
-      create(TagSchema, {
-        dimension: d.name,
-        value,
-        confidence: round4(p[best] as number),
-        evidence: evidenceList(contrib, s, cache),
-      }),
-    );
+    out.push(tag(d.name, value, round4(p[best] as number), evidenceList(contrib, this.refs, s, cache)));
   }
 
   private multiTags(d: DimensionSpec, x: SparseFeatures, s: FeatureStats, out: Tag[], cache: EvidenceCache): void {
     const m = this.weights.multi[d.name];
     const p = this.model.multi(d.name, x);
     if (!m || !p) return;
-    const order = m.labels.map((_, i) => i).sort((a, b) => (p[b] as number) - (p[a] as number) || a - b);
-    const chosen: number[] = [];
-    for (const i of order) {
-      if (chosen.length >= m.max) break;
-      if ((p[i] as number) >= m.threshold || chosen.length < m.min) chosen.push(i);
-    }
-    for (const i of chosen) {
+    for (const i of chosenLabels(p, m)) {
       const contrib = this.featuresOf(d.name, i, x);
-      const tag = create(TagSchema, {
-        dimension: d.name,
-        value: m.labels[i] as string,
-        confidence: round4(p[i] as number),
-        evidence: evidenceList(contrib, s, cache),
-      });
-      if (d.name === 'life_events') tag.sinceMs = this.sinceOf(d.name, i, x, s);
-      out.push(tag);
+      const t = tag(d.name, m.labels[i] as string, round4(p[i] as number), evidenceList(contrib, this.refs, s, cache));
+      if (d.name === 'life_events') t.sinceMs = this.sinceOf(d.name, i, x, s);
+      out.push(t);
     }
   }
 
-  private featuresOf(dim: string, c: number, x: SparseFeatures): string[] {
-    return this.model.contributions(dim, c, x, 2).map((k) => this.model.featureName(k.j));
+  /** The (at most two) features that pushed output `c` of `dim` up the most, strongest first. */
+  private featuresOf(dim: string, c: number, x: SparseFeatures): number[] {
+    return this.model.contributions(dim, c, x, 2).map((k) => k.j);
   }
 
   /** When a life event began: the onset of the category that drives its prediction the most. */
@@ -237,6 +259,26 @@ export class BuiltinBackend implements SyncModelBackend, ModelBackend {
         return Math.round(categoryOnsetMs(s, c));
     }
   }
+}
+
+/**
+ * The labels a multi-valued dimension predicts, most probable first (ties: lower index): the
+ * `max` most probable at most, those reaching the threshold, and at least `min`. Only the top `max`
+ * are ranked (the rest can never be chosen).
+ */
+function chosenLabels(p: Float64Array, m: MultiDimModel): number[] {
+  const top: number[] = [];
+  for (let i = 0; i < p.length && m.max > 0; i++) {
+    const v = p[i] as number;
+    if (top.length === m.max && !(v > (p[top[top.length - 1] as number] as number))) continue;
+    let at = top.length;
+    while (at > 0 && v > (p[top[at - 1] as number] as number)) at--;
+    top.splice(at, 0, i);
+    if (top.length > m.max) top.pop();
+  }
+  const chosen: number[] = [];
+  for (const i of top) if ((p[i] as number) >= m.threshold || chosen.length < m.min) chosen.push(i);
+  return chosen;
 }
 
 function round4(x: number): number {

@@ -1,4 +1,4 @@
-import { type FeatureStats, spanDays } from '../stats.js';
+import { type CategoryStats, type FeatureStats, spanDays } from '../stats.js';
 
 /**
  * Features of the builtin model: named, computed from the sufficient statistics only (normalized
@@ -10,13 +10,42 @@ export type FeatureMap = Map<string, number>;
 /** Where features are written: a Map, or a model's sparse vector builder (no intermediate Map). */
 export interface FeatureSink {
   set(name: string, value: number): unknown;
+  /**
+   * Optional: a setter of the features `prefix:key` of one prefix, so a sink that knows its
+   * vocabulary looks keys up directly instead of concatenating names (same effect as
+   * `set(fname(prefix, key), value)`, in the same order).
+   */
+  keyed?(prefix: string): KeyedSetter;
 }
+
+/** Sets the feature `prefix:key` of the prefix it was made for. */
+export type KeyedSetter = (key: string, value: number) => void;
+
+/** The sink's setter of `prefix:key` features (a name-concatenating one for a plain Map). */
+function keyed(f: FeatureSink, prefix: string): KeyedSetter {
+  return (
+    f.keyed?.(prefix) ??
+    ((key, value) => {
+      f.set(fname(prefix, key), value);
+    })
+  );
+}
+
+/** `prefix:0` … `prefix:n-1` (fixed positional feature names). */
+function indexedNames(prefix: string, n: number): readonly string[] {
+  return Array.from({ length: n }, (_, i) => `${prefix}:${i}`);
+}
+const HOUR = indexedNames('hour', 24);
+const HBIN = indexedNames('hbin', 6);
+const HBIN_SHIFT = indexedNames('hbinShift', 6);
+const QUARTER = indexedNames('quarter', 4);
+const FUNNEL = indexedNames('funnel', 5);
 
 const LN2 = Math.log(2);
 
 function total(map: Record<string, number>): number {
   let t = 0;
-  for (const v of Object.values(map)) t += v;
+  for (const k in map) t += map[k] as number;
   return t;
 }
 
@@ -39,9 +68,10 @@ export function fname(prefix: string, key: string): string {
 function shares(out: FeatureSink, prefix: string, map: Record<string, number>): void {
   const t = total(map);
   if (t <= 0) return;
+  const set = keyed(out, prefix);
   for (const k in map) {
     const v = map[k] as number;
-    if (v > 0) out.set(fname(prefix, k), v / t);
+    if (v > 0) set(k, v / t);
   }
 }
 
@@ -82,7 +112,7 @@ function bucketFeatures(s: FeatureStats, f: FeatureSink): void {
   const slope = (sxy / len - mx * mean) / Math.max(1e-9, sxx / len - mx * mx);
   f.set('activity_trend', slope / mean);
   f.set('active_bucket_share', active / len);
-  for (let i = 0; i < 4; i++) f.set(fname('quarter', String(i)), (q[i] ?? 0) / total);
+  for (let i = 0; i < 4; i++) f.set(QUARTER[i] as string, (q[i] ?? 0) / total);
   f.set('last_bucket_ratio', Math.log(((s.buckets[lastB] ?? 0) + 0.5) / (mean + 0.5)));
   // A burst right after the first activity (new users explore, then settle).
   f.set('first_bucket_ratio', Math.log(((s.buckets[firstB] ?? 0) + 0.5) / (mean + 0.5)));
@@ -140,43 +170,53 @@ export function writeFeatures(s: FeatureStats, f: FeatureSink): void {
   f.set('ratio_purchase_cart', Math.log((purchases + 1) / (carts + 1)));
   f.set('ratio_purchase_window', Math.log((purchases + 1) / (s.windows + 1)));
   f.set('log_actions', Math.log1p(actionTotal));
-  for (let d = 0; d < 5; d++) f.set(fname('funnel', String(d)), (s.funnel[d] ?? 0) / s.windows);
+  for (let d = 0; d < 5; d++) f.set(FUNNEL[d] as string, (s.funnel[d] ?? 0) / s.windows);
 
   // Categories: long-term, recent, purchases, contrast, timing.
   let catTotal = 0;
   let catRecent = 0;
   let catPurch = 0;
-  for (const c of Object.values(s.cats)) {
+  for (const name in s.cats) {
+    const c = s.cats[name] as CategoryStats;
     catTotal += c.n;
     catRecent += c.r;
     catPurch += c.p;
   }
   const overallMean = meanDay;
-  for (const [name, c] of Object.entries(s.cats)) {
+  const cat = keyed(f, 'cat');
+  const catR = keyed(f, 'catR');
+  const catP = keyed(f, 'catP');
+  const catW = keyed(f, 'catW');
+  const catShift = keyed(f, 'catShift');
+  const catLate = keyed(f, 'catLate');
+  const catBurst = keyed(f, 'catBurst');
+  const catFirst = keyed(f, 'catFirst');
+  for (const name in s.cats) {
+    const c = s.cats[name] as CategoryStats;
     if (c.n <= 0) continue;
     const lt = c.n / Math.max(1, catTotal);
     const rc = catRecent > 0 ? c.r / catRecent : 0;
-    f.set(fname('cat', name), lt);
-    f.set(fname('catR', name), rc);
-    if (catPurch > 0) f.set(fname('catP', name), c.p / catPurch);
-    f.set(fname('catW', name), c.w / s.windows);
-    f.set(fname('catShift', name), rc - lt);
+    cat(name, lt);
+    catR(name, rc);
+    if (catPurch > 0) catP(name, c.p / catPurch);
+    catW(name, c.w / s.windows);
+    catShift(name, rc - lt);
     // Later-than-average activity (days over the span): positive for a category that took off late.
-    f.set(fname('catLate', name), (c.t / c.n - overallMean) / Math.max(1, span));
+    catLate(name, (c.t / c.n - overallMean) / Math.max(1, span));
     // Fraction of the history since the category's current burst began.
-    f.set(fname('catBurst', name), (s.lastMs - c.burst) / spanMs);
-    f.set(fname('catFirst', name), (c.first - s.firstMs) / spanMs);
+    catBurst(name, (s.lastMs - c.burst) / spanMs);
+    catFirst(name, (c.first - s.firstMs) / spanMs);
   }
   shares(f, 'path', s.paths);
   // Paths that took off late in the history (life events bring new sub-categories).
+  const pathLate = keyed(f, 'pathLate');
+  const pathFirst = keyed(f, 'pathFirst');
   for (const k in s.paths) {
     const n = s.paths[k] as number;
     if (n <= 0) continue;
-    f.set(fname('pathLate', k), ((s.pathT[k] ?? 0) / n - overallMean) / Math.max(1, span));
+    pathLate(k, ((s.pathT[k] ?? 0) / n - overallMean) / Math.max(1, span));
     const first = s.pathFirst[k];
-    if (first !== undefined) {
-      f.set(fname('pathFirst', k), (s.originMs + first * 86_400_000 - s.firstMs) / spanMs);
-    }
+    if (first !== undefined) pathFirst(k, (s.originMs + first * 86_400_000 - s.firstMs) / spanMs);
   }
   bucketFeatures(s, f);
 
@@ -195,7 +235,7 @@ export function writeFeatures(s: FeatureStats, f: FeatureSink): void {
     let entropy = 0;
     for (let h = 0; h < 24; h++) {
       const p = (s.hours[h] ?? 0) / hourTotal;
-      f.set(fname('hour', String(h)), p);
+      f.set(HOUR[h] as string, p);
       const ang = (2 * Math.PI * (h + 0.5)) / 24;
       sx += p * Math.cos(ang);
       sy += p * Math.sin(ang);
@@ -204,7 +244,7 @@ export function writeFeatures(s: FeatureStats, f: FeatureSink): void {
     for (let b = 0; b < 6; b++) {
       let p = 0;
       for (let h = b * 4; h < b * 4 + 4; h++) p += (s.hours[h] ?? 0) / hourTotal;
-      f.set(fname('hbin', String(b)), p);
+      f.set(HBIN[b] as string, p);
     }
     f.set('hour_cos', sx);
     f.set('hour_sin', sy);
@@ -219,7 +259,7 @@ export function writeFeatures(s: FeatureStats, f: FeatureSink): void {
         p += (s.recentHours[h] ?? 0) / recentHourTotal;
         q += (s.hours[h] ?? 0) / hourTotal;
       }
-      f.set(fname('hbinShift', String(b)), p - q);
+      f.set(HBIN_SHIFT[b] as string, p - q);
     }
   }
 
@@ -231,9 +271,13 @@ export function writeFeatures(s: FeatureStats, f: FeatureSink): void {
   if (s.brandMentions > 0) {
     f.set('brand_repeat', s.brandRepeats / s.brandMentions);
     let top = 0;
-    for (const v of Object.values(s.brands)) top = Math.max(top, v);
+    let distinct = 0;
+    for (const k in s.brands) {
+      top = Math.max(top, s.brands[k] as number);
+      distinct++;
+    }
     f.set('brand_top_share', top / s.brandMentions);
-    f.set('brand_distinct', Object.keys(s.brands).length / s.brandMentions);
+    f.set('brand_distinct', distinct / s.brandMentions);
   }
   f.set('brands_per_window', Math.log1p(s.brandMentions / s.windows));
   // Which brands (brands differ in price tier and in the age of their shoppers).
@@ -243,8 +287,10 @@ export function writeFeatures(s: FeatureStats, f: FeatureSink): void {
   shares(f, 'intent', s.intents);
   f.set('intents_per_window', Math.log1p(total(s.intents) / s.windows));
   f.set('dwell_per_event_s', Math.log1p(s.dwellMs / Math.max(1, s.events) / 1000));
-  for (const [k, n] of Object.entries(s.notable)) f.set(fname('notable', k), Math.log1p(n) / Math.log1p(s.windows));
-  for (const [k, n] of Object.entries(s.dropped)) f.set(fname('dropped', k), Math.log1p(n / s.windows));
+  const notable = keyed(f, 'notable');
+  for (const k in s.notable) notable(k, Math.log1p(s.notable[k] as number) / Math.log1p(s.windows));
+  const dropped = keyed(f, 'dropped');
+  for (const k in s.dropped) dropped(k, Math.log1p((s.dropped[k] as number) / s.windows));
   signalFeatures(s, f, { views, purchases, searches });
 }
 
@@ -271,13 +317,16 @@ function signalFeatures(
   const sig = s.signals;
   if (!sig) return;
   const sw = s.signalWindows ?? {};
+  const rate = keyed(f, 'sig');
+  const windows = keyed(f, 'sigW');
+  const any = keyed(f, 'sigAny');
   for (const k in sig) {
     const n = sig[k] as number;
     if (n <= 0) continue;
     const b = SIGNAL_BASE[k];
-    f.set(fname('sig', k), b === undefined ? n / s.windows : n / (base[b] + 1));
-    f.set(fname('sigW', k), (sw[k] ?? 0) / s.windows);
-    f.set(fname('sigAny', k), 1);
+    rate(k, b === undefined ? n / s.windows : n / (base[b] + 1));
+    windows(k, (sw[k] ?? 0) / s.windows);
+    any(k, 1);
   }
 }
 

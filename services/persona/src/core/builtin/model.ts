@@ -1,4 +1,4 @@
-import type { FeatureMap, FeatureSink } from './features.js';
+import type { FeatureMap, FeatureSink, KeyedSetter } from './features.js';
 import { sigmoid, softmaxInPlace } from './linear.js';
 
 /** Softmax model of one single-valued dimension. `w` is classes × (features + 1), row-major, bias last. */
@@ -77,25 +77,73 @@ interface DimSlot {
   temperature: number;
 }
 
+const NO_KEYS: ReadonlyMap<string, number> = new Map();
+
+/** Collects the present, known features of one prediction into the model's scratch buffers. */
+class SparseBuilder implements FeatureSink {
+  n = 0;
+  private readonly setters = new Map<string, KeyedSetter>();
+
+  constructor(
+    private readonly index: ReadonlyMap<string, number>,
+    private readonly byPrefix: ReadonlyMap<string, ReadonlyMap<string, number>>,
+    private readonly idx: Int32Array,
+    private readonly val: Float64Array,
+    private readonly finish: (idx: Int32Array, val: Float64Array, n: number) => SparseFeatures,
+  ) {}
+
+  private push(j: number | undefined, v: number): void {
+    if (j === undefined) return;
+    this.idx[this.n] = j;
+    this.val[this.n] = v;
+    this.n++;
+  }
+
+  set(name: string, v: number): void {
+    if (v === 0 || this.n >= this.idx.length) return;
+    this.push(this.index.get(name), v);
+  }
+
+  keyed(prefix: string): KeyedSetter {
+    let setter = this.setters.get(prefix);
+    if (!setter) {
+      const keys = this.byPrefix.get(prefix) ?? NO_KEYS;
+      setter = (key, v) => {
+        if (v === 0 || this.n >= this.idx.length) return;
+        this.push(keys.get(key), v);
+      };
+      this.setters.set(prefix, setter);
+    }
+    return setter;
+  }
+
+  done(): SparseFeatures {
+    // Copies: the index array's identity marks the model's latest prediction (see `contributions`).
+    return this.finish(this.idx.slice(0, this.n), this.val.slice(0, this.n), this.n);
+  }
+}
+
 /**
- * A model prepared for fast prediction. All dimensions' weights are fused into one feature-major
- * matrix (row j = every output's weight of feature j, divided by σ_j) and standardization is folded
- * into the biases, so one pass over the features the user actually has (absent features are 0 before
- * standardization) computes every logit, touching one contiguous row per present feature.
+ * A model prepared for fast prediction. All dimensions' weights are fused into one output-major
+ * matrix (row o = output o's weight of every feature, divided by σ_j) and standardization is folded
+ * into the biases, so the logits need only the features the user actually has (absent features are
+ * 0 before standardization): per output, a sum over the present features in their order.
  */
 export class CompiledModel {
   readonly f: number;
   /** Outputs of all dimensions together. */
   readonly outputs: number;
   private readonly index = new Map<string, number>();
+  /** Feature indices of the `prefix:key` names, by prefix then key (see `FeatureSink.keyed`). */
+  private readonly byPrefix = new Map<string, Map<string, number>>();
   private readonly mean: Float64Array;
   private readonly invStd: Float64Array;
   private readonly slots = new Map<string, DimSlot>();
   /**
-   * wt[j·K + o] = w_o[j]/σ_j: one contiguous row per feature (float32: half the memory traffic —
-   * the logits pass is bound by fetching the rows of the features present).
+   * wo[o·F + j] = w_o[j]/σ_j: one row per output, read at the present features' indices (float32:
+   * half the memory traffic).
    */
-  private readonly wt: Float32Array;
+  private readonly wo: Float32Array;
   /** Biases with standardization folded in: b_o − Σ_j w_o[j]·μ_j/σ_j. */
   private readonly b0: Float64Array;
   /** Category named by each feature (for life-event onsets), or undefined. */
@@ -123,6 +171,15 @@ export class CompiledModel {
     this.f = f;
     weights.features.forEach((name, i) => {
       this.index.set(name, i);
+      const colon = name.indexOf(':');
+      if (colon < 0) return;
+      const prefix = name.slice(0, colon);
+      let keys = this.byPrefix.get(prefix);
+      if (!keys) {
+        keys = new Map();
+        this.byPrefix.set(prefix, keys);
+      }
+      keys.set(name.slice(colon + 1), i);
     });
     this.featureCategory = weights.features.map(categoryOf);
     this.mean = Float64Array.from(weights.mean);
@@ -149,7 +206,7 @@ export class CompiledModel {
       K += d.k;
     }
     this.outputs = K;
-    this.wt = new Float32Array(f * K);
+    this.wo = new Float32Array(K * f);
     /** Centred weights wc[o·F + j], only used here to pick and store the evidence candidates. */
     const wc = new Float64Array(K * f);
     this.b0 = new Float64Array(K);
@@ -160,7 +217,7 @@ export class CompiledModel {
         let b = d.w[c * stride + f] as number;
         for (let j = 0; j < f; j++) {
           const scaled = (d.w[c * stride + j] as number) * (this.invStd[j] as number);
-          this.wt[j * K + off + c] = scaled;
+          this.wo[(off + c) * f + j] = scaled;
           b -= scaled * (this.mean[j] as number);
         }
         this.b0[off + c] = b;
@@ -190,23 +247,60 @@ export class CompiledModel {
 
   private lastIdx: Int32Array | undefined;
 
-  /** Finishes a sparse vector: standardized values and every logit in one pass. */
+  /** Finishes a sparse vector: standardized values and every logit. */
   private finish(idx: Int32Array, val: Float64Array, n: number): SparseFeatures {
-    const K = this.outputs;
-    const z = Float64Array.from(this.b0);
     const std = new Float64Array(n);
     // Forget the previous prediction's features, then record this one's.
     if (this.lastIdx) for (const j of this.lastIdx) this.presentStd[j] = Number.NaN;
     this.lastIdx = idx;
     for (let t = 0; t < n; t++) {
       const j = idx[t] as number;
-      const v = val[t] as number;
-      std[t] = (v - (this.mean[j] as number)) * (this.invStd[j] as number);
+      std[t] = ((val[t] as number) - (this.mean[j] as number)) * (this.invStd[j] as number);
       this.presentStd[j] = std[t] as number;
-      const row = j * K;
-      for (let o = 0; o < K; o++) z[o] = (z[o] as number) + (this.wt[row + o] as number) * v;
     }
-    return { idx, val, std, n, z };
+    return { idx, val, std, n, z: this.logits(idx, val, n) };
+  }
+
+  /**
+   * Every output's logit b_o + Σ_t wo[o][idx_t]·val_t, summed in feature order (four outputs per pass
+   * over the features, each in its own accumulator: the same additions in the same order as one
+   * output at a time).
+   */
+  private logits(idx: Int32Array, val: Float64Array, n: number): Float64Array {
+    const F = this.f;
+    const K = this.outputs;
+    const wo = this.wo;
+    const z = this.b0.slice();
+    let o = 0;
+    for (; o + 4 <= K; o += 4) {
+      const r0 = o * F;
+      const r1 = r0 + F;
+      const r2 = r1 + F;
+      const r3 = r2 + F;
+      let a0 = z[o] as number;
+      let a1 = z[o + 1] as number;
+      let a2 = z[o + 2] as number;
+      let a3 = z[o + 3] as number;
+      for (let t = 0; t < n; t++) {
+        const j = idx[t] as number;
+        const v = val[t] as number;
+        a0 += (wo[r0 + j] as number) * v;
+        a1 += (wo[r1 + j] as number) * v;
+        a2 += (wo[r2 + j] as number) * v;
+        a3 += (wo[r3 + j] as number) * v;
+      }
+      z[o] = a0;
+      z[o + 1] = a1;
+      z[o + 2] = a2;
+      z[o + 3] = a3;
+    }
+    for (; o < K; o++) {
+      const r = o * F;
+      let a = z[o] as number;
+      for (let t = 0; t < n; t++) a += (wo[r + (idx[t] as number)] as number) * (val[t] as number);
+      z[o] = a;
+    }
+    return z;
   }
 
   /** The user's present, known features (from a feature map). */
@@ -224,27 +318,20 @@ export class CompiledModel {
     return this.finish(idx, val, n);
   }
 
+  private builder: SparseBuilder | undefined;
+
   /**
-   * A sink that builds the sparse vector directly while features are written (scratch buffers are
-   * reused: not re-entrant, which synchronous prediction never needs).
+   * A sink that builds the sparse vector directly while features are written (one builder and its
+   * scratch buffers are reused: not re-entrant, which synchronous prediction never needs).
    */
   sparseBuilder(): FeatureSink & { done(): SparseFeatures } {
-    const idx = this.scratchIdx;
-    const val = this.scratchVal;
-    let n = 0;
-    const index = this.index;
-    return {
-      set(name: string, v: number) {
-        if (v === 0 || n >= idx.length) return;
-        const j = index.get(name);
-        if (j === undefined) return;
-        idx[n] = j;
-        val[n] = v;
-        n++;
-      },
-      done: () => this.finish(idx.slice(0, n), val.slice(0, n), n),
-      // (finish also records the standardized values for evidence; see contributions)
-    };
+    if (!this.builder) {
+      this.builder = new SparseBuilder(this.index, this.byPrefix, this.scratchIdx, this.scratchVal, (idx, val, n) =>
+        this.finish(idx, val, n),
+      );
+    }
+    this.builder.n = 0;
+    return this.builder;
   }
 
   /** Calibrated class probabilities of a single-valued dimension (undefined when not in the model). */
