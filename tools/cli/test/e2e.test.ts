@@ -61,7 +61,15 @@ describe('end to end', () => {
       tenant: `e2e-${randomUUID().slice(0, 8)}`,
     });
     const expected = expectedVersions(sim);
-    const local = await runLocalPipeline({ sim, scoreAllUsers: true, keepRunning: true, quiet: true });
+    // Give up (and stop the services it started) before the test's own 120 s timeout, so a stalled run
+    // does not leave service processes behind.
+    const local = await runLocalPipeline({
+      sim,
+      scoreAllUsers: true,
+      keepRunning: true,
+      quiet: true,
+      timeoutMs: 90_000,
+    });
     const client = createPersonaClient(`127.0.0.1:${LOCAL_PORTS.personaGrpc}`, local.token);
     try {
       // every user's persona, through a real gRPC client, with one version per window

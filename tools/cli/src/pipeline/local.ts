@@ -21,7 +21,7 @@ export interface LocalPipelineOptions {
   /** Leave the services (and the infra) running after the report. */
   keepRunning?: boolean;
   quiet?: boolean;
-  /** Report wait limit, ms. */
+  /** Limit for the whole run (simulator publishing, then the report), ms; on expiry the services are stopped. */
   timeoutMs?: number;
 }
 
@@ -292,10 +292,12 @@ export async function runLocalPipeline(opts: LocalPipelineOptions): Promise<Loca
       SIM_RUN_ID: opts.sim.runId,
     });
     stack.track(simulator);
-    const code = await simulator.exited;
+    const timeoutMs = opts.timeoutMs ?? 600_000;
+    const deadline = Date.now() + timeoutMs;
+    const code = await exitedWithin(simulator, timeoutMs);
     if (code !== 0) throw new Error(`simulator exited with ${code}; see ${simulator.logFile}`);
 
-    const report = await stack.waitForReport(opts.sim.runId, opts.timeoutMs ?? 600_000);
+    const report = await stack.waitForReport(opts.sim.runId, Math.max(1, deadline - Date.now()));
     if (opts.keepRunning) {
       say(
         `left running: persona gRPC 127.0.0.1:${LOCAL_PORTS.personaGrpc} (tenant ${opts.sim.tenant}), ` +
@@ -308,6 +310,22 @@ export async function runLocalPipeline(opts: LocalPipelineOptions): Promise<Loca
   } catch (err) {
     await stack.stop();
     throw err;
+  }
+}
+
+/** The process's exit code, or an error naming its log once `timeoutMs` passed without it exiting. */
+async function exitedWithin(service: ServiceProcess, timeoutMs: number): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${service.name} had not finished after ${timeoutMs} ms; see ${service.logFile}`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([service.exited, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
