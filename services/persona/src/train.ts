@@ -128,6 +128,8 @@ export interface SimulationTrainInput {
    * per-dimension summary thresholds are re-chosen with the final model. Default 0 (held-out choice).
    */
   calibrationUsers?: number;
+  /** Largest share of wrong facts among those stated that the calibration thresholds allow (default 0.04). */
+  summaryTarget?: number;
 }
 
 /**
@@ -136,7 +138,14 @@ export interface SimulationTrainInput {
  */
 export function calibrateOnSimulation(
   weights: ModelWeights,
-  input: { from: number; count: number; seeds: number[]; simulator?: SimulationTrainInput['simulator'] },
+  input: {
+    from: number;
+    count: number;
+    seeds: number[];
+    simulator?: SimulationTrainInput['simulator'];
+    /** Hallucination budget of the thresholds (default: `calibrateSummaryThresholds`'s). */
+    target?: number;
+  },
   dimensions: readonly DimensionSpec[] = enabledDimensions(true),
 ): { users: number; accEx: number; hallucination: number } {
   const examples: TrainingExample[] = [];
@@ -156,7 +165,7 @@ export function calibrateOnSimulation(
     const { windows } = semantizeEvents(events, { tokenizer: 'none' });
     examples.push(...examplesFromWindows(windows, truths, weights.halfLifeDays));
   }
-  return calibrateSummaryThresholds(weights, examples, dimensions);
+  return calibrateSummaryThresholds(weights, examples, dimensions, input.target);
 }
 
 /**
@@ -213,6 +222,7 @@ export function trainFromSimulation(input: SimulationTrainInput): TrainReport {
         count: input.calibrationUsers,
         seeds,
         ...(input.simulator ? { simulator: input.simulator } : {}),
+        ...(input.summaryTarget !== undefined ? { target: input.summaryTarget } : {}),
       },
       input.dimensions,
     );
