@@ -35,6 +35,27 @@ export interface UpdateBenchmark {
   store?: string;
 }
 
+/** The figures of one timed run: `windows` updates in `seconds` wall and `cpu` of this process. */
+function timedResult(
+  mode: UpdateBenchmark['mode'],
+  windows: number,
+  users: number,
+  seconds: number,
+  cpu: NodeJS.CpuUsage,
+  backend: string,
+): UpdateBenchmark {
+  return {
+    mode,
+    windows,
+    users,
+    seconds,
+    windowsPerSecond: windows / seconds,
+    msPerUpdate: (seconds * 1000) / windows,
+    cpuMsPerUpdate: (cpu.user + cpu.system) / 1000 / windows,
+    backend,
+  };
+}
+
 export interface BenchmarkOptions {
   /** "core": pure `applyWindow` in a loop; "service": batches through the service (store + stream). */
   mode?: 'core' | 'service';
@@ -94,16 +115,9 @@ export async function benchmarkUpdates(n = 20_000, opts: BenchmarkOptions = {}):
     const cpu = process.cpuUsage(c0);
     const sorted = Array.from(times).sort((a, b) => a - b);
     return {
-      mode,
-      windows: windows.length,
-      users,
-      seconds,
-      windowsPerSecond: windows.length / seconds,
-      msPerUpdate: (seconds * 1000) / windows.length,
-      cpuMsPerUpdate: (cpu.user + cpu.system) / 1000 / windows.length,
+      ...timedResult(mode, windows.length, users, seconds, cpu, backend.name),
       p50Ms: percentile(sorted, 0.5),
       p99Ms: percentile(sorted, 0.99),
-      backend: backend.name,
     };
   }
   const store = opts.store ?? new MemoryPersonaStore();
@@ -142,17 +156,7 @@ export async function benchmarkUpdates(n = 20_000, opts: BenchmarkOptions = {}):
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(c0);
   await service.stop();
-  return {
-    mode,
-    windows: windows.length,
-    users,
-    seconds,
-    windowsPerSecond: windows.length / seconds,
-    msPerUpdate: (seconds * 1000) / windows.length,
-    cpuMsPerUpdate: (cpu.user + cpu.system) / 1000 / windows.length,
-    backend: backend.name,
-    store: store.constructor.name,
-  };
+  return { ...timedResult(mode, windows.length, users, seconds, cpu, backend.name), store: store.constructor.name };
 }
 
 export interface KafkaBenchmarkOptions {
@@ -239,14 +243,7 @@ export async function benchmarkKafka(n: number, opts: KafkaBenchmarkOptions): Pr
   await admin.close();
   if (updates < windows.length) throw new Error(`benchmarkKafka: ${updates} updates for ${windows.length} windows`);
   return {
-    mode: 'kafka',
-    windows: windows.length,
-    users,
-    seconds,
-    windowsPerSecond: windows.length / seconds,
-    msPerUpdate: (seconds * 1000) / windows.length,
-    cpuMsPerUpdate: (cpu.user + cpu.system) / 1000 / windows.length,
-    backend: backend.name,
+    ...timedResult('kafka', windows.length, users, seconds, cpu, backend.name),
     store: opts.store.constructor.name,
   };
 }
