@@ -287,7 +287,8 @@ export type SemantizedWindow = Message<"personastream.v1.SemantizedWindow"> & {
   renderVersion: number;
 
   /**
-   * Largest event-time of contributing events' receipt (for latency), Unix epoch ms.
+   * Largest event time of the contributing events, Unix epoch ms (deterministic: part of the window
+   * bytes; pipeline latency uses the record header `ps-entry-ms`, not this field).
    *
    * @generated from field: double max_event_time_ms = 22;
    */
@@ -301,7 +302,8 @@ export type SemantizedWindow = Message<"personastream.v1.SemantizedWindow"> & {
   seq: number;
 
   /**
-   * Latest wall-clock time at which a contributing event was received, Unix epoch ms.
+   * Largest `received_time_ms` of the contributing events, Unix epoch ms (as the events carry it: for
+   * simulated or imported data the simulated receive time, so not a pipeline-latency measure).
    *
    * @generated from field: double ingest_time_ms = 24;
    */
