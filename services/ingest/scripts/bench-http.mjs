@@ -63,20 +63,11 @@ const producer = stream.producer();
 const pool = Array.from({ length: 50 }, (_, b) =>
   Array.from({ length: batch }, (_, j) => {
     const i = b * batch + j;
+    // The HTTP path's event, as the protobuf the ingest service would produce from it.
     const e = create(BehaviorEventSchema, {
-      eventId: `raw-${i}`,
+      ...eventJson(`raw-${i}`, i),
       tenant: 'bench',
-      userId: `user-${i % 1000}`,
-      eventTimeMs: t0 + i,
       type: EventType.ITEM_VIEW,
-      item: {
-        id: `sku-${i % 5000}`,
-        categoryPath: ['Sports', 'Running', 'Running Shoes'],
-        brand: 'Acme',
-        price: 89.9,
-        currency: 'EUR',
-      },
-      context: { device: 'mobile', sessionId: `s-${i % 3000}` },
       receivedTimeMs: Date.now(),
     });
     return {

@@ -8,12 +8,12 @@
 // Redis store and producing to a private updates topic until every end-of-run marker is forwarded.
 // `--only kafka` (or core, service, redis) runs one of them.
 import type { BehaviorEvent, SemantizedWindow } from '@personastream/contracts';
-import { silentLogger } from '@personastream/runtime';
+import { deleteKeysWithPrefix, silentLogger } from '@personastream/runtime';
 import { semantizeEvents } from '@personastream/semantizer';
 import { simulateUsers, simulatorConfig } from '@personastream/simulator';
 import { createKafkaStream } from '@personastream/stream';
 import { Redis } from 'ioredis';
-import { deleteKeysWithPrefix, RedisPersonaStore } from '../src/adapters/redis-store.js';
+import { RedisPersonaStore } from '../src/adapters/redis-store.js';
 import { benchmarkKafka, benchmarkUpdates, type UpdateBenchmark } from '../src/bench.js';
 
 const n = Number(process.argv[2] ?? 20_000);

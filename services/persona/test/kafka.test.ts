@@ -9,11 +9,11 @@ import {
   userKey,
   WindowRecordSchema,
 } from '@personastream/contracts';
-import { createRegistry, silentLogger } from '@personastream/runtime';
+import { createRegistry, deleteKeysWithPrefix, silentLogger } from '@personastream/runtime';
 import { createKafkaStream, type OutRecord, type Stream } from '@personastream/stream';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteKeysWithPrefix, RedisPersonaStore } from '../src/adapters/redis-store.js';
+import { RedisPersonaStore } from '../src/adapters/redis-store.js';
 import { createBuiltinBackend } from '../src/core/builtin/backend.js';
 import { syntheticUsers } from '../src/core/synthetic.js';
 import { loadModel } from '../src/model-file.js';

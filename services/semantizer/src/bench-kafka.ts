@@ -20,10 +20,9 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createLogger } from '@personastream/runtime';
+import { createLogger, deleteKeysWithPrefix } from '@personastream/runtime';
 import { createKafkaStream, type Stream } from '@personastream/stream';
 import { Redis } from 'ioredis';
-import { deleteKeysWithPrefix } from './adapters/checkpoints.js';
 
 export interface KafkaBenchOptions {
   users: number;

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { toBinary } from '@bufbuild/protobuf';
 import { type EndOfRun, type SemantizedWindow, SemantizedWindowSchema } from '@personastream/contracts';
-import { createLogger } from '@personastream/runtime';
+import { createLogger, deleteKeysWithPrefix } from '@personastream/runtime';
 import { createKafkaStream, type InRecord, type Stream, type StreamConsumer } from '@personastream/stream';
 import { Redis } from 'ioredis';
-import { deleteKeysWithPrefix } from '../src/adapters/checkpoints.js';
 import { readWindows } from '../src/testing/records.js';
 
 /** Addresses of the real infrastructure; fails loudly when they are not set. */

@@ -186,13 +186,3 @@ export class RedisCheckpointStore implements CheckpointStore {
     await this.redis.quit().catch(() => undefined);
   }
 }
-
-/** Deletes every key that starts with `prefix` (SCAN, never KEYS: safe on a shared Redis). */
-export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-}
