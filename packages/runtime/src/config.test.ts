@@ -28,4 +28,15 @@ describe('parseEnv', () => {
   it('rejects brokers without a port', () => {
     expect(() => parseEnv('svc', shape, { KAFKA_BROKERS: 'localhost' })).toThrow(/KAFKA_BROKERS: expected host:port/);
   });
+
+  it('defaults SHUTDOWN_DEADLINE_MS to 25 s and names a bad value', () => {
+    const deadline = { SHUTDOWN_DEADLINE_MS: env.shutdownDeadlineMs };
+    expect(parseEnv('svc', deadline, {})).toEqual({ SHUTDOWN_DEADLINE_MS: 25_000 });
+    expect(parseEnv('svc', deadline, { SHUTDOWN_DEADLINE_MS: '40000' })).toEqual({ SHUTDOWN_DEADLINE_MS: 40_000 });
+    for (const bad of ['0', '-5', 'abc', '1.5', '2147483648']) {
+      expect(() => parseEnv('svc', deadline, { SHUTDOWN_DEADLINE_MS: bad })).toThrow(
+        new RegExp(`SHUTDOWN_DEADLINE_MS: .*"${bad}"`),
+      );
+    }
+  });
 });

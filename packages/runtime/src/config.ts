@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_SHUTDOWN_DEADLINE_MS } from './shutdown.js';
 
 /** Thrown when the environment does not satisfy a service's config schema; names every bad variable. */
 export class ConfigError extends Error {
@@ -43,4 +44,9 @@ export const env = {
   url: z.string().url(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   bool: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1'),
+  /**
+   * SHUTDOWN_DEADLINE_MS: how long a graceful stop may take before the process exits 1 (see
+   * `onShutdown`). Keep it below Kubernetes' terminationGracePeriodSeconds (k8s/base: 45 s; default 30 s).
+   */
+  shutdownDeadlineMs: z.coerce.number().int().positive().max(MAX_SHUTDOWN_DEADLINE_MS).default(25_000),
 };

@@ -14,6 +14,7 @@ describe('evaluator config', () => {
         EVALUATOR_SCORE_ALL_USERS: false,
         EVALUATOR_INCLUDE_SENSITIVE: false,
         LOG_LEVEL: 'info',
+        SHUTDOWN_DEADLINE_MS: 25_000,
       },
     );
   });
@@ -24,7 +25,10 @@ describe('evaluator config', () => {
         CLICKHOUSE_URL: 'not a url',
         CLICKHOUSE_DATABASE: 'x; DROP',
         EVALUATOR_SCORE_ALL_USERS: 'yes',
+        SHUTDOWN_DEADLINE_MS: '0',
       }),
-    ).toThrow(/KAFKA_BROKERS[\s\S]*CLICKHOUSE_URL[\s\S]*CLICKHOUSE_DATABASE[\s\S]*EVALUATOR_SCORE_ALL_USERS/);
+    ).toThrow(
+      /KAFKA_BROKERS[\s\S]*CLICKHOUSE_URL[\s\S]*CLICKHOUSE_DATABASE[\s\S]*EVALUATOR_SCORE_ALL_USERS[\s\S]*SHUTDOWN_DEADLINE_MS: .*"0"/,
+    );
   });
 });

@@ -17,6 +17,8 @@ export const evaluatorEnvShape = {
   EVALUATOR_UPDATES_TOPIC: z.string().min(1).optional(),
   EVALUATOR_TRUTH_TOPIC: z.string().min(1).optional(),
   LOG_LEVEL: env.logLevel,
+  /** How long a graceful stop may take before the process exits 1, ms (below terminationGracePeriodSeconds). */
+  SHUTDOWN_DEADLINE_MS: env.shutdownDeadlineMs,
 };
 
 export type EvaluatorEnv = ReturnType<typeof loadEvaluatorConfig>;

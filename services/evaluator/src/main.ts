@@ -57,10 +57,14 @@ async function main(): Promise<void> {
   await service.start();
   logger.info({ dashboard: http.url }, 'evaluator ready');
 
-  onShutdown(logger, async () => {
-    await service.stop();
-    await http.close();
-  });
+  onShutdown(
+    logger,
+    async () => {
+      await service.stop();
+      await http.close();
+    },
+    { deadlineMs: config.SHUTDOWN_DEADLINE_MS },
+  );
 }
 
 main().catch((err: unknown) => {

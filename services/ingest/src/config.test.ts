@@ -6,6 +6,7 @@ describe('loadIngestConfig', () => {
   it('parses defaults and hashes the keys', () => {
     const c = loadIngestConfig({ KAFKA_BROKERS: '127.0.0.1:19092', INGEST_API_KEYS: 'acme:secret-key-123' });
     expect(c.env.INGEST_HTTP_PORT).toBe(8080);
+    expect(c.env.SHUTDOWN_DEADLINE_MS).toBe(25_000);
     expect(c.app).toMatchObject({ maxBatch: 500, maxBytes: 1_048_576, defaultRunId: 'live' });
     expect(c.keys.tenantOf('secret-key-123')).toBe('acme');
     expect(JSON.stringify(c)).not.toContain('secret-key-123');
@@ -26,6 +27,9 @@ describe('loadIngestConfig', () => {
     expect(bad).toContain('INGEST_API_KEYS');
     expect(bad).not.toContain('topsecret');
     expect(run({ KAFKA_BROKERS: 'h:1', INGEST_API_KEYS: 'a:12345678', INGEST_BURST: '10' })).toContain('INGEST_BURST');
+    expect(run({ KAFKA_BROKERS: 'h:1', INGEST_API_KEYS: 'a:12345678', SHUTDOWN_DEADLINE_MS: 'abc' })).toMatch(
+      /SHUTDOWN_DEADLINE_MS: .*"abc"/,
+    );
     expect(run({ KAFKA_BROKERS: 'h:1', INGEST_API_KEYS: '  ' })).toContain('INGEST_API_KEYS: at least one');
     // every problem in one message, the key never echoed
     const both = run({ KAFKA_BROKERS: 'nope', INGEST_API_KEYS: 'secret-without-colon' });

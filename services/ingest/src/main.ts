@@ -51,13 +51,17 @@ async function main(): Promise<void> {
     'ingest service started',
   );
 
-  onShutdown(logger, async () => {
-    // stop taking requests, answer the ones in flight (each waits for its Kafka ack), then close
-    await app.close();
-    await producer.close();
-    await admin.close();
-    await new Promise<void>((resolve) => ops.close(() => resolve()));
-  });
+  onShutdown(
+    logger,
+    async () => {
+      // stop taking requests, answer the ones in flight (each waits for its Kafka ack), then close
+      await app.close();
+      await producer.close();
+      await admin.close();
+      await new Promise<void>((resolve) => ops.close(() => resolve()));
+    },
+    { deadlineMs: env.SHUTDOWN_DEADLINE_MS },
+  );
 }
 
 main().catch((err: unknown) => {

@@ -40,6 +40,8 @@ export const personaEnvShape = {
   // 0.0.0.0 in containers, so probes and Prometheus reach it
   OPS_HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: env.logLevel,
+  /** How long a graceful stop may take before the process exits 1, ms (below terminationGracePeriodSeconds). */
+  SHUTDOWN_DEADLINE_MS: env.shutdownDeadlineMs,
   /** OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 (required with PERSONA_BACKEND=openai). */
   PERSONA_LLM_URL: z.string().url().optional(),
   PERSONA_LLM_MODEL: z.string().min(1).optional(),

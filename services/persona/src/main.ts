@@ -79,12 +79,16 @@ async function main(): Promise<void> {
   const ops: Server = await startOpsServer(cfg.OPS_PORT, { registry, health: () => service.health() }, cfg.OPS_HOST);
   logger.info({ grpcPort: grpcServer.port, opsPort: cfg.OPS_PORT }, 'persona service started');
 
-  onShutdown(logger, async () => {
-    await grpcServer.close(5000);
-    await service.stop();
-    await store.close();
-    await new Promise<void>((resolve) => ops.close(() => resolve()));
-  });
+  onShutdown(
+    logger,
+    async () => {
+      await grpcServer.close(5000);
+      await service.stop();
+      await store.close();
+      await new Promise<void>((resolve) => ops.close(() => resolve()));
+    },
+    { deadlineMs: cfg.SHUTDOWN_DEADLINE_MS },
+  );
 }
 
 main().catch((err: unknown) => {

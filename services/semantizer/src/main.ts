@@ -27,11 +27,15 @@ async function main(): Promise<void> {
   const ops = await startOpsServer(env.OPS_PORT, { registry, health: () => service.health() }, env.OPS_HOST);
   const address = ops.address();
   logger.info({ port: typeof address === 'object' && address ? address.port : env.OPS_PORT }, 'ops server listening');
-  onShutdown(logger, async () => {
-    await service.stop();
-    await checkpoints.close();
-    await new Promise<void>((resolve) => ops.close(() => resolve()));
-  });
+  onShutdown(
+    logger,
+    async () => {
+      await service.stop();
+      await checkpoints.close();
+      await new Promise<void>((resolve) => ops.close(() => resolve()));
+    },
+    { deadlineMs: env.SHUTDOWN_DEADLINE_MS },
+  );
   await service.start();
 }
 

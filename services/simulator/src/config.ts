@@ -29,6 +29,8 @@ export const simulatorEnv = {
   // 0.0.0.0 in containers, so probes and Prometheus reach it
   OPS_HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: env.logLevel,
+  /** How long a graceful stop may take before the process exits 1, ms (below terminationGracePeriodSeconds). */
+  SHUTDOWN_DEADLINE_MS: env.shutdownDeadlineMs,
 };
 
 export type SimulatorEnv = ReturnType<typeof loadSimulatorEnv>;

@@ -38,11 +38,15 @@ async function main(): Promise<void> {
   // SIGTERM: stop after the in-flight batch. End-of-run markers are NOT flushed on abort (on purpose:
   // downstream stages must never see an incomplete run as complete); a rerun with the same seed
   // republishes identical records, which consumers de-duplicate by event id.
-  onShutdown(logger, async () => {
-    abort.abort();
-    await running.catch(() => undefined);
-    ops.close();
-  });
+  onShutdown(
+    logger,
+    async () => {
+      abort.abort();
+      await running.catch(() => undefined);
+      ops.close();
+    },
+    { deadlineMs: env.SHUTDOWN_DEADLINE_MS },
+  );
 
   let lastUsers = 0;
   const run = publishRun(

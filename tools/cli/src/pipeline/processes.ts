@@ -13,6 +13,14 @@ export interface ServiceProcess {
   stop(graceMs?: number): Promise<number>;
 }
 
+/** Default time a stopped service gets before SIGKILL. */
+export const STOP_GRACE_MS = 15_000;
+/**
+ * The services' own shutdown deadline (`SHUTDOWN_DEADLINE_MS`) unless the caller sets one: below the
+ * grace, so a service stuck on a stalled broker exits by itself and logs why before it would be killed.
+ */
+const SHUTDOWN_DEADLINE_MS = STOP_GRACE_MS - 3_000;
+
 /** Starts `services/<name>/dist/main.js` as its own process, logging (JSON) to `.infra/logs/<name>.log`. */
 export function startService(name: string, env: Record<string, string>, logSuffix = ''): ServiceProcess {
   const root = repoRoot();
@@ -22,7 +30,7 @@ export function startService(name: string, env: Record<string, string>, logSuffi
   const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(process.execPath, [join(root, 'services', name, 'dist', 'main.js')], {
     cwd: root,
-    env: { ...process.env, ...env },
+    env: { SHUTDOWN_DEADLINE_MS: String(SHUTDOWN_DEADLINE_MS), ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(log);
@@ -35,7 +43,7 @@ export function startService(name: string, env: Record<string, string>, logSuffi
     child,
     logFile,
     exited,
-    async stop(graceMs = 15_000) {
+    async stop(graceMs = STOP_GRACE_MS) {
       if (child.exitCode !== null || child.signalCode !== null) return exited;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
