@@ -45,15 +45,38 @@ export function benchmarkCore(events: Iterable<BehaviorEvent>, options: Semantiz
 }
 
 /**
- * `node dist/bench.js [users] [days] [repeats]`: generated events (seed 1); one warm-up run per mode,
- * then `repeats` rounds alternating without and with token counting. Prints every run, then one
- * summary line per mode with the best and the median (a shared machine's load varies run to run).
+ * The simulator's events of `users` users (default config, seed 1): the realistic payloads (item
+ * properties, contexts, search typos, gifts, bots) that the service sees in the pipeline.
+ */
+async function simulatedEvents(users: number): Promise<BehaviorEvent[]> {
+  // the simulator is a dev dependency: loaded only by this benchmark
+  const { simulateUsers, simulatorConfig } = await import('@personastream/simulator');
+  const events: BehaviorEvent[] = [];
+  for (const u of simulateUsers(simulatorConfig({ users, seed: 1 }))) {
+    for (const r of u.records) if (r.kind === 'event') events.push(r.event);
+  }
+  return events;
+}
+
+/**
+ * `node dist/bench.js [users] [days] [repeats] [--simulated USERS]`: generated events (seed 1) — or,
+ * with `--simulated`, the simulator's events of USERS users (heavier, realistic payloads); one warm-up
+ * run per mode, then `repeats` rounds alternating without and with token counting. Prints every run,
+ * then one summary line per mode with the best and the median (a shared machine's load varies run to
+ * run).
  */
 async function main(): Promise<void> {
-  const users = Number(process.argv[2] ?? 200);
-  const days = Number(process.argv[3] ?? 30);
-  const repeats = Number(process.argv[4] ?? 3);
-  const events = generateEvents({ users, days, seed: 1 });
+  const flag = process.argv.indexOf('--simulated');
+  const simulated = flag > 0 ? Number(process.argv[flag + 1]) : undefined;
+  const positional =
+    flag > 0 ? process.argv.slice(2, flag).concat(process.argv.slice(flag + 2)) : process.argv.slice(2);
+  const users = Number(positional[0] ?? 200);
+  const days = Number(positional[1] ?? 30);
+  const repeats = Number(positional[2] ?? 3);
+  if (simulated !== undefined && !(Number.isInteger(simulated) && simulated > 0))
+    throw new Error(`--simulated needs a positive number of users, got ${process.argv[flag + 1]}`);
+  const events = simulated ? await simulatedEvents(simulated) : generateEvents({ users, days, seed: 1 });
+  const input = simulated ? `simulator (${simulated} users, seed 1)` : `generator (${users} users × ${days} days)`;
   const modes = ['none', 'cl100k_base'] as const;
   for (const tokenizer of modes) benchmarkCore(events, { tokenizer });
   const runs = new Map<string, CoreBenchmark[]>(modes.map((m) => [m, []]));
@@ -74,6 +97,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `${JSON.stringify({
         summary: tokenizer,
+        input,
         events: events.length,
         runs: list.length,
         eventsPerSecond: summary((b) => b.eventsPerSecond),

@@ -260,9 +260,15 @@ function mergeSorted(a: readonly Ev[], b: readonly Ev[]): Ev[] {
 }
 
 /**
- * Order of events inside a user's buffer: event time, id, then receipt time — so that of two
- * deliveries of one event the earlier-received copy is kept, whatever order they arrived in.
+ * Order of events inside a user's buffer: event time, id, then receipt time (the event's own, else
+ * its record's broker timestamp) — so that of two deliveries of one event the earlier-received copy
+ * is kept, whatever order they arrived in.
  */
 export function compareEv(a: Ev, b: Ev): number {
-  return a.t - b.t || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) || a.rc - b.rc;
+  return a.t - b.t || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) || receiptOf(a) - receiptOf(b);
+}
+
+/** Receipt time for ordering copies: the event's own, else its record's broker timestamp (entry). */
+function receiptOf(e: Ev): number {
+  return e.rc > 0 ? e.rc : e.en;
 }

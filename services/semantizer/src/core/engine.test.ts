@@ -259,6 +259,26 @@ describe('entry time (the wall clock at which events entered the pipeline, besid
     expect(byId(out)).toEqual(byId(plain));
   });
 
+  it('never becomes window bytes for events without their own receipt time (imports): ingest_time_ms stays 0', () => {
+    // Dataset replays carry no received_time_ms; the record timestamps differ run to run.
+    const events = [ev(1, 0), ev(2, 5), ev(3, 80)];
+    const ingestAt = (base: number) => {
+      const { e } = engine();
+      const out: ClosedWindow[] = [];
+      for (const [i, x] of events.entries()) e.ingest(x, out, base + i * 10);
+      out.push(...e.endOfRun('r1').windows);
+      return out;
+    };
+    const first = ingestAt(W);
+    const replay = ingestAt(W + 3_600_000);
+    expect(first.map((c) => c.window.ingestTimeMs)).toEqual([0, 0]);
+    expect(byId(replay)).toEqual(byId(first));
+    expect(replay.map((c) => c.entryMs)).toEqual([W + 3_600_010, W + 3_600_020]);
+    // With their own receipt times, the window carries the largest.
+    const own = run([evr(1, 0), evr(2, 5)]);
+    expect(own.map((c) => c.window.ingestTimeMs)).toEqual([T0 + 5 * MIN + 1_000]);
+  });
+
   it('counts late events in the window they are folded into', () => {
     const { e } = engine();
     const out: ClosedWindow[] = [];

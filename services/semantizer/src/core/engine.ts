@@ -196,8 +196,8 @@ export class PartitionEngine {
   /**
    * Takes one valid event (already through decode/validate) and appends the windows it closes to
    * `out`. `receivedMs` is the event record's broker timestamp (0 unknown): the event's entry time
-   * into the pipeline (see `ClosedWindow.entryMs`), and its receipt time when the event carries no
-   * `receivedTimeMs`.
+   * into the pipeline (see `ClosedWindow.entryMs`); it orders copies of an event that carries no
+   * `receivedTimeMs` (see `compareEv`), but never becomes a window field.
    */
   ingest(event: BehaviorEvent, out: ClosedWindow[], receivedMs = 0): IngestOutcome {
     if (this.runEnded(event.runId)) {
@@ -257,7 +257,7 @@ export class PartitionEngine {
         .end(),
       rb: this.sizer.bytes,
       rt: this.sizer.tokens,
-      rc: event.receivedTimeMs > 0 ? event.receivedTimeMs : receivedMs,
+      rc: event.receivedTimeMs > 0 ? event.receivedTimeMs : 0,
       bot,
       a: -1,
       s: signalBits(event.type, event.properties),
@@ -738,7 +738,7 @@ function lateEntry(late: readonly Ev[]): number {
   return m;
 }
 
-/** Inserts in (t, id, rc) order; returns the index. */
+/** Inserts in `compareEv` order (t, id, receipt); returns the index. */
 function insertSorted(buf: Ev[], ev: Ev): number {
   let i = buf.length;
   while (i > 0 && compareEv(buf[i - 1] as Ev, ev) > 0) i--;

@@ -42,7 +42,11 @@ export interface Ev {
   rb: number;
   /** Raw tokens of that line (0 when token counting is off). */
   rt: number;
-  /** When it was received (event's received_time_ms, else the broker timestamp), epoch ms. */
+  /**
+   * When it was received, as the event carries it (`received_time_ms`), epoch ms; 0 when it carries
+   * none (imports and replays of datasets without receipt times). Then `en` orders its copies, and
+   * the window's `ingest_time_ms` does not depend on when the record was produced.
+   */
   rc: number;
   /** 1 when the user agent is a known crawler. */
   bot: number;
