@@ -29,6 +29,9 @@ npx biome check . || failures+=("lint")
 step "build (tsc via turbo)"
 npm run build || { echo "build failed"; exit 1; }
 
+step "typecheck (tests and scripts too: vitest does not type-check)"
+npm run --silent typecheck:tests || failures+=("typecheck-tests")
+
 step "infrastructure"
 started_infra=0
 if bash tools/infra/infra.sh status >/dev/null 2>&1; then

@@ -127,7 +127,8 @@ describe('kafkajs fast produce path', () => {
       topic: 't',
       partitionMetadata: [{}, {}, {}, {}, {}],
       messages,
-      partitioner: ({ message }: { message: unknown }) => (message as { p: number }).p,
+      partitioner: ({ message }: { topic: string; partitionMetadata: unknown[]; message: unknown }) =>
+        (message as { p: number }).p,
     };
     // kafkajs 2.2.4's implementation, verbatim (the module cache may already hold the fast one)
     const kafkajsGroup = ({ topic, partitionMetadata, messages, partitioner }: typeof args) =>

@@ -1,6 +1,5 @@
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create, fromBinary, type MessageInitShape, toBinary } from '@bufbuild/protobuf';
 import {
-  type BehaviorEvent,
   BehaviorEventSchema,
   ErrorCode,
   EventType,
@@ -421,7 +420,12 @@ describe('persona service (embedded adapters)', () => {
     await service.start();
     const t = { tenant: 't' };
     const userId = 'consenting-user';
-    const event = (id: string, type: EventType, timeMs: number, extra: Partial<BehaviorEvent> = {}) =>
+    const event = (
+      id: string,
+      type: EventType,
+      timeMs: number,
+      extra: Pick<MessageInitShape<typeof BehaviorEventSchema>, 'item' | 'dwellMs' | 'properties'> = {},
+    ) =>
       create(BehaviorEventSchema, {
         eventId: id,
         tenant: 't',

@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
-import { SemantizedWindowSchema } from '@personastream/contracts';
+import { type SemantizedWindow, SemantizedWindowSchema } from '@personastream/contracts';
 import { createRegistry, silentLogger } from '@personastream/runtime';
 import { MemoryBroker } from '@personastream/stream';
 import { Redis } from 'ioredis';
@@ -166,7 +166,9 @@ describe('persona gRPC API on Redis', () => {
     const again = await acme.deletePersona({ tenant: 'acme', userId: bob.userId });
     expect(again.existed).toBe(false);
     // A later window carrying a granted consent (a CONSENT event, counted by the semantizer) lifts it.
-    const consented = await acme.applyWindows({ windows: [{ ...bob.windows[3], signals: { consent: 1 } }] });
+    const consented = await acme.applyWindows({
+      windows: [{ ...(bob.windows[3] as SemantizedWindow), signals: { consent: 1 } }],
+    });
     expect(consented.applied).toBe(1);
     expect(await redis.exists(keys.erased)).toBe(0);
     expect((await acme.getPersona({ tenant: 'acme', userId: bob.userId })).persona?.version).toBe(1);

@@ -67,6 +67,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await service?.stop();
+  if (stream) {
+    const admin = stream.admin();
+    await admin.deleteTopics([topics.windows, topics.updates]);
+    await admin.close();
+  }
   if (redis) {
     await deleteKeysWithPrefix(redis, prefix);
   }

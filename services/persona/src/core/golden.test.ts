@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { create, toBinary } from '@bufbuild/protobuf';
 import {
   DIMENSIONS,
+  type DimensionSpec,
   enabledDimensions,
   mulberry32,
   PersonaSchema,
@@ -106,7 +107,7 @@ function goldenModel(windows: readonly SemantizedWindow[], sinceMethod: SinceMet
   const single: ModelWeights['single'] = {};
   const multi: ModelWeights['multi'] = {};
   const summaryThresholds: Record<string, number> = {};
-  for (const d of DIMENSIONS) {
+  for (const d of DIMENSIONS as readonly DimensionSpec[]) {
     const temperature = 0.5 + Math.round(r() * 100) / 100;
     summaryThresholds[d.name] = d.multiValued ? 0.3 : 0.4 + Math.round(r() * 30) / 100;
     if (d.multiValued) {
