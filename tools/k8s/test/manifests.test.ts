@@ -17,6 +17,7 @@ import { personaEnvShape } from '@personastream/persona';
 import { semantizerEnv } from '@personastream/semantizer';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { exportedMetrics, PROMETHEUS_SERIES, selectedMetrics } from './alert-rules.js';
 
 const ROOT = resolve(__dirname, '../../..');
 const OVERLAYS = ['dev', 'prod'] as const;
@@ -271,4 +272,47 @@ describe.each(OVERLAYS)('k8s overlay %s (rendered by kustomize)', (overlay) => {
       for (const d of deployments()) expect(d.spec.replicas, d.metadata.name).toBe(1);
     });
   }
+});
+
+describe('alerting rules (k8s/overlays/prod/prometheus-rules.yaml, rendered)', () => {
+  const rules = () =>
+    byKind(rendered.prod as K8sObject[], 'PrometheusRule').flatMap((r) =>
+      (r.spec.groups as K8sObject[]).flatMap((g) =>
+        (g.rules as K8sObject[]).map((rule) => ({ group: g.name, ...rule })),
+      ),
+    );
+  const exported = exportedMetrics([join(ROOT, 'services'), join(ROOT, 'packages')]);
+
+  it("finds the services' metrics in their sources (the check below is not vacuous)", () => {
+    for (const m of ['ingest_kafka_up', 'semantizer_dlq_total', 'persona_update_seconds_bucket']) {
+      expect(exported.has(m), m).toBe(true);
+    }
+    expect(selectedMetrics('sum(rate(x_total[5m])) /').errorAt).toBeDefined();
+    expect(selectedMetrics('sum by (le) (rate(a_bucket{k="v"}[5m])) / b').metrics).toEqual(['a_bucket', 'b']);
+  });
+
+  it('has valid PromQL that selects only metrics the services export', () => {
+    const all = rules();
+    expect(all.length).toBeGreaterThan(5);
+    for (const r of all) {
+      const parsed = selectedMetrics(String(r.expr));
+      expect(parsed.errorAt, `${r.alert}: syntax error at ${parsed.errorAt} in ${r.expr}`).toBeUndefined();
+      expect(parsed.metrics.length, `${r.alert} selects a metric`).toBeGreaterThan(0);
+      for (const m of parsed.metrics) {
+        expect(exported.has(m) || PROMETHEUS_SERIES.has(m), `${r.alert}: ${m} is not exported by any service`).toBe(
+          true,
+        );
+      }
+    }
+  });
+
+  it('gives every alert a unique name, a severity, a duration and a summary', () => {
+    const names = rules().map((r) => r.alert as string);
+    expect(new Set(names).size).toBe(names.length);
+    for (const r of rules()) {
+      expect(['page', 'ticket'], r.alert).toContain(r.labels?.severity);
+      expect(String(r.for), r.alert).toMatch(/^\d+[smh]$/);
+      expect(String(r.annotations?.summary ?? '').length, r.alert).toBeGreaterThan(10);
+    }
+  });
 });
