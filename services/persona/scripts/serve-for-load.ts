@@ -3,12 +3,17 @@
 // With --requests DIR it also writes the GetPersona requests of the seeded users for ghz:
 // DIR/get-requests.json (`-D`) and DIR/get-requests.bin (`-B`: count-prefixed binary messages, which
 // ghz sends without converting JSON per request).
-//   npx vite-node --config vitest.config.ts services/persona/scripts/serve-for-load.ts [users] [--requests DIR]
+// With --floor it serves, instead of the service, a bare grpc-js server whose GetPersona answers every
+// request with one seeded persona's response bytes (no auth, no Redis, no decoding): the same ghz
+// command then measures what grpc-js and the load client alone cost on this machine — the floor
+// under the service's own figures.
+//   npx vite-node --config vitest.config.ts services/persona/scripts/serve-for-load.ts [users] [--requests DIR] [--floor]
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
-import { GetPersonaRequestSchema } from '@personastream/contracts';
+import * as grpc from '@grpc/grpc-js';
+import { GetPersonaRequestSchema, GetPersonaResponseSchema, PersonaService } from '@personastream/contracts';
 import { createRegistry, deleteKeysWithPrefix, silentLogger } from '@personastream/runtime';
 import { MemoryBroker } from '@personastream/stream';
 import { Redis } from 'ioredis';
@@ -17,7 +22,7 @@ import { RedisPersonaStore } from '../src/adapters/redis-store.js';
 import { createBuiltinBackend } from '../src/core/builtin/backend.js';
 import { syntheticUsers } from '../src/core/synthetic.js';
 import { loadModel } from '../src/model-file.js';
-import { createPersonaService } from '../src/service.js';
+import { createPersonaService, encodingOf } from '../src/service.js';
 
 const url = process.env.REDIS_URL;
 if (!url) throw new Error('REDIS_URL is not set (source .infra/env)');
@@ -54,8 +59,44 @@ if (requestsDir) {
   for (const r of reqs) framed.bytes(toBinary(GetPersonaRequestSchema, r));
   writeFileSync(join(requestsDir, 'get-requests.bin'), framed.finish());
 }
-const server = await startGrpcServer(service.api, { port: 0, tokens: parseTenantTokens('load:load-token') });
+const server = process.argv.includes('--floor')
+  ? await startFloorServer(await seededResponse(seeded[0]?.userId ?? ''))
+  : await startGrpcServer(service.api, { port: 0, tokens: parseTenantTokens('load:load-token') });
 process.stdout.write(`READY ${server.port} ${prefix}\n`);
+
+/** The bytes the service answers GetPersona with for one seeded user (as its gRPC server sends them). */
+async function seededResponse(userId: string): Promise<Uint8Array> {
+  const response = await service.api.getPersona({ tenant: 'load' }, { tenant: 'load', userId });
+  if (!response.persona?.tags.length) throw new Error(`seeded user ${userId} has no persona`);
+  return encodingOf(response) ?? toBinary(GetPersonaResponseSchema, response);
+}
+
+/** A grpc-js server that answers GetPersona with fixed response bytes (the framework's own cost). */
+async function startFloorServer(response: Uint8Array): Promise<{ port: number; close(ms: number): Promise<void> }> {
+  const bytes = Buffer.from(response);
+  const floor = new grpc.Server();
+  const raw = (b: Buffer) => b;
+  floor.addService(
+    {
+      getPersona: {
+        path: `/${PersonaService.typeName}/GetPersona`,
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: raw,
+        requestDeserialize: raw,
+        responseSerialize: raw,
+        responseDeserialize: raw,
+      },
+    },
+    { getPersona: (_call: unknown, done: grpc.sendUnaryData<Buffer>) => done(null, bytes) },
+  );
+  const port = await new Promise<number>((resolve, reject) =>
+    floor.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  return { port, close: async () => void floor.forceShutdown() };
+}
 
 async function cleanup() {
   await server.close(1000);
