@@ -10,3 +10,4 @@ export * from './keys.js';
 export * from './random.js';
 export * from './schema.js';
 export * from './topics.js';
+export * from './wire.js';

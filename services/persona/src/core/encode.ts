@@ -1,4 +1,15 @@
-import type { Evidence, Persona, Tag, TagSet } from '@personastream/contracts';
+import {
+  delimitedFieldSize,
+  type Evidence,
+  type Persona,
+  stringFieldSize,
+  type Tag,
+  type TagSet,
+  varintSize,
+  writeDoubleLE,
+  writeStringField,
+  writeVarint,
+} from '@personastream/contracts';
 
 /**
  * Hand-written protobuf encoders of the messages the update path writes for every window (Persona,
@@ -20,42 +31,28 @@ export interface UpdateFields {
   ingestTimeMs: number;
 }
 
-function varintSize(v: number): number {
-  if (v < 0x80) return 1;
-  if (v < 0x4000) return 2;
-  if (v < 0x200000) return 3;
-  if (v < 0x10000000) return 4;
-  return 5;
-}
-
 function uint32(v: number): number {
   if (v !== v >>> 0) throw new Error(`invalid uint32: ${v}`);
   return v;
 }
 
-const strSize = (s: string) => {
-  if (s === '') return 0;
-  const n = Buffer.byteLength(s, 'utf8');
-  return 1 + varintSize(n) + n;
-};
 const u32Size = (v: number) => (v === 0 ? 0 : 1 + varintSize(uint32(v)));
 // proto3 omits +0 but writes -0 (as protobuf-es does).
 const dblSize = (v: number) => (Object.is(v, 0) ? 0 : 9);
-const msgSize = (n: number) => 1 + varintSize(n) + n;
 
 function evidenceSize(e: Evidence): number {
-  return strSize(e.windowId) + strSize(e.detail) + u32Size(e.count);
+  return stringFieldSize(e.windowId) + stringFieldSize(e.detail) + u32Size(e.count);
 }
 
 /** Size of a tag; pushes the tag's size, then its evidences' sizes (pre-order). */
 function tagSize(t: Tag, sizes: number[]): number {
   const at = sizes.length;
   sizes.push(0);
-  let n = strSize(t.dimension) + strSize(t.value) + dblSize(t.confidence) + dblSize(t.sinceMs);
+  let n = stringFieldSize(t.dimension) + stringFieldSize(t.value) + dblSize(t.confidence) + dblSize(t.sinceMs);
   for (const e of t.evidence) {
     const s = evidenceSize(e);
     sizes.push(s);
-    n += msgSize(s);
+    n += delimitedFieldSize(s);
   }
   sizes[at] = n;
   return n;
@@ -63,16 +60,16 @@ function tagSize(t: Tag, sizes: number[]): number {
 
 function personaSize(p: Persona, sizes: number[]): number {
   let n =
-    strSize(p.tenant) +
-    strSize(p.userId) +
+    stringFieldSize(p.tenant) +
+    stringFieldSize(p.userId) +
     u32Size(p.version) +
     dblSize(p.updatedMs) +
-    strSize(p.summary) +
+    stringFieldSize(p.summary) +
     u32Size(p.windowsSeen) +
     u32Size(p.eventsSeen) +
-    strSize(p.model) +
+    stringFieldSize(p.model) +
     dblSize(p.lastEventTimeMs);
-  for (const t of p.tags) n += msgSize(tagSize(t, sizes));
+  for (const t of p.tags) n += delimitedFieldSize(tagSize(t, sizes));
   return n;
 }
 
@@ -90,19 +87,11 @@ class Writer {
   }
 
   varint(v: number): void {
-    while (v >= 0x80) {
-      this.buf[this.pos++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    this.buf[this.pos++] = v;
+    this.pos = writeVarint(this.buf, this.pos, v);
   }
 
   str(tag: number, s: string): void {
-    if (s === '') return;
-    this.buf[this.pos++] = tag;
-    const n = Buffer.byteLength(s, 'utf8');
-    this.varint(n);
-    this.pos += this.buf.write(s, this.pos, n, 'utf8');
+    this.pos = writeStringField(this.buf, this.pos, tag, s);
   }
 
   u32(tag: number, v: number): void {
@@ -114,7 +103,7 @@ class Writer {
   dbl(tag: number, v: number): void {
     if (Object.is(v, 0)) return;
     this.buf[this.pos++] = tag;
-    this.pos = this.buf.writeDoubleLE(v, this.pos);
+    this.pos = writeDoubleLE(this.buf, this.pos, v);
   }
 
   bool(tag: number, v: boolean): void {
@@ -177,21 +166,21 @@ export function encodePersonaUpdate(personaBytes: Uint8Array, f: UpdateFields): 
     const at = sizes.length;
     sizes.push(0);
     let n = 0;
-    for (const t of s.tags) n += msgSize(tagSize(t, sizes));
+    for (const t of s.tags) n += delimitedFieldSize(tagSize(t, sizes));
     sizes[at] = n;
     return n;
   });
   let size =
-    msgSize(personaBytes.length) +
-    strSize(f.windowId) +
-    strSize(f.runId) +
+    delimitedFieldSize(personaBytes.length) +
+    stringFieldSize(f.windowId) +
+    stringFieldSize(f.runId) +
     (f.tombstone ? 2 : 0) +
     u32Size(f.semantizedBytes) +
     u32Size(f.rawBytes) +
     u32Size(f.semantizedTokens) +
     u32Size(f.rawTokens) +
     dblSize(f.ingestTimeMs);
-  for (const n of setSizes) size += msgSize(n);
+  for (const n of setSizes) size += delimitedFieldSize(n);
   const w = new Writer(Buffer.allocUnsafe(size), sizes);
   w.buf[w.pos++] = 0x0a;
   w.varint(personaBytes.length);

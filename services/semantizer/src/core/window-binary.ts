@@ -1,4 +1,13 @@
-import type { ActionCount, CompressionStats, NotableEvent, SemantizedWindow } from '@personastream/contracts';
+import {
+  type ActionCount,
+  type CompressionStats,
+  type NotableEvent,
+  type SemantizedWindow,
+  varintSize,
+  writeDoubleLE,
+  writeString,
+  writeVarint,
+} from '@personastream/contracts';
 
 /**
  * Direct binary encoder of `WindowRecord{window}` and `SemantizedWindow`: the bytes `toBinary`
@@ -34,7 +43,6 @@ const LEN = 2;
 
 class Writer {
   buf = Buffer.allocUnsafe(64 * 1024);
-  view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   pos = 0;
 
   ensure(n: number): void {
@@ -44,7 +52,6 @@ class Writer {
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
-    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
   }
 
   /** A copy of the bytes written. */
@@ -60,43 +67,18 @@ class Writer {
 
   uint32(v: number): void {
     this.ensure(5);
-    const buf = this.buf;
-    let x = v >>> 0;
-    while (x > 0x7f) {
-      buf[this.pos++] = (x & 0x7f) | 0x80;
-      x >>>= 7;
-    }
-    buf[this.pos++] = x;
+    this.pos = writeVarint(this.buf, this.pos, v);
   }
 
   double(v: number): void {
     this.ensure(8);
-    this.view.setFloat64(this.pos, v, true);
-    this.pos += 8;
+    this.pos = writeDoubleLE(this.buf, this.pos, v);
   }
 
+  /** Length and UTF-8 bytes (at most 3 a UTF-16 code unit). */
   string(s: string): void {
-    const n = s.length;
-    // ASCII (almost always): one byte per char, length known up front
-    this.ensure(n * 3 + 5);
-    let ascii = true;
-    for (let i = 0; i < n; i++) {
-      if (s.charCodeAt(i) >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) {
-      this.uint32(n);
-      const buf = this.buf;
-      let p = this.pos;
-      for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
-      this.pos = p;
-      return;
-    }
-    const bytes = Buffer.byteLength(s, 'utf8');
-    this.uint32(bytes);
-    this.pos += this.buf.write(s, this.pos, 'utf8');
+    this.ensure(s.length * 3 + 5);
+    this.pos = writeString(this.buf, this.pos, s);
   }
 
   /** Starts a length-delimited body; one byte is reserved for its length. */
@@ -113,14 +95,11 @@ class Writer {
       this.buf[start - 1] = len;
       return;
     }
-    let extra = 0;
-    for (let x = len >>> 7; x > 0x7f; x >>>= 7) extra++;
-    extra++; // bytes beyond the reserved one
+    const extra = varintSize(len) - 1; // bytes beyond the reserved one
     this.ensure(extra);
     this.buf.copyWithin(start + extra, start, this.pos);
     const end = this.pos + extra;
-    this.pos = start - 1;
-    this.uint32(len);
+    writeVarint(this.buf, start - 1, len);
     this.pos = end;
   }
 }

@@ -1,3 +1,11 @@
+import {
+  delimitedFieldSize,
+  varintSize,
+  writeDoubleLE,
+  writeString,
+  writeStringField,
+  writeVarint,
+} from '@personastream/contracts';
 import type { SimEvent, SimSession } from './behaviour.js';
 import type { Catalogue } from './catalogue.js';
 import type { UserJson } from './event-json.js';
@@ -10,9 +18,6 @@ import type { UserJson } from './event-json.js';
  */
 
 const utf8 = new TextEncoder();
-
-const f64 = new Float64Array(1);
-const f64Bytes = new Uint8Array(f64.buffer);
 
 class Writer {
   buf = new Uint8Array(4096);
@@ -37,13 +42,10 @@ class Writer {
     this.buf[this.pos++] = b;
   }
 
+  /** A uint32 varint. */
   varint(v: number): void {
-    this.ensure(10);
-    while (v > 0x7f) {
-      this.buf[this.pos++] = (v & 0x7f) | 0x80;
-      v = Math.floor(v / 128);
-    }
-    this.buf[this.pos++] = v;
+    this.ensure(5);
+    this.pos = writeVarint(this.buf, this.pos, v);
   }
 
   bytes(b: Uint8Array): void {
@@ -72,43 +74,22 @@ class Writer {
 
   /** Length-prefixed string with its tag (skipped when empty). */
   str(tag: number, s: string): void {
-    if (s === '') return;
-    this.byte(tag);
-    this.strValue(s);
+    this.ensure(1 + 5 + s.length * 3); // UTF-8 takes at most 3 bytes a UTF-16 code unit
+    this.pos = writeStringField(this.buf, this.pos, tag, s);
   }
 
+  /** Length-prefixed string. */
   strValue(s: string): void {
-    const n = s.length;
-    let ascii = true;
-    for (let i = 0; i < n; i++)
-      if (s.charCodeAt(i) > 0x7f) {
-        ascii = false;
-        break;
-      }
-    if (!ascii) {
-      const b = utf8.encode(s);
-      this.varint(b.length);
-      this.bytes(b);
-      return;
-    }
-    this.varint(n);
-    this.ensure(n);
-    const buf = this.buf;
-    let p = this.pos;
-    for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
-    this.pos = p;
+    this.ensure(5 + s.length * 3);
+    this.pos = writeString(this.buf, this.pos, s);
   }
 
   /** A double with its tag (skipped when 0). */
   dbl(tag: number, v: number): void {
     if (v === 0) return;
-    this.byte(tag);
-    this.ensure(8);
-    f64[0] = v; // little-endian on every platform Node runs on, as protobuf wants
-    const buf = this.buf;
-    const p = this.pos;
-    for (let i = 0; i < 8; i++) buf[p + i] = f64Bytes[i] as number;
-    this.pos = p + 8;
+    this.ensure(9);
+    this.buf[this.pos] = tag;
+    this.pos = writeDoubleLE(this.buf, this.pos + 1, v);
   }
 
   /** A non-negative varint scalar with its tag (skipped when 0). */
@@ -250,7 +231,7 @@ function writeFlatProps(w: Writer, json: string): boolean {
     const klen = ke - ks;
     const vlen = ve - vs;
     w.byte(0x4a);
-    w.varint(1 + varintLength(klen) + klen + 1 + varintLength(vlen) + vlen);
+    w.varint(delimitedFieldSize(klen) + delimitedFieldSize(vlen));
     w.byte(0x0a);
     w.varint(klen);
     w.range(b, ks, ke);
@@ -262,12 +243,6 @@ function writeFlatProps(w: Writer, json: string): boolean {
     if (next !== 0x2c) return false;
     i = ve + 2;
   }
-}
-
-function varintLength(v: number): number {
-  let n = 1;
-  for (; v > 0x7f; v = Math.floor(v / 128)) n++;
-  return n;
 }
 
 /** The same for every event of a user, encoded once per user (the last user seen). */
@@ -363,15 +338,9 @@ export function eventRecordBinary(c: Catalogue, u: UserJson, e: SimEvent): Uint8
   const end = w.pos;
   const n = end - bodyStart;
   // EventRecord: field 1 (event), length-delimited, right in front of the body
-  const start = bodyStart - 1 - varintLength(n);
-  let p = start;
-  slab[p++] = 0x0a;
-  let v = n;
-  while (v > 0x7f) {
-    slab[p++] = (v & 0x7f) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  slab[p] = v;
+  const start = bodyStart - 1 - varintSize(n);
+  slab[start] = 0x0a;
+  writeVarint(slab, start + 1, n);
   slabPos = end;
   return slab.subarray(start, end);
 }
