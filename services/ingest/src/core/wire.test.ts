@@ -41,6 +41,8 @@ describe('encodeEventRecord', () => {
         receivedTimeMs: 1_736_000_000_999,
       }),
       create(BehaviorEventSchema, { item: {}, context: {}, rating: -1, quantity: 2 ** 31 - 1, eventTimeMs: -5 }),
+      // −0 doubles are written (proto3 omits +0 only), e.g. a JSON `"dwellMs": -0` that validation accepts
+      create(BehaviorEventSchema, { eventTimeMs: -0, dwellMs: -0, receivedTimeMs: -0, item: { price: -0 } }),
     ];
     for (const e of events) {
       const mine = encodeEventRecord(e);

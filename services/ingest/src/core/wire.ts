@@ -41,7 +41,7 @@ function sizeItem(it: Item): number {
   let n = stringFieldSize(it.id);
   for (const c of it.categoryPath) n += delimitedFieldSize(utf8Length(c));
   n += stringFieldSize(it.brand);
-  if (it.price !== 0) n += 9;
+  if (!isZeroDouble(it.price)) n += 9;
   n += stringFieldSize(it.currency) + stringFieldSize(it.title);
   return n;
 }
@@ -63,7 +63,7 @@ function sizeEntry(k: string, v: string): number {
 
 function sizeEvent(e: BehaviorEvent): number {
   let n = stringFieldSize(e.eventId) + stringFieldSize(e.tenant) + stringFieldSize(e.userId);
-  if (e.eventTimeMs !== 0) n += 9;
+  if (!isZeroDouble(e.eventTimeMs)) n += 9;
   if (e.type !== 0) n += 1 + int32Size(e.type);
   if (e.item !== undefined) {
     itemSize = sizeItem(e.item);
@@ -77,17 +77,22 @@ function sizeEvent(e: BehaviorEvent): number {
   for (const k in e.properties) {
     n += delimitedFieldSize(sizeEntry(k, e.properties[k] as string));
   }
-  if (e.dwellMs !== 0) n += 9;
+  if (!isZeroDouble(e.dwellMs)) n += 9;
   if (e.rating !== 0) n += 1 + int32Size(e.rating);
   if (e.quantity !== 0) n += 1 + int32Size(e.quantity);
   n += stringFieldSize(e.runId);
-  if (e.receivedTimeMs !== 0) n += 9;
+  if (!isZeroDouble(e.receivedTimeMs)) n += 9;
   return n;
 }
 
-/** A double field: tag and 8 bytes; nothing for 0. */
+/** proto3 leaves out a double of +0 only: −0 is written (as protobuf-es does), so it survives a round trip. */
+function isZeroDouble(d: number): boolean {
+  return Object.is(d, 0);
+}
+
+/** A double field: tag and 8 bytes; nothing for +0. */
 function writeDouble(buf: Buffer, pos: number, tag: number, d: number): number {
-  if (d === 0) return pos;
+  if (isZeroDouble(d)) return pos;
   buf[pos] = tag;
   return writeDoubleLE(buf, pos + 1, d);
 }

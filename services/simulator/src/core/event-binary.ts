@@ -84,9 +84,9 @@ class Writer {
     this.pos = writeString(this.buf, this.pos, s);
   }
 
-  /** A double with its tag (skipped when 0). */
+  /** A double with its tag (skipped when +0; −0 is written, as protobuf-es does). */
   dbl(tag: number, v: number): void {
-    if (v === 0) return;
+    if (Object.is(v, 0)) return;
     this.ensure(9);
     this.buf[this.pos] = tag;
     this.pos = writeDoubleLE(this.buf, this.pos + 1, v);
