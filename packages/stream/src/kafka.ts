@@ -1,4 +1,5 @@
 import { partitionForKey } from '@personastream/contracts';
+import { Gauge, type Registry } from '@personastream/runtime';
 import type { Admin, Consumer, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { loadKafkajs } from './kafkajs-fast.js';
@@ -7,6 +8,7 @@ import type {
   ConsumerOptions,
   InRecord,
   OutRecord,
+  PartitionLag,
   Stream,
   StreamAdmin,
   StreamConsumer,
@@ -23,6 +25,13 @@ export interface KafkaStreamConfig {
 
 export interface KafkaStreamDeps {
   logger: Logger;
+  /**
+   * When given, every consumer exports its group's lag per partition as the gauge
+   * `personastream_consumer_lag{group,topic,partition}`, polled from the cluster every
+   * `lagIntervalMs` (default 15 s): it also shows a consumer that has stopped fetching.
+   */
+  registry?: Registry;
+  lagIntervalMs?: number;
 }
 
 /** kafkajs with the byte-identical fast produce encoder (see kafkajs-fast.ts). */
@@ -70,7 +79,15 @@ export function createKafkaStream(config: KafkaStreamConfig, deps: KafkaStreamDe
         kafka.admin(),
         partitionsOf,
       ),
-    consumer: (options) => createConsumer(kafka, options, deps.logger),
+    consumer: (options) =>
+      createConsumer(
+        kafka,
+        options,
+        deps.logger,
+        deps.registry
+          ? lagMonitor(kafka, options, deps.registry, deps.lagIntervalMs ?? 15_000, deps.logger)
+          : undefined,
+      ),
     admin: () => createAdmin(kafka.admin(), partitionsOf, (topic) => partitionCache.delete(topic)),
   };
 }
@@ -112,7 +129,64 @@ function createProducer(
   };
 }
 
-function createConsumer(kafka: Kafka, options: ConsumerOptions, logger: Logger): StreamConsumer {
+/** Polls a consumer group's lag into the registry's lag gauge while the consumer runs. */
+interface LagMonitor {
+  start(): void;
+  stop(): Promise<void>;
+}
+
+function lagGauge(registry: Registry): Gauge<'group' | 'topic' | 'partition'> {
+  return (
+    (registry.getSingleMetric('personastream_consumer_lag') as Gauge<'group' | 'topic' | 'partition'> | undefined) ??
+    new Gauge({
+      name: 'personastream_consumer_lag',
+      help: 'Records not yet committed by the consumer group, per partition (log end − committed offset), polled from the cluster',
+      labelNames: ['group', 'topic', 'partition'],
+      registers: [registry],
+    })
+  );
+}
+
+function lagMonitor(
+  kafka: Kafka,
+  options: ConsumerOptions,
+  registry: Registry,
+  intervalMs: number,
+  logger: Logger,
+): LagMonitor {
+  const gauge = lagGauge(registry);
+  const admin = kafka.admin();
+  let connected: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let polling: Promise<void> = Promise.resolve();
+  const poll = async () => {
+    try {
+      connected ??= admin.connect();
+      await connected;
+      for (const l of await groupLagOf(admin, options.groupId, options.topics)) {
+        gauge.set({ group: options.groupId, topic: l.topic, partition: String(l.partition) }, l.lag);
+      }
+    } catch (err) {
+      logger.warn({ err, groupId: options.groupId }, 'consumer lag poll failed');
+    }
+  };
+  return {
+    start() {
+      polling = poll();
+      timer = setInterval(() => {
+        polling = polling.then(poll);
+      }, intervalMs);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      await polling;
+      if (connected) await connected.then(() => admin.disconnect()).catch(() => undefined);
+    },
+  };
+}
+
+function createConsumer(kafka: Kafka, options: ConsumerOptions, logger: Logger, lag?: LagMonitor): StreamConsumer {
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
     allowAutoTopicCreation: false,
@@ -164,9 +238,11 @@ function createConsumer(kafka: Kafka, options: ConsumerOptions, logger: Logger):
           await heartbeat();
         },
       });
+      lag?.start();
       logger.info({ groupId: options.groupId, topics: options.topics }, 'consumer started');
     },
     async stop() {
+      await lag?.stop();
       // let handled batches finish committing before leaving the group
       await Promise.allSettled([...inFlight]);
       await consumer.disconnect();
@@ -199,6 +275,10 @@ function createAdmin(
     return connected;
   };
   return {
+    async groupLag(groupId, topics) {
+      await connect();
+      return groupLagOf(admin, groupId, topics);
+    },
     async ensureTopics(specs) {
       await connect();
       const existing = new Set(await admin.listTopics());
@@ -225,6 +305,26 @@ function createAdmin(
       if (connected) await admin.disconnect();
     },
   };
+}
+
+/**
+ * Lag of a group per partition: the log end (high watermark) minus the group's committed offset; a
+ * partition without a commit counts from the log start (the consumers start from the beginning).
+ */
+async function groupLagOf(admin: Admin, groupId: string, topics: string[]): Promise<PartitionLag[]> {
+  const committed = await admin.fetchOffsets({ groupId, topics });
+  const out: PartitionLag[] = [];
+  for (const { topic, partitions } of committed) {
+    const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, o]));
+    for (const { partition, offset } of partitions) {
+      const end = ends.get(partition);
+      if (!end) continue;
+      const high = Number(end.high);
+      const from = Number(offset) >= 0 ? Number(offset) : Number(end.low);
+      out.push({ topic, partition, lag: Math.max(0, high - from) });
+    }
+  }
+  return out.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
 }
 
 /** Bytes of record payload per partition in one produce request (below the broker's 1 MiB message.max.bytes). */

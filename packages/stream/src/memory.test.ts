@@ -36,4 +36,24 @@ describe('MemoryBroker', () => {
     await consumer.stop();
     expect(handled).toEqual(['x']);
   });
+
+  it("reports a group's lag per partition: appended minus committed", async () => {
+    const broker = new MemoryBroker(2);
+    const admin = broker.admin();
+    const total = async () => (await admin.groupLag('g', ['t'])).reduce((n, l) => n + l.lag, 0);
+    await broker.producer().send(
+      't',
+      Array.from({ length: 7 }, (_, i) => ({ key: `u${i}`, value: bytes(String(i)) })),
+    );
+    expect((await admin.groupLag('g', ['t'])).map((l) => l.partition)).toEqual([0, 1]);
+    expect(await total()).toBe(7);
+    const consumer = broker.consumer({ groupId: 'g', topics: ['t'] });
+    await consumer.start(async () => {});
+    await broker.drained();
+    await consumer.stop();
+    expect(await total()).toBe(0);
+    await broker.producer().send('t', [{ key: 'late', value: bytes('x') }]);
+    expect(await total()).toBe(1);
+    expect((await admin.groupLag('other', ['t'])).reduce((n, l) => n + l.lag, 0)).toBe(8);
+  });
 });

@@ -91,6 +91,14 @@ export class MemoryBroker implements Stream {
 
   admin(): StreamAdmin {
     return {
+      groupLag: async (groupId, topics) =>
+        topics.flatMap((topic) =>
+          this.partitions(topic).map((log, partition) => ({
+            topic,
+            partition,
+            lag: log.records.length - (this.committed.get(`${groupId}|${topic}|${partition}`) ?? 0),
+          })),
+        ),
       ensureTopics: async (specs: TopicSpec[]) => {
         for (const s of specs) this.createTopic(s.topic, s.partitions);
       },

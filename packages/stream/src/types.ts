@@ -80,7 +80,20 @@ export interface TopicSpec {
   partitions: number;
 }
 
+/** How far a consumer group is behind on one partition. */
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  /**
+   * Records appended but not yet committed by the group: log end − committed offset (with nothing
+   * committed yet, from the start of the log, as the consumers here start from the beginning).
+   */
+  lag: number;
+}
+
 export interface StreamAdmin {
+  /** Lag of `groupId` on every partition of `topics`, from the cluster (not from the consumer's own batches). */
+  groupLag(groupId: string, topics: string[]): Promise<PartitionLag[]>;
   /** Creates the topics that are missing; existing ones are left as they are. */
   ensureTopics(specs: TopicSpec[]): Promise<void>;
   /** Partition count of an existing topic. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { partitionForKey } from '@personastream/contracts';
-import { silentLogger } from '@personastream/runtime';
+import { createRegistry, silentLogger } from '@personastream/runtime';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createKafkaStream } from '../src/kafka.js';
 import type { FetchOptions, InRecord, StreamConsumer } from '../src/types.js';
@@ -149,6 +149,52 @@ describe('Kafka adapter of the Stream interface (real broker)', () => {
     };
     for (let i = 0; i < 50 && !(await gone()); i++) await new Promise((r) => setTimeout(r, 200));
     expect(await gone()).toBe(true);
+    await admin.close();
+  });
+});
+
+describe('consumer group lag', () => {
+  it('is the records not yet committed, per partition, and a consumer exports it as a gauge', async () => {
+    const topic = `it.lag.${randomUUID()}`;
+    const groupId = `it-lag-${randomUUID()}`;
+    const admin = stream.admin();
+    await admin.ensureTopics([{ topic, partitions: 2 }]);
+    const producer = stream.producer();
+    await producer.send(
+      topic,
+      Array.from({ length: 9 }, (_, i) => ({ key: `k${i}`, value: new TextEncoder().encode(String(i)) })),
+    );
+    const before = await admin.groupLag(groupId, [topic]);
+    expect(before.map((l) => l.partition)).toEqual([0, 1]);
+    expect(before.reduce((n, l) => n + l.lag, 0)).toBe(9);
+
+    const registry = createRegistry('it-lag', false);
+    const watched = createKafkaStream(
+      { brokers: (brokers as string).split(','), clientId: 'it-lag' },
+      { logger: silentLogger(), registry, lagIntervalMs: 100 },
+    );
+    let seen = 0;
+    const consumer = watched.consumer({ groupId, topics: [topic] });
+    await consumer.start(async (batch) => {
+      seen += batch.records.length;
+    });
+    const gaugeTotal = async () => {
+      const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === 'personastream_consumer_lag');
+      const values = (metric?.values ?? []).filter((v) => v.labels.group === groupId && v.labels.topic === topic);
+      return values.length === 2 ? values.reduce((n, v) => n + v.value, 0) : undefined;
+    };
+    const deadline = Date.now() + 30_000;
+    while ((seen < 9 || (await gaugeTotal()) !== 0) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(seen).toBe(9);
+    expect(await gaugeTotal()).toBe(0);
+    expect((await admin.groupLag(groupId, [topic])).reduce((n, l) => n + l.lag, 0)).toBe(0);
+    await consumer.stop();
+
+    await producer.send(topic, [{ key: 'late', value: new TextEncoder().encode('x') }]);
+    expect((await admin.groupLag(groupId, [topic])).reduce((n, l) => n + l.lag, 0)).toBe(1);
+    await admin.deleteTopics([topic]);
+    await producer.close();
     await admin.close();
   });
 });

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const sink = new ClickHouseScoreSink(clickhouse);
 
   const facts = new RunFactsStore();
-  const stream = createKafkaStream({ brokers: config.KAFKA_BROKERS, clientId: 'evaluator' }, { logger });
+  const stream = createKafkaStream({ brokers: config.KAFKA_BROKERS, clientId: 'evaluator' }, { logger, registry });
   const service = createEvaluatorService(
     {
       groupId: config.EVALUATOR_GROUP_ID,

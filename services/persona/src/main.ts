@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger('persona', cfg.LOG_LEVEL);
   const registry = createRegistry('persona');
-  const stream = createKafkaStream({ brokers: cfg.KAFKA_BROKERS, clientId: 'persona' }, { logger });
+  const stream = createKafkaStream({ brokers: cfg.KAFKA_BROKERS, clientId: 'persona' }, { logger, registry });
   const store = new RedisPersonaStore({ url: cfg.REDIS_URL, keyPrefix: cfg.PERSONA_REDIS_PREFIX });
   const modelPath = cfg.PERSONA_MODEL_PATH ?? defaultModelPath;
   const builtin = createBuiltinBackend(loadModel(modelPath));

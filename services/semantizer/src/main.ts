@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const logger = createLogger('semantizer', env.LOG_LEVEL);
   const registry = createRegistry('semantizer');
   const config = configFromEnv(env);
-  const stream = createKafkaStream({ brokers: env.KAFKA_BROKERS, clientId: 'semantizer' }, { logger });
+  const stream = createKafkaStream({ brokers: env.KAFKA_BROKERS, clientId: 'semantizer' }, { logger, registry });
   const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 5, enableOfflineQueue: true });
   redis.on('error', (err) => logger.warn({ err }, 'redis error'));
   const checkpoints = new RedisCheckpointStore(redis, { prefix: env.SEMANTIZER_CHECKPOINT_PREFIX });
