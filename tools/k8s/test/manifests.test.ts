@@ -7,7 +7,7 @@
  * fails here instead of in a cluster.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Topics } from '@personastream/contracts';
@@ -314,5 +314,37 @@ describe('alerting rules (k8s/overlays/prod/prometheus-rules.yaml, rendered)', (
       expect(String(r.for), r.alert).toMatch(/^\d+[smh]$/);
       expect(String(r.annotations?.summary ?? '').length, r.alert).toBeGreaterThan(10);
     }
+  });
+});
+
+describe('operations dashboard (deploy/grafana/personastream-ops.json)', () => {
+  const dashboard = JSON.parse(readFileSync(join(ROOT, 'deploy/grafana/personastream-ops.json'), 'utf8')) as {
+    panels: Array<{
+      id: number;
+      title: string;
+      description?: string;
+      targets: Array<{ expr: string; datasource: { type: string } }>;
+    }>;
+  };
+  const exported = exportedMetrics([join(ROOT, 'services'), join(ROOT, 'packages')]);
+
+  it('queries only metrics the services export, in valid PromQL, from the Prometheus datasource', () => {
+    expect(dashboard.panels.length).toBeGreaterThan(5);
+    for (const p of dashboard.panels) {
+      expect(p.targets.length, p.title).toBeGreaterThan(0);
+      for (const t of p.targets) {
+        expect(t.datasource.type, p.title).toBe('prometheus');
+        const parsed = selectedMetrics(t.expr);
+        expect(parsed.errorAt, `${p.title}: syntax error at ${parsed.errorAt} in ${t.expr}`).toBeUndefined();
+        expect(parsed.metrics.length, p.title).toBeGreaterThan(0);
+        for (const m of parsed.metrics) expect(exported.has(m), `${p.title}: ${m} is not exported`).toBe(true);
+      }
+    }
+  });
+
+  it('has unique panel ids and a description on every panel', () => {
+    const ids = dashboard.panels.map((p) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const p of dashboard.panels) expect((p.description ?? '').length, p.title).toBeGreaterThan(20);
   });
 });
