@@ -3,10 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { mulberry32 } from './random.js';
 import {
   delimitedFieldSize,
+  doubleFieldSize,
   int32Size,
   stringFieldSize,
   utf8Length,
   varintSize,
+  writeDoubleField,
   writeDoubleLE,
   writeInt32,
   writeString,
@@ -163,6 +165,15 @@ describe('doubles', () => {
         written((buf, pos) => writeDoubleLE(buf, pos, v)),
         `${v}`,
       ).toEqual(bufbuild((w) => w.double(v)));
+    }
+  });
+
+  it('write a double field as BinaryWriter does, leaving out +0 only (proto3), in doubleFieldSize bytes', () => {
+    for (const v of [0, -0, 1.5, Number.NaN, -Number.MIN_VALUE]) {
+      const expected = Object.is(v, 0) ? new Uint8Array() : bufbuild((w) => w.tag(5, WireType.Bit64).double(v));
+      const bytes = written((buf, pos) => writeDoubleField(buf, pos, (5 << 3) | WireType.Bit64, v));
+      expect(bytes, `${v}`).toEqual(expected);
+      expect(bytes.length, `${v}`).toBe(doubleFieldSize(v));
     }
   });
 });

@@ -9,8 +9,8 @@
  * size their buffers first (or grow them before writing).
  *
  * The proto3 rules stay with the callers: fields in field-number order, and zero values left out
- * ('' strings, 0 integers, +0 doubles; a -0 double is written, as protobuf-es does), except in map
- * entries, which always carry key and value. Helpers that take a tag take it as one byte: field
+ * ('' strings, 0 integers, +0 doubles — `isDefaultDouble`: a -0 double is written, as protobuf-es
+ * does), except in map entries, which always carry key and value. Helpers that take a tag take it as one byte: field
  * numbers 1 to 15.
  */
 
@@ -118,6 +118,26 @@ export function delimitedFieldSize(length: number): number {
 /** Bytes of the string field `writeStringField` writes: 0 for ''. */
 export function stringFieldSize(s: string): number {
   return s === '' ? 0 : delimitedFieldSize(utf8Length(s));
+}
+
+/**
+ * True for the double proto3 leaves out: +0 only. −0 is written, as protobuf-es does, so it survives a
+ * round trip. Every encoder's double fields go through this one rule.
+ */
+export function isDefaultDouble(v: number): boolean {
+  return Object.is(v, 0);
+}
+
+/** Bytes of a double field of one-byte tag: 0 when it is left out (+0), else tag and 8 bytes. */
+export function doubleFieldSize(v: number): number {
+  return isDefaultDouble(v) ? 0 : 9;
+}
+
+/** Writes a double field, one-byte `tag` and 8 little-endian bytes; nothing for +0 (the proto3 default). */
+export function writeDoubleField(buf: Uint8Array, pos: number, tag: number, v: number): number {
+  if (isDefaultDouble(v)) return pos;
+  buf[pos] = tag;
+  return writeDoubleLE(buf, pos + 1, v);
 }
 
 /** Scratch for the 8 bytes of a double: stores of its bytes beat a DataView on the caller's buffer. */

@@ -1,13 +1,14 @@
 import {
   type BehaviorEvent,
   delimitedFieldSize,
+  doubleFieldSize,
   type EventContext,
   type Item,
   int32Size,
   stringFieldSize,
   utf8Length,
   varintSize,
-  writeDoubleLE,
+  writeDoubleField,
   writeInt32,
   writeString,
   writeStringField,
@@ -41,7 +42,7 @@ function sizeItem(it: Item): number {
   let n = stringFieldSize(it.id);
   for (const c of it.categoryPath) n += delimitedFieldSize(utf8Length(c));
   n += stringFieldSize(it.brand);
-  if (!isZeroDouble(it.price)) n += 9;
+  n += doubleFieldSize(it.price);
   n += stringFieldSize(it.currency) + stringFieldSize(it.title);
   return n;
 }
@@ -63,7 +64,7 @@ function sizeEntry(k: string, v: string): number {
 
 function sizeEvent(e: BehaviorEvent): number {
   let n = stringFieldSize(e.eventId) + stringFieldSize(e.tenant) + stringFieldSize(e.userId);
-  if (!isZeroDouble(e.eventTimeMs)) n += 9;
+  n += doubleFieldSize(e.eventTimeMs);
   if (e.type !== 0) n += 1 + int32Size(e.type);
   if (e.item !== undefined) {
     itemSize = sizeItem(e.item);
@@ -77,31 +78,19 @@ function sizeEvent(e: BehaviorEvent): number {
   for (const k in e.properties) {
     n += delimitedFieldSize(sizeEntry(k, e.properties[k] as string));
   }
-  if (!isZeroDouble(e.dwellMs)) n += 9;
+  n += doubleFieldSize(e.dwellMs);
   if (e.rating !== 0) n += 1 + int32Size(e.rating);
   if (e.quantity !== 0) n += 1 + int32Size(e.quantity);
   n += stringFieldSize(e.runId);
-  if (!isZeroDouble(e.receivedTimeMs)) n += 9;
+  n += doubleFieldSize(e.receivedTimeMs);
   return n;
-}
-
-/** proto3 leaves out a double of +0 only: −0 is written (as protobuf-es does), so it survives a round trip. */
-function isZeroDouble(d: number): boolean {
-  return Object.is(d, 0);
-}
-
-/** A double field: tag and 8 bytes; nothing for +0. */
-function writeDouble(buf: Buffer, pos: number, tag: number, d: number): number {
-  if (isZeroDouble(d)) return pos;
-  buf[pos] = tag;
-  return writeDoubleLE(buf, pos + 1, d);
 }
 
 function writeEvent(buf: Buffer, pos: number, e: BehaviorEvent): number {
   pos = writeStringField(buf, pos, 0x0a, e.eventId);
   pos = writeStringField(buf, pos, 0x12, e.tenant);
   pos = writeStringField(buf, pos, 0x1a, e.userId);
-  pos = writeDouble(buf, pos, 0x21, e.eventTimeMs);
+  pos = writeDoubleField(buf, pos, 0x21, e.eventTimeMs);
   if (e.type !== 0) {
     buf[pos++] = 0x28;
     pos = writeInt32(buf, pos, e.type);
@@ -116,7 +105,7 @@ function writeEvent(buf: Buffer, pos: number, e: BehaviorEvent): number {
       pos = writeString(buf, pos, c);
     }
     pos = writeStringField(buf, pos, 0x1a, it.brand);
-    pos = writeDouble(buf, pos, 0x21, it.price);
+    pos = writeDoubleField(buf, pos, 0x21, it.price);
     pos = writeStringField(buf, pos, 0x2a, it.currency);
     pos = writeStringField(buf, pos, 0x32, it.title);
   }
@@ -141,7 +130,7 @@ function writeEvent(buf: Buffer, pos: number, e: BehaviorEvent): number {
     buf[pos++] = 0x12;
     pos = writeString(buf, pos, v);
   }
-  pos = writeDouble(buf, pos, 0x51, e.dwellMs);
+  pos = writeDoubleField(buf, pos, 0x51, e.dwellMs);
   if (e.rating !== 0) {
     buf[pos++] = 0x58;
     pos = writeInt32(buf, pos, e.rating);
@@ -151,6 +140,6 @@ function writeEvent(buf: Buffer, pos: number, e: BehaviorEvent): number {
     pos = writeInt32(buf, pos, e.quantity);
   }
   pos = writeStringField(buf, pos, 0x6a, e.runId);
-  pos = writeDouble(buf, pos, 0x71, e.receivedTimeMs);
+  pos = writeDoubleField(buf, pos, 0x71, e.receivedTimeMs);
   return pos;
 }

@@ -1,12 +1,13 @@
 import {
   delimitedFieldSize,
+  doubleFieldSize,
   type Evidence,
   type Persona,
   stringFieldSize,
   type Tag,
   type TagSet,
   varintSize,
-  writeDoubleLE,
+  writeDoubleField,
   writeStringField,
   writeVarint,
 } from '@personastream/contracts';
@@ -38,7 +39,6 @@ function uint32(v: number): number {
 
 const u32Size = (v: number) => (v === 0 ? 0 : 1 + varintSize(uint32(v)));
 // proto3 omits +0 but writes -0 (as protobuf-es does).
-const dblSize = (v: number) => (Object.is(v, 0) ? 0 : 9);
 
 function evidenceSize(e: Evidence): number {
   return stringFieldSize(e.windowId) + stringFieldSize(e.detail) + u32Size(e.count);
@@ -48,7 +48,11 @@ function evidenceSize(e: Evidence): number {
 function tagSize(t: Tag, sizes: number[]): number {
   const at = sizes.length;
   sizes.push(0);
-  let n = stringFieldSize(t.dimension) + stringFieldSize(t.value) + dblSize(t.confidence) + dblSize(t.sinceMs);
+  let n =
+    stringFieldSize(t.dimension) +
+    stringFieldSize(t.value) +
+    doubleFieldSize(t.confidence) +
+    doubleFieldSize(t.sinceMs);
   for (const e of t.evidence) {
     const s = evidenceSize(e);
     sizes.push(s);
@@ -63,12 +67,12 @@ function personaSize(p: Persona, sizes: number[]): number {
     stringFieldSize(p.tenant) +
     stringFieldSize(p.userId) +
     u32Size(p.version) +
-    dblSize(p.updatedMs) +
+    doubleFieldSize(p.updatedMs) +
     stringFieldSize(p.summary) +
     u32Size(p.windowsSeen) +
     u32Size(p.eventsSeen) +
     stringFieldSize(p.model) +
-    dblSize(p.lastEventTimeMs);
+    doubleFieldSize(p.lastEventTimeMs);
   for (const t of p.tags) n += delimitedFieldSize(tagSize(t, sizes));
   return n;
 }
@@ -101,9 +105,7 @@ class Writer {
   }
 
   dbl(tag: number, v: number): void {
-    if (Object.is(v, 0)) return;
-    this.buf[this.pos++] = tag;
-    this.pos = writeDoubleLE(this.buf, this.pos, v);
+    this.pos = writeDoubleField(this.buf, this.pos, tag, v);
   }
 
   bool(tag: number, v: boolean): void {
@@ -179,7 +181,7 @@ export function encodePersonaUpdate(personaBytes: Uint8Array, f: UpdateFields): 
     u32Size(f.rawBytes) +
     u32Size(f.semantizedTokens) +
     u32Size(f.rawTokens) +
-    dblSize(f.ingestTimeMs);
+    doubleFieldSize(f.ingestTimeMs);
   for (const n of setSizes) size += delimitedFieldSize(n);
   const w = new Writer(Buffer.allocUnsafe(size), sizes);
   w.buf[w.pos++] = 0x0a;

@@ -1,6 +1,7 @@
 import {
   type ActionCount,
   type CompressionStats,
+  isDefaultDouble,
   type NotableEvent,
   type SemantizedWindow,
   varintSize,
@@ -12,7 +13,7 @@ import {
 /**
  * Direct binary encoder of `WindowRecord{window}` and `SemantizedWindow`: the bytes `toBinary`
  * (protobuf-es) writes — fields in number order, proto3 zero values left out (doubles by
- * `Object.is(v, 0)`, so −0 is written), packed `hour_histogram`, map entries in the object's key
+ * `isDefaultDouble`: −0 is written), packed `hour_histogram`, map entries in the object's key
  * order with key and value always written, strings as UTF-8 (lone surrogates as U+FFFD, like
  * `TextEncoder`) — without protobuf-es's reflection and fork/join writer, which cost more per
  * window than building it. `window-binary.test.ts` compares the bytes with `toBinary` on generated,
@@ -119,7 +120,7 @@ function u32(out: Writer, no: number, v: number): void {
 }
 
 function dbl(out: Writer, no: number, v: number): void {
-  if (Object.is(v, 0)) return;
+  if (isDefaultDouble(v)) return;
   out.tag(no, I64);
   out.double(v);
 }

@@ -1,7 +1,7 @@
 import {
   delimitedFieldSize,
   varintSize,
-  writeDoubleLE,
+  writeDoubleField,
   writeString,
   writeStringField,
   writeVarint,
@@ -84,12 +84,10 @@ class Writer {
     this.pos = writeString(this.buf, this.pos, s);
   }
 
-  /** A double with its tag (skipped when +0; −0 is written, as protobuf-es does). */
+  /** A double with its tag (see `writeDoubleField`: skipped when +0). */
   dbl(tag: number, v: number): void {
-    if (Object.is(v, 0)) return;
     this.ensure(9);
-    this.buf[this.pos] = tag;
-    this.pos = writeDoubleLE(this.buf, this.pos + 1, v);
+    this.pos = writeDoubleField(this.buf, this.pos, tag, v);
   }
 
   /** A non-negative varint scalar with its tag (skipped when 0). */
