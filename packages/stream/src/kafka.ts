@@ -158,7 +158,9 @@ function lagMonitor(
   const admin = kafka.admin();
   let connected: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
-  let polling: Promise<void> = Promise.resolve();
+  // The poll in flight, if any: a tick while one runs (a slow or stalled broker) is skipped, so polls
+  // never queue up behind each other.
+  let polling: Promise<void> | undefined;
   const poll = async () => {
     try {
       connected ??= admin.connect();
@@ -172,10 +174,13 @@ function lagMonitor(
   };
   return {
     start() {
-      polling = poll();
-      timer = setInterval(() => {
-        polling = polling.then(poll);
-      }, intervalMs);
+      const tick = () => {
+        polling ??= poll().finally(() => {
+          polling = undefined;
+        });
+      };
+      tick();
+      timer = setInterval(tick, intervalMs);
       timer.unref();
     },
     async stop() {
