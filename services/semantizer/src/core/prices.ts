@@ -20,16 +20,18 @@ const TERCILE_Z = 0.43;
 export type Bucket = [number, number, number];
 
 /**
- * A bucket in memory: n, Σ ln p, Σ (ln p)², and 1 when changed since the last checkpoint delta. A
- * Float64Array: updating a sum stores a double in place (a JS array of mixed values would box it).
+ * The day buckets of one category key, in one contiguous array: bucket j (the j-th smallest day,
+ * `days[j]`) is `sums[4j..4j+3]` = n, Σ ln p, Σ (ln p)², and 1 when changed since the last
+ * checkpoint delta. Contiguous doubles, found by binary search: events of one user after another
+ * jump back and forth in time, and a scan or one small array per bucket cost more than the update.
  */
-type LiveBucket = Float64Array;
-
-/** The day buckets of one category key, sorted by day. */
 interface Entry {
   key: string;
+  /** Days that have a bucket, ascending (the first `days.length` buckets of `sums` are in use). */
   days: number[];
-  live: LiveBucket[];
+  sums: Float64Array;
+  /** Index of the bucket used last (events of one user mostly hit the same day in a row). */
+  last: number;
   /**
    * Memo of the last prefix sum (`prefix`): the sums over the buckets of days < `qDay`, which are
    * the first `qj` buckets. Valid while no bucket of a day < `qDay` changed (`add` clears it).
@@ -40,6 +42,9 @@ interface Entry {
   qs1: number;
   qs2: number;
 }
+
+/** Doubles per bucket in `Entry.sums`. */
+const SLOT = 4;
 
 interface PathInfo {
   path: string[];
@@ -56,8 +61,8 @@ export class PriceBook {
   private readonly pathKeys = new Map<string, PathInfo[]>();
   /** Path array (by identity) → its info. Arrays must not be mutated once seen (interned ones never are). */
   private readonly byArray = new Map<readonly string[], PathInfo>();
-  /** Buckets changed since the last `takeDirty`. */
-  private dirty: [string, number, LiveBucket][] = [];
+  /** Buckets changed since the last `takeDirty`, as (entry, day). */
+  private dirty: [Entry, number][] = [];
 
   private info(path: readonly string[]): PathInfo {
     // Engines intern paths (`PathTable`): the same array comes back for every event of a path.
@@ -111,23 +116,32 @@ export class PriceBook {
   private entry(key: string): Entry {
     let e = this.buckets.get(key);
     if (!e) {
-      e = { key, days: [], live: [], qDay: Number.NEGATIVE_INFINITY, qj: 0, qn: 0, qs1: 0, qs2: 0 };
+      e = {
+        key,
+        days: [],
+        sums: new Float64Array(8 * SLOT),
+        last: 0,
+        qDay: Number.NEGATIVE_INFINITY,
+        qj: 0,
+        qn: 0,
+        qs1: 0,
+        qs2: 0,
+      };
       this.buckets.set(key, e);
     }
     return e;
   }
 
-  private bucket(e: Entry, day: number): LiveBucket {
+  /** Offset in `e.sums` of the bucket of `day`, created (zero) when missing. */
+  private bucket(e: Entry, day: number): number {
     // The caller changes this bucket: a memoized prefix that contains it is stale.
     if (day < e.qDay) forgetPrefix(e);
-    const { days, live } = e;
-    let i = days.length - 1;
-    while (i >= 0 && (days[i] as number) > day) i--;
-    if (i >= 0 && days[i] === day) return live[i] as LiveBucket;
-    const b: LiveBucket = new Float64Array(4);
-    days.splice(i + 1, 0, day);
-    live.splice(i + 1, 0, b);
-    return b;
+    const days = e.days;
+    if (days[e.last] === day) return e.last * SLOT;
+    const j = lowerBound(days, day);
+    e.last = j;
+    if (days[j] !== day) insertBucket(e, j, day);
+    return j * SLOT;
   }
 
   add(path: readonly string[], price: number, t: number): void {
@@ -135,13 +149,14 @@ export class PriceBook {
     const x = Math.log(price);
     const day = Math.floor(t / DAY_MS);
     for (const e of this.info(path).entries) {
-      const b = this.bucket(e, day);
-      b[0] = (b[0] as number) + 1;
-      b[1] = (b[1] as number) + x;
-      b[2] = (b[2] as number) + x * x;
-      if (b[3] === 0) {
-        b[3] = 1;
-        this.dirty.push([e.key, day, b]);
+      const o = this.bucket(e, day);
+      const sums = e.sums;
+      sums[o] = (sums[o] as number) + 1;
+      sums[o + 1] = (sums[o + 1] as number) + x;
+      sums[o + 2] = (sums[o + 2] as number) + x * x;
+      if (sums[o + 3] === 0) {
+        sums[o + 3] = 1;
+        this.dirty.push([e, day]);
       }
     }
   }
@@ -179,16 +194,22 @@ export class PriceBook {
    * (what `JSON.stringify(bucket)` gives, written directly: checkpoints take these every batch).
    */
   takeDirty(into: Record<string, string>, prefix: string): void {
-    for (const [k, day, b] of this.dirty) {
-      b[3] = 0;
-      into[`${prefix}${k}\u0000${day}`] = bucketJson(b[0] as number, b[1] as number, b[2] as number);
+    for (const [e, day] of this.dirty) {
+      const o = lowerBound(e.days, day) * SLOT;
+      const sums = e.sums;
+      sums[o + 3] = 0;
+      into[`${prefix}${e.key}\u0000${day}`] = bucketJson(
+        sums[o] as number,
+        sums[o + 1] as number,
+        sums[o + 2] as number,
+      );
     }
     this.dirty = [];
   }
 
   /** Forgets which buckets changed (after a restore: the store already has them). */
   clearDirty(): void {
-    for (const [, , b] of this.dirty) b[3] = 0;
+    for (const [e, day] of this.dirty) (e.sums as Float64Array)[lowerBound(e.days, day) * SLOT + 3] = 0;
     this.dirty = [];
   }
 
@@ -197,8 +218,8 @@ export class PriceBook {
     const out = new Map<string, Bucket>();
     for (const [k, e] of this.buckets) {
       e.days.forEach((d, j) => {
-        const b = e.live[j] as LiveBucket;
-        out.set(`${k}\u0000${d}`, [b[0] as number, b[1] as number, b[2] as number]);
+        const o = j * SLOT;
+        out.set(`${k}\u0000${d}`, [e.sums[o] as number, e.sums[o + 1] as number, e.sums[o + 2] as number]);
       });
     }
     return out;
@@ -207,11 +228,37 @@ export class PriceBook {
   /** Restores one bucket (from `all`/`takeDirty` output). */
   set(field: string, v: Bucket): void {
     const i = field.lastIndexOf('\u0000');
-    const b = this.bucket(this.entry(field.slice(0, i)), Number(field.slice(i + 1)));
-    b[0] = v[0];
-    b[1] = v[1];
-    b[2] = v[2];
+    const e = this.entry(field.slice(0, i));
+    const o = this.bucket(e, Number(field.slice(i + 1)));
+    e.sums[o] = v[0];
+    e.sums[o + 1] = v[1];
+    e.sums[o + 2] = v[2];
   }
+}
+
+/** Index of the first day ≥ `day` (`days.length` when none). */
+function lowerBound(days: readonly number[], day: number): number {
+  let lo = 0;
+  let hi = days.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((days[mid] as number) < day) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Inserts an empty bucket for `day` at index `j`, growing the array when full. */
+function insertBucket(e: Entry, j: number, day: number): void {
+  const n = e.days.length;
+  if ((n + 1) * SLOT > e.sums.length) {
+    const grown = new Float64Array(e.sums.length * 2);
+    grown.set(e.sums);
+    e.sums = grown;
+  }
+  e.sums.copyWithin((j + 1) * SLOT, j * SLOT, n * SLOT);
+  e.sums.fill(0, j * SLOT, (j + 1) * SLOT);
+  e.days.splice(j, 0, day);
 }
 
 /** `JSON.stringify([n, s1, s2])`: finite numbers print as `String` does; others take JSON's `null`. */
@@ -237,12 +284,12 @@ function prefix(e: Entry, day: number): void {
     s1 = e.qs1;
     s2 = e.qs2;
   }
-  const { days, live } = e;
+  const { days, sums } = e;
   for (; j < days.length && (days[j] as number) < day; j++) {
-    const b = live[j] as LiveBucket;
-    n += b[0] as number;
-    s1 += b[1] as number;
-    s2 += b[2] as number;
+    const o = j * SLOT;
+    n += sums[o] as number;
+    s1 += sums[o + 1] as number;
+    s2 += sums[o + 2] as number;
   }
   e.qDay = day;
   e.qj = j;

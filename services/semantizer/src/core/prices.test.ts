@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { DAY_MS, PriceBook } from './prices.js';
+
+/** A deterministic shuffle (LCG) so failures reproduce. */
+function shuffled<T>(xs: T[], seed: number): T[] {
+  const out = [...xs];
+  let s = seed;
+  for (let i = out.length - 1; i > 0; i--) {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    const j = s % (i + 1);
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
+/**
+ * n, mean, sd over the samples of days before `day`: each day's bucket summed in arrival order, the
+ * buckets in day order (what the book promises).
+ */
+function naive(samples: [number, number][], day: number): { n: number; mean: number; sd: number } | undefined {
+  const byDay = new Map<number, [number, number, number]>();
+  for (const [d, p] of samples) {
+    const b = byDay.get(d) ?? [0, 0, 0];
+    const x = Math.log(p);
+    b[0] += 1;
+    b[1] += x;
+    b[2] += x * x;
+    byDay.set(d, b);
+  }
+  let n = 0;
+  let s1 = 0;
+  let s2 = 0;
+  for (const d of [...byDay.keys()].sort((a, b) => a - b)) {
+    if (d >= day) break;
+    const b = byDay.get(d) as [number, number, number];
+    n += b[0];
+    s1 += b[1];
+    s2 += b[2];
+  }
+  if (n < 8) return undefined;
+  const v = (s2 - (s1 * s1) / n) / (n - 1);
+  return { n, mean: s1 / n, sd: v > 0 ? Math.sqrt(v) : 0 };
+}
+
+describe('PriceBook buckets', () => {
+  // 40 days (more than the initial capacity of a key's bucket array), prices arriving with days out
+  // of order, as events of one user after another do; queries interleaved with the additions.
+  const samples: [number, number][] = [];
+  for (let d = 0; d < 40; d++) for (let k = 0; k < 3; k++) samples.push([d, 5 + ((d * 7 + k * 13) % 50)]);
+  const order = shuffled(samples, 7);
+
+  it('gives the day-ordered sums of the earlier days, whatever order the days arrived in', () => {
+    const book = new PriceBook();
+    const seen: [number, number][] = [];
+    for (const [i, [d, p]] of order.entries()) {
+      book.add(['A', 'B'], p, d * DAY_MS + 1000);
+      seen.push([d, p]);
+      if (i % 9 === 0) {
+        const q = (i * 11) % 41;
+        expect(book.stat(['A', 'B'], q * DAY_MS)).toEqual(naive(seen, q));
+      }
+    }
+    for (let q = 0; q <= 41; q++) expect(book.stat(['A', 'B'], q * DAY_MS)).toEqual(naive(order, q));
+  });
+
+  it('reports every changed bucket once per delta, with its current sums, and restores from them', () => {
+    const book = new PriceBook();
+    const copy = new PriceBook();
+    const applied: Record<string, string> = {};
+    for (const [i, [d, p]] of order.entries()) {
+      book.add(['A', 'B'], p, d * DAY_MS);
+      if (i % 25 === 24) book.takeDirty(applied, '');
+    }
+    book.takeDirty(applied, '');
+    // levels '', 'A', 'A>B' × 40 days
+    expect(Object.keys(applied)).toHaveLength(3 * 40);
+    for (const [f, v] of book.all()) expect(JSON.parse(applied[f] as string)).toEqual(v);
+    for (const [f, json] of Object.entries(applied)) copy.set(f, JSON.parse(json));
+    for (let q = 0; q <= 41; q++) expect(copy.stat(['A', 'B'], q * DAY_MS)).toEqual(book.stat(['A', 'B'], q * DAY_MS));
+    const none: Record<string, string> = {};
+    book.takeDirty(none, '');
+    expect(none).toEqual({});
+  });
+});
