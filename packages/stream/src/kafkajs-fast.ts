@@ -1,22 +1,25 @@
 /**
- * Faster produce path for kafkajs 2.2.4, byte-identical on the wire.
+ * Faster produce and fetch paths for kafkajs 2.2.4, byte-identical on the wire.
  *
  * kafkajs encodes each record through its generic `Encoder` (a Buffer per varint, one per record,
  * one per header, then copies into the batch, the partition, the topic and the request), computes
  * CRC-32C one byte at a time, and groups messages per partition with an O(n²) array spread. At
  * ~360-byte records that costs ~20 µs of CPU per record — more than generating the record.
  *
- * `loadKafkajs()` loads kafkajs with two of its internal modules replaced (through Node's CommonJS
+ * `loadKafkajs()` loads kafkajs with three of its internal modules replaced (through Node's CommonJS
  * module cache, before kafkajs captures them):
  * - `producer/groupMessagesPerPartition` — the same result, built in one linear pass;
  * - `protocol/requests/produce/v3/request` (v4–v7 reuse it) — uncompressed requests without
  *   per-message timestamps are written in one pass into one buffer with a table-driven
  *   (slicing-by-8) CRC-32C; anything else (compression, explicit timestamps, header arrays) falls
  *   back to kafkajs's own encoder. `kafkajs-fast.test.ts` checks the bytes against kafkajs's.
+ * - `protocol/recordBatch/v0/decoder` (fetch responses) — uncompressed record batches decoded in one
+ *   pass with the same output objects (`kafkajs-fast-consume.ts`); anything else goes to kafkajs's.
  * Only kafkajs 2.2.4 is patched; with any other version `loadKafkajs()` returns kafkajs untouched.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fastRecordBatchDecoder } from './kafkajs-fast-consume.js';
 
 type KafkaJs = typeof import('kafkajs');
 
@@ -37,6 +40,9 @@ export function loadKafkajs(): KafkaJs {
     replaceModule(join(root, 'src/producer/groupMessagesPerPartition.js'), () => groupMessagesPerPartition);
     replaceModule(join(root, 'src/protocol/requests/produce/v3/request.js'), (original) =>
       fastProduceRequest(original as ProduceRequestFactory),
+    );
+    replaceModule(join(root, 'src/protocol/recordBatch/v0/decoder.js'), (original) =>
+      fastRecordBatchDecoder(original as Parameters<typeof fastRecordBatchDecoder>[0]),
     );
     patched = true;
   }
