@@ -12,12 +12,13 @@
  *    group, the documented way to scale; its own group and Redis checkpoint prefix) and reads the windows topic until every partition's forwarded
  *    end-of-run marker arrived;
  * 4. prints one JSON line — input records ÷ seconds from the service's start to the last marker,
- *    the same without the service's start-up (to its first output), the service's CPU seconds —
+ *    the same without the service's start-up (to its first output), the service's CPU seconds and
+ *    those of the broker, Redis and this process over the same interval —
  *    then deletes the topics and checkpoint keys.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createLogger, deleteKeysWithPrefix } from '@personastream/runtime';
@@ -56,6 +57,13 @@ export interface KafkaBenchResult {
   steadyEventsPerSecond: number;
   /** CPU seconds of the service processes together (Linux `/proc`; null elsewhere). */
   serviceCpuSeconds: number | null;
+  /**
+   * CPU seconds the rest of the stack used over the same interval (service start → last marker):
+   * the local broker and Redis (found through `.infra/{kafka,redis}/*.pid`, the `infra.sh` layout;
+   * null when not there) and this benchmark process (reading the windows topic). With the service's,
+   * the CPU the whole pipeline spends per event on this machine.
+   */
+  stackCpuSeconds: { broker: number | null; redis: number | null; benchmark: number };
 }
 
 /** Parses `[users] [--tokenizer T] [--concurrency N] [--partitions N] [--instances N] [--profile DIR]`. */
@@ -96,6 +104,23 @@ function cpuSecondsOf(pid: number | undefined): number | null {
   } catch {
     return null;
   }
+}
+
+/** The pid in the first `*.pid` file of `dir`, if any. */
+function pidIn(dir: string): number | undefined {
+  try {
+    const file = readdirSync(dir).find((f) => f.endsWith('.pid'));
+    const pid = file ? Number(readFileSync(join(dir, file), 'utf8').trim()) : Number.NaN;
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds used since `start` (both null-safe). */
+function cpuSince(pid: number | undefined, start: number | null): number | null {
+  const now = cpuSecondsOf(pid);
+  return now === null || start === null ? null : Number((now - start).toFixed(2));
 }
 
 /** Resolves when the child exits (or at once if it already has). */
@@ -169,6 +194,10 @@ export async function runKafkaBench(
 
     // 3. the service, as in production
     const main = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
+    const infra = process.env.PS_INFRA_DIR ?? '.infra';
+    const brokerPid = pidIn(join(infra, 'kafka'));
+    const redisPid = pidIn(join(infra, 'redis'));
+    const stack0 = { broker: cpuSecondsOf(brokerPid), redis: cpuSecondsOf(redisPid), benchmark: process.cpuUsage() };
     const t0 = performance.now();
     const profile = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
     const start = () =>
@@ -200,6 +229,12 @@ export async function runKafkaBench(
     );
     await Promise.race([done, failed]);
     const cpu = children.map((c) => cpuSecondsOf(c.pid));
+    const own = process.cpuUsage(stack0.benchmark);
+    const stackCpuSeconds = {
+      broker: cpuSince(brokerPid, stack0.broker),
+      redis: cpuSince(redisPid, stack0.redis),
+      benchmark: Number(((own.user + own.system) / 1e6).toFixed(2)),
+    };
     const serviceCpuSeconds = cpu.some((c) => c === null)
       ? null
       : Number(cpu.reduce<number>((a, c) => a + (c as number), 0).toFixed(2));
@@ -220,6 +255,7 @@ export async function runKafkaBench(
       startupSeconds: Number(((firstOutputAt - t0) / 1000).toFixed(2)),
       steadyEventsPerSecond: Math.round(run.events / steady),
       serviceCpuSeconds,
+      stackCpuSeconds,
     };
   } finally {
     await Promise.all(
