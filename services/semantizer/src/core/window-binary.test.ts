@@ -65,4 +65,18 @@ describe('encodeWindowRecord', () => {
     expectSameBytes({ ...w, compression: undefined, text: 'x'.repeat(127), actions: [] });
     expectSameBytes({ ...w, text: 'x'.repeat(200_000) });
   });
+
+  it('hands out views that later records never overwrite, across slabs and records larger than one', () => {
+    const windows = semantizeEvents(generateEvents({ users: 8, days: 12, seed: 6 }), { tokenizer: 'none' }).windows;
+    const big = windows[0];
+    if (!big) throw new Error('no window');
+    // interleave records larger than a slab (64 KiB) with ordinary ones, keep every view, compare at the end
+    const all = windows.flatMap((w, i) => (i % 50 === 0 ? [w, { ...big, text: `${i}`.repeat(40_000) }] : [w]));
+    const views = all.map((w) => encodeWindowRecord(w));
+    const total = views.reduce((n, v) => n + v.byteLength, 0);
+    expect(total).toBeGreaterThan(3 * 64 * 1024);
+    all.forEach((w, i) => {
+      expect(Buffer.from(views[i] as Uint8Array).equals(Buffer.from(reference(w)))).toBe(true);
+    });
+  });
 });

@@ -22,7 +22,6 @@ import {
  */
 export function encodeWindowRecord(w: SemantizedWindow): Uint8Array {
   const out = writer;
-  out.pos = 0;
   out.tag(1, LEN);
   const mark = out.fork();
   writeWindow(out, w);
@@ -33,7 +32,6 @@ export function encodeWindowRecord(w: SemantizedWindow): Uint8Array {
 /** `toBinary(SemantizedWindowSchema, w)`, directly. */
 export function encodeWindow(w: SemantizedWindow): Uint8Array {
   const out = writer;
-  out.pos = 0;
   writeWindow(out, w);
   return out.take();
 }
@@ -42,23 +40,37 @@ const VARINT = 0;
 const I64 = 1;
 const LEN = 2;
 
+/** Bytes of a fresh slab. */
+const SLAB = 64 * 1024;
+
+/**
+ * Writes records one after another into a slab and hands each out as a view of it (no copy per
+ * record); a record that does not fit moves, with what it has written, to a fresh slab — the old one
+ * lives on as long as views of it do. Marks (`fork`/`join`) are relative to the record's start, so
+ * they survive that move.
+ */
 class Writer {
-  buf = Buffer.allocUnsafe(64 * 1024);
+  buf = Buffer.allocUnsafe(SLAB);
+  /** Where the record being written starts: bytes before it belong to records already handed out. */
+  start = 0;
   pos = 0;
 
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
+    const used = this.pos - this.start;
+    let size = SLAB;
+    while (size < used + n) size *= 2;
     const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.pos);
+    this.buf.copy(next, 0, this.start, this.pos);
     this.buf = next;
+    this.start = 0;
+    this.pos = used;
   }
 
-  /** A copy of the bytes written. */
+  /** The record written since the last `take`, as a view; the next record starts after it. */
   take(): Uint8Array {
-    const out = new Uint8Array(this.pos);
-    out.set(this.buf.subarray(0, this.pos));
+    const out = new Uint8Array(this.buf.buffer, this.buf.byteOffset + this.start, this.pos - this.start);
+    this.start = this.pos;
     return out;
   }
 
@@ -82,25 +94,26 @@ class Writer {
     this.pos = writeString(this.buf, this.pos, s);
   }
 
-  /** Starts a length-delimited body; one byte is reserved for its length. */
+  /** Starts a length-delimited body; one byte is reserved for its length. Returns its mark. */
   fork(): number {
     this.ensure(1);
     this.pos++;
-    return this.pos;
+    return this.pos - this.start;
   }
 
-  /** Ends the body started at `start`: writes its length before it, moving it when that takes more than one byte. */
-  join(start: number): void {
-    const len = this.pos - start;
+  /** Ends the body whose mark is `mark`: writes its length before it, moving it when that takes more than one byte. */
+  join(mark: number): void {
+    const len = this.pos - (this.start + mark);
     if (len < 0x80) {
-      this.buf[start - 1] = len;
+      this.buf[this.start + mark - 1] = len;
       return;
     }
     const extra = varintSize(len) - 1; // bytes beyond the reserved one
     this.ensure(extra);
-    this.buf.copyWithin(start + extra, start, this.pos);
+    const body = this.start + mark;
+    this.buf.copyWithin(body + extra, body, this.pos);
     const end = this.pos + extra;
-    writeVarint(this.buf, start - 1, len);
+    writeVarint(this.buf, body - 1, len);
     this.pos = end;
   }
 }
