@@ -6,11 +6,19 @@
 export class PathTable {
   private readonly byLeaf = new Map<string, string[][]>();
   private size = 0;
+  /** The path `intern` returned last: consecutive events often show the same item. */
+  private last: string[] = NO_PATH;
 
   constructor(private readonly maxPaths = 50_000) {}
 
   intern(path: readonly string[]): string[] {
     if (path.length === 0) return NO_PATH;
+    if (sameArray(this.last, path)) return this.last;
+    this.last = this.lookup(path);
+    return this.last;
+  }
+
+  private lookup(path: readonly string[]): string[] {
     const leaf = path[path.length - 1] as string;
     let list = this.byLeaf.get(leaf);
     if (list) {

@@ -83,6 +83,23 @@ describe('decodeEventRecordFast', () => {
     }
   });
 
+  it('shares long strings (user agents) only when every byte matches', () => {
+    // same length, same first 4 and last 8 bytes (so the same cache slot), different middles
+    const agents = ['A', 'B', 'é', 'C'].map(
+      (m) => `Mozilla/5.0 (${'x'.repeat(60)}${m}${'y'.repeat(60)}) Safari/605.1.15`,
+    );
+    agents.push(
+      `${'z'.repeat(256)}`,
+      `${'z'.repeat(257)}`,
+      'Mozilla/5.0'.padEnd(64, '.'),
+      'Mozilla/5.0'.padEnd(65, '.'),
+    );
+    for (let i = 0; i < 200; i++) {
+      const bytes = record({ eventId: `e${i}`, context: { userAgent: agents[(i * 7) % agents.length] as string } });
+      expect(decodeEventRecordFast(bytes)).toStrictEqual(fromBinary(EventRecordSchema, bytes));
+    }
+  });
+
   it('leaves markers, unknown fields, merged sub-messages and broken bytes to fromBinary', () => {
     const marker = toBinary(
       EventRecordSchema,

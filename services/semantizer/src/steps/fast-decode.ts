@@ -15,7 +15,9 @@ import type { BehaviorEvent, EventContext, EventRecord, Item } from '@personastr
 export function decodeEventRecordFast(bytes: Uint8Array): EventRecord | undefined {
   const r = reader;
   r.buf = bytes;
-  r.node = nodeBuffer(bytes.buffer);
+  const ab = bytes.buffer; // a getter that is not free: read once per record
+  r.node = nodeBuffer(ab);
+  r.view = dataView(ab);
   r.base = bytes.byteOffset;
   r.pos = 0;
   r.ok = true;
@@ -33,6 +35,8 @@ class Reader {
   buf: Uint8Array = new Uint8Array(0);
   /** `buf`'s whole ArrayBuffer as a Node Buffer (same memory; `buf` starts at `base` in it). */
   node: Buffer = Buffer.alloc(0);
+  /** A DataView of `buf`'s whole ArrayBuffer (`buf` starts at `base` in it). */
+  view: DataView = new DataView(new ArrayBuffer(0));
   base = 0;
   pos = 0;
   ok = true;
@@ -61,7 +65,7 @@ class Reader {
       this.ok = false;
       return 0;
     }
-    const v = view(this.buf).getFloat64(this.buf.byteOffset + this.pos, true);
+    const v = this.view.getFloat64(this.base + this.pos, true);
     this.pos += 8;
     return v;
   }
@@ -78,6 +82,8 @@ class Reader {
    * `string()` for values that repeat (tenant, user id, item fields, device, user agent…): short
    * ASCII strings come from a small direct-mapped cache when the bytes match, so a repeated value
    * is one shared string — no allocation, and its hash (for Map lookups downstream) already computed.
+   * Each slot keeps a copy of its string's bytes (see `sameBytes`): comparing two byte arrays is
+   * cheaper than reading the string's characters one by one.
    */
   shared(): string {
     const end = this.sub();
@@ -94,16 +100,12 @@ class Reader {
     for (let i = start; i < head; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
     for (let i = Math.max(head, end - 8); i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
     const slot = (h ^ (h >>> 15)) & SHARED_MASK;
-    const cached = sharedStrings[slot];
-    if (cached !== undefined && cached.length === n) {
-      // equal char codes < 0x80 to the bytes: the same ASCII text
-      let i = 0;
-      while (i < n && cached.charCodeAt(i) === buf[start + i]) i++;
-      if (i === n) return cached;
-    }
+    if (sameBytes(slot, buf, start, n)) return sharedStrings[slot] as string;
     for (let i = start; i < end; i++) if ((buf[i] as number) >= 0x80) return utf8.decode(buf.subarray(start, end));
+    // ASCII only in the cache: its bytes are its characters
     const s = this.node.toString('latin1', this.base + start, this.base + end);
     sharedStrings[slot] = s;
+    keepBytes(slot, buf, start, n);
     return s;
   }
 
@@ -126,10 +128,45 @@ class Reader {
   }
 }
 
-/** Strings longer than this (bytes) are not shared. */
-const SHARED_MAX_LENGTH = 64;
+/** Strings longer than this (bytes) are not shared (user agents, ~100–200 bytes, are). */
+const SHARED_MAX_LENGTH = 256;
 const SHARED_MASK = 8191;
+/** The shared strings by slot. */
 const sharedStrings: (string | undefined)[] = new Array(SHARED_MASK + 1).fill(undefined);
+/**
+ * The bytes of each slot's string: its length (−1: empty slot) and, up to `ARENA_STRIDE` bytes, a
+ * copy in one preallocated arena (misses are frequent — session ids, queries — and must not
+ * allocate), longer ones (user agents: few, and rarely replaced) in an array of their own.
+ */
+const ARENA_STRIDE = 64;
+const sharedLength = new Int32Array(SHARED_MASK + 1).fill(-1);
+const arena = new Uint8Array((SHARED_MASK + 1) * ARENA_STRIDE);
+const longBytes: (Uint8Array | undefined)[] = new Array(SHARED_MASK + 1).fill(undefined);
+
+/** True when the string in `slot` has the bytes `buf[start, start + n)`. */
+function sameBytes(slot: number, buf: Uint8Array, start: number, n: number): boolean {
+  if (sharedLength[slot] !== n) return false;
+  let i = 0;
+  if (n <= ARENA_STRIDE) {
+    const at = slot * ARENA_STRIDE;
+    while (i < n && arena[at + i] === buf[start + i]) i++;
+  } else {
+    const bytes = longBytes[slot] as Uint8Array;
+    while (i < n && bytes[i] === buf[start + i]) i++;
+  }
+  return i === n;
+}
+
+/** Records `buf[start, start + n)` as the bytes of the string in `slot`. */
+function keepBytes(slot: number, buf: Uint8Array, start: number, n: number): void {
+  sharedLength[slot] = n;
+  if (n <= ARENA_STRIDE) {
+    const at = slot * ARENA_STRIDE;
+    for (let i = 0; i < n; i++) arena[at + i] = buf[start + i] as number; // no subarray object
+  } else {
+    longBytes[slot] = buf.slice(start, start + n);
+  }
+}
 
 const reader = new Reader();
 const utf8 = new TextDecoder();
@@ -144,9 +181,10 @@ function nodeBuffer(ab: ArrayBufferLike): Buffer {
   return lastNode;
 }
 
-function view(buf: Uint8Array): DataView {
-  if (lastView && lastView.buffer === buf.buffer) return lastView;
-  lastView = new DataView(buf.buffer);
+/** A DataView over a whole ArrayBuffer: one per fetch response, like `nodeBuffer`. */
+function dataView(ab: ArrayBufferLike): DataView {
+  if (lastView && lastView.buffer === ab) return lastView;
+  lastView = new DataView(ab);
   return lastView;
 }
 
