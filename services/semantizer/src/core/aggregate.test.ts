@@ -7,8 +7,10 @@ import {
   ItemSchema,
 } from '@personastream/contracts';
 import { describe, expect, it } from 'vitest';
+import { rng } from '../testing/generator.js';
 import { type ClosedWindow, emptyStats, PartitionEngine } from './engine.js';
-import { damerau, normalizeQuery, Vocabulary } from './intents.js';
+import { damerau, letterMask, normalizeQuery, Vocabulary } from './intents.js';
+import { ACTION_NAMES, ACTION_ORDER } from './mapping.js';
 import { PriceBook } from './prices.js';
 import { defaultCoreConfig } from './types.js';
 
@@ -138,6 +140,29 @@ describe('aggregation and rendering', () => {
   });
 });
 
+describe('large windows', () => {
+  it('counts many brands and categories and corrects against many window words (indexed paths)', () => {
+    const names =
+      'Alpha Bravo Charlie Delta Echo Foxtrot Golf Hotel India Juliett Kilo Lima Mike November Oscar Papa Quebec Romeo Sierra Tango'.split(
+        ' ',
+      );
+    const events = names.map((b, i) => ev(i * 0.1, EventType.ITEM_VIEW, { item: item([`Top${b}`, `Sub${b}`], 10, b) }));
+    events.push(ev(2.1, EventType.ITEM_VIEW, { item: item(['TopHotel', 'SubHotel'], 10, 'Hotel') }));
+    events.push(ev(2.2, EventType.ITEM_VIEW, { item: item(['TopHotel', 'SubHotel'], 10, 'Hotel') }));
+    events.push(ev(2.3, EventType.ITEM_VIEW, { item: item(['TopMike', 'SubMike'], 10, 'Mike') }));
+    events.push(ev(2.4, EventType.SEARCH, { query: 'sierrra julliett hotels zzzz' }));
+    const [w] = windowsOf(events).map((c) => c.window);
+    expect(w?.brands).toEqual(['Hotel', 'Mike']);
+    expect(w?.intents).toEqual(['sierra', 'juliett', 'hotel', 'zzzz']);
+    expect(w?.actions.slice(0, 3).map((a) => [a.category, a.count])).toEqual([
+      ['TopHotel > SubHotel', 3],
+      ['TopMike > SubMike', 2],
+      ['TopAlpha > SubAlpha', 1],
+    ]);
+    expect(w?.devices).toEqual({ mobile: 24 });
+  });
+});
+
 describe('notable events', () => {
   it('flags a first purchase in a new category and a shift against the history', () => {
     const sports = ['Sports', 'Running', 'Shoes'];
@@ -173,6 +198,80 @@ describe('intents', () => {
     expect(v.correct('sneakres', DAY)).toBe('sneakres'); // only seen later
     expect(v.correct('sneakres', DAY, new Set(['sneakers']))).toBe('sneakers');
     expect(damerau('abcd', 'abdc', 2)).toBe(1);
+  });
+
+  it('letter masks of words within edit distance d differ in at most 2d bits (the exact prefilter)', () => {
+    const r = rng(9);
+    const letters = 'abcdeéfghijklmnopqrstuvwxyz0123456789ßж';
+    const word = (n: number) => Array.from({ length: n }, () => letters[Math.floor(r() * letters.length)]).join('');
+    const edit = (w: string): string => {
+      const i = Math.floor(r() * (w.length + 1));
+      const c = letters[Math.floor(r() * letters.length)] as string;
+      const op = Math.floor(r() * 4);
+      if (op === 0) return w.slice(0, i) + c + w.slice(i);
+      if (op === 1) return w.slice(0, i) + w.slice(i + 1);
+      if (op === 2) return w.slice(0, i) + c + w.slice(i + 1);
+      return w.slice(0, i) + w.charAt(i + 1) + w.charAt(i) + w.slice(i + 2);
+    };
+    let checked = 0;
+    for (let k = 0; k < 20_000; k++) {
+      const a = word(3 + Math.floor(r() * 9));
+      let b = a;
+      for (let e = Math.floor(r() * 4); e > 0; e--) b = edit(b);
+      if (r() < 0.2) b = word(3 + Math.floor(r() * 9));
+      for (const max of [1, 2]) {
+        const d = damerau(a, b, max);
+        if (d > max) continue;
+        checked++;
+        expect(popcount32(letterMask(a) ^ letterMask(b)), `${a} ${b}`).toBeLessThanOrEqual(2 * d);
+      }
+    }
+    expect(checked).toBeGreaterThan(10_000);
+  });
+
+  it('corrects exactly like a scan of every word with damerau', () => {
+    const r = rng(10);
+    const letters = 'aeiourstnlcdhm';
+    const word = () =>
+      Array.from({ length: 4 + Math.floor(r() * 7) }, () => letters[Math.floor(r() * letters.length)]).join('');
+    const v = new Vocabulary();
+    const seen = new Map<string, number>();
+    const reference = (term: string, beforeMs: number, extra: Set<string>) => {
+      const known = (w: string) => ((seen.get(w) ?? Infinity) < beforeMs ? true : extra.has(w));
+      if (known(term) || term.length < 4 || /\d/.test(term)) return term;
+      if (term.endsWith('s') && known(term.slice(0, -1))) return term.slice(0, -1);
+      const maxD = term.length >= 8 ? 2 : 1;
+      const near = [...seen.keys()]
+        .map((w) => [w, damerau(term, w, maxD)] as const)
+        .filter(([, d]) => d <= maxD)
+        .sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
+      for (const [w] of near) if (known(w)) return w;
+      return term;
+    };
+    for (let step = 0; step < 3000; step++) {
+      const t = Math.floor(r() * 100) * DAY;
+      const w = word();
+      v.observe(w, t);
+      seen.set(w, Math.min(seen.get(w) ?? Infinity, t));
+      const term = r() < 0.5 ? word() : ([...seen.keys()][Math.floor(r() * seen.size)]?.replace(/.$/, 'x') ?? 'abcd');
+      const extra = new Set(r() < 0.3 ? [word()] : []);
+      const beforeMs = Math.floor(r() * 100) * DAY;
+      expect(v.correct(term, beforeMs, extra), term).toBe(reference(term, beforeMs, extra));
+    }
+  });
+});
+
+/** Number of set bits of a 32-bit integer (plain loop, independent of the implementation's). */
+function popcount32(x: number): number {
+  let n = 0;
+  for (let b = 0; b < 32; b++) if ((x >>> b) & 1) n++;
+  return n;
+}
+
+describe('action order', () => {
+  it('ranks every action name exactly once (the per-rank sort relies on it)', () => {
+    expect([...ACTION_ORDER].sort()).toEqual([...Object.values(ACTION_NAMES)].sort());
+    expect(new Set(ACTION_ORDER).size).toBe(ACTION_ORDER.length);
   });
 });
 

@@ -44,21 +44,61 @@ function top(e: Ev): string {
   return e.c[0] ?? '';
 }
 
-/** Notable events of a window, against the history and prices before it. Deterministic order. */
+/**
+ * Engaged events (`ENGAGED` types with a category) of a window per top-level category, categories in
+ * order of first occurrence. Both notable-event detection and the history update need these counts;
+ * `buildWindow` computes them once for both.
+ */
+export interface EngagedCounts {
+  cats: string[];
+  counts: number[];
+  /** Sum of `counts`. */
+  total: number;
+}
+
+export function engagedByTop(events: readonly Ev[]): EngagedCounts {
+  const cats: string[] = [];
+  const counts: number[] = [];
+  let total = 0;
+  let last = -1; // index of the previous engaged event's category: runs of one category are common
+  for (const e of events) {
+    if (!ENGAGED.has(e.y)) continue;
+    const cat = top(e);
+    if (cat === '') continue;
+    if (last < 0 || cats[last] !== cat) {
+      last = cats.indexOf(cat); // a window touches few top-level categories
+      if (last < 0) {
+        last = cats.length;
+        cats.push(cat);
+        counts.push(0);
+      }
+    }
+    counts[last] = (counts[last] as number) + 1;
+    total++;
+  }
+  return { cats, counts, total };
+}
+
+/**
+ * Notable events of a window, against the history and prices before it. Deterministic order.
+ * `engaged` must be `engagedByTop(events)` (passed in when the caller has it already).
+ */
 export function detectNotable(
   events: readonly Ev[],
   h: UserHistory,
   prices: PriceBook,
   startMs: number,
+  engaged: EngagedCounts = engagedByTop(events),
 ): NotableEvent[] {
   const out: NotableEvent[] = [];
-  const firsts = new Set<string>();
-  const bought = new Set(h.bought);
+  let firsts: string[] | undefined;
   for (const e of events) {
     if (e.y !== EventType.PURCHASE) continue;
     const cat = top(e);
-    if (cat !== '' && !bought.has(cat) && !firsts.has(cat) && h.w >= MIN_WINDOWS_FOR_FIRST) {
-      firsts.add(cat);
+    // `bought` and `firsts` are short lists (top-level categories): a scan beats building sets.
+    if (cat !== '' && h.w >= MIN_WINDOWS_FOR_FIRST && !h.bought.includes(cat) && !firsts?.includes(cat)) {
+      firsts ??= [];
+      firsts.push(cat);
       out.push(notable({ kind: 'first_purchase_in_category', detail: cat, timeMs: e.t }));
     }
     if (e.p > 0) {
@@ -75,78 +115,114 @@ export function detectNotable(
       }
     }
   }
-  // Category shift: the window is dominated by a category the user rarely engaged with before.
-  const counts = new Map<string, number>();
-  let total = 0;
-  for (const e of events) {
-    if (!ENGAGED.has(e.y)) continue;
-    const cat = top(e);
-    if (cat === '') continue;
-    counts.set(cat, (counts.get(cat) ?? 0) + 1);
-    total++;
-  }
+  const shift = categoryShift(events, h, engaged);
+  if (shift !== undefined) out.push(shift);
+  return out.length > MAX_NOTABLE ? out.slice(0, MAX_NOTABLE) : out;
+}
+
+/** Category shift: the window is dominated by a category the user rarely engaged with before. */
+function categoryShift(events: readonly Ev[], h: UserHistory, engaged: EngagedCounts): NotableEvent | undefined {
+  if (h.w < SHIFT_MIN_WINDOWS) return undefined;
   let best = '';
   let bestN = 0;
-  for (const [cat, n] of counts) {
+  for (let i = 0; i < engaged.cats.length; i++) {
+    const cat = engaged.cats[i] as string;
+    const n = engaged.counts[i] as number;
     if (n > bestN || (n === bestN && cat < best)) {
       best = cat;
       bestN = n;
     }
   }
-  if (best !== '' && h.w >= SHIFT_MIN_WINDOWS && bestN >= SHIFT_MIN_EVENTS && bestN / total >= SHIFT_SHARE) {
-    const past = (h.cats[best] ?? 0) / h.tot;
-    if (past < SHIFT_MAX_PAST_SHARE) {
-      let from = '';
-      let fromN = 0;
-      for (const [cat, n] of Object.entries(h.cats)) {
-        if (n > fromN || (n === fromN && cat < from)) {
-          from = cat;
-          fromN = n;
-        }
-      }
-      const first = events[0];
-      out.push(
-        notable({
-          kind: 'category_shift',
-          detail: from !== '' ? `${from}->${best}` : best,
-          timeMs: first?.t ?? 0,
-        }),
-      );
+  if (best === '' || bestN < SHIFT_MIN_EVENTS || bestN / engaged.total < SHIFT_SHARE) return undefined;
+  const past = (h.cats[best] ?? 0) / h.tot;
+  if (!(past < SHIFT_MAX_PAST_SHARE)) return undefined;
+  let from = '';
+  let fromN = 0;
+  for (const [cat, n] of Object.entries(h.cats)) {
+    if (n > fromN || (n === fromN && cat < from)) {
+      from = cat;
+      fromN = n;
     }
   }
-  return out.slice(0, MAX_NOTABLE);
+  return notable({
+    kind: 'category_shift',
+    detail: from !== '' ? `${from}->${best}` : best,
+    timeMs: events[0]?.t ?? 0,
+  });
 }
 
-/** Folds a closed window into the history. */
-export function updateHistory(h: UserHistory, events: readonly Ev[]): void {
+/**
+ * Folds a closed window into the history. `engaged` must be `engagedByTop(events)`.
+ *
+ * The same history, bit for bit, as decaying every category, then adding 1 per engaged event in
+ * event order, then summing `tot` over the values in key order — in one pass over the keys:
+ *  - a category's value gets its window's increments one `+ 1` at a time (the same float results);
+ *  - the keys that survive the decay keep their places, and new (or just decayed away) categories
+ *    are appended in order of first occurrence, as the per-event assignments would insert them;
+ *  - so `tot` adds the surviving keys' final values in key order, then the new ones in insertion
+ *    order: the order of `Object.values`. Except when a new key is an array index (enumerated
+ *    before all other keys) or `__proto__` (assignment sets the prototype, no own key): then the
+ *    sum is taken over `Object.values` as before.
+ */
+export function updateHistory(
+  h: UserHistory,
+  events: readonly Ev[],
+  engaged: EngagedCounts = engagedByTop(events),
+): void {
   h.w++;
-  for (const k of Object.keys(h.cats)) {
-    const v = (h.cats[k] as number) * DECAY;
-    if (v < 0.05) delete h.cats[k];
-    else h.cats[k] = v;
-  }
-  h.tot *= DECAY;
-  const bought = new Set(h.bought);
-  for (const e of events) {
-    const cat = top(e);
-    if (cat !== '' && ENGAGED.has(e.y)) {
-      h.cats[cat] = (h.cats[cat] ?? 0) + 1;
-      h.tot++;
-    }
-    if (e.y === EventType.PURCHASE) {
-      if (cat !== '' && !bought.has(cat)) {
-        bought.add(cat);
-        h.bought.push(cat);
-      }
-      if (e.p > 0) {
-        h.pn++;
-        h.pm += (Math.log(e.p) - h.pm) / h.pn;
-      }
-    }
-  }
+  const cats = h.cats;
+  const add = engaged.cats;
+  const applied = add.length > 0 ? new Array<boolean>(add.length).fill(false) : undefined;
   let tot = 0;
-  for (const v of Object.values(h.cats)) tot += v;
+  for (const k of Object.keys(cats)) {
+    let v = (cats[k] as number) * DECAY;
+    if (v < 0.05) {
+      delete cats[k];
+      continue;
+    }
+    const i = applied === undefined ? -1 : add.indexOf(k);
+    if (i >= 0) {
+      v = plusOnes(v, engaged.counts[i] as number);
+      (applied as boolean[])[i] = true;
+    }
+    cats[k] = v;
+    tot += v;
+  }
+  let exotic = false;
+  for (let i = 0; i < add.length; i++) {
+    if (applied?.[i]) continue;
+    const cat = add[i] as string;
+    const v = plusOnes(cats[cat] ?? 0, engaged.counts[i] as number);
+    cats[cat] = v;
+    tot += v;
+    if (cat === '__proto__' || isArrayIndex(cat)) exotic = true;
+  }
+  if (exotic) {
+    tot = 0;
+    for (const v of Object.values(cats)) tot += v;
+  }
   h.tot = tot;
+  for (const e of events) {
+    if (e.y !== EventType.PURCHASE) continue;
+    const cat = top(e);
+    if (cat !== '' && !h.bought.includes(cat)) h.bought.push(cat);
+    if (e.p > 0) {
+      h.pn++;
+      h.pm += (Math.log(e.p) - h.pm) / h.pn;
+    }
+  }
+}
+
+/** `v + 1 + 1 + …` (`n` times), added one at a time: the float result of `n` separate increments. */
+function plusOnes(v: number, n: number): number {
+  let x = v;
+  for (let k = 0; k < n; k++) x += 1;
+  return x;
+}
+
+/** True for a canonical array index ("0", "17", not "017" or "4294967295"): such keys enumerate first. */
+function isArrayIndex(k: string): boolean {
+  return /^(?:0|[1-9][0-9]{0,9})$/.test(k) && Number(k) < 4294967295;
 }
 
 function notable(n: { kind: string; detail: string; timeMs: number }): NotableEvent {

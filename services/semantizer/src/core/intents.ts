@@ -57,9 +57,12 @@ export class Vocabulary {
   private readonly near = new Map<string, { scanned: number; found: [string, number][]; words: string[] }>();
   /** The words in the order they were first added (words are never removed). */
   private readonly wordList: string[];
+  /** `letterMask` of each word of `wordList`, same index (the exact prefilter before `damerau`). */
+  private readonly wordMasks: number[];
 
   constructor(readonly words: Map<string, number> = new Map()) {
     this.wordList = [...words.keys()];
+    this.wordMasks = this.wordList.map(letterMask);
   }
 
   /** Terms of a category name or brand (cached: these strings repeat). */
@@ -83,7 +86,10 @@ export class Vocabulary {
     for (const w of this.terms(phrase)) {
       const seen = this.words.get(w);
       if (seen === undefined ? this.words.size < 50_000 : t < seen) {
-        if (seen === undefined) this.wordList.push(w);
+        if (seen === undefined) {
+          this.wordList.push(w);
+          this.wordMasks.push(letterMask(w));
+        }
         this.words.set(w, t);
         changed = true;
       }
@@ -97,12 +103,11 @@ export class Vocabulary {
    * of a known word maps to it. Known = seen before `beforeMs`, or in `extra`.
    */
   correct(term: string, beforeMs: number, extra?: { has(word: string): boolean }): string {
-    const known = (w: string) => {
-      const t = this.words.get(w);
-      return (t !== undefined && t < beforeMs) || (extra?.has(w) ?? false);
-    };
-    if (known(term) || term.length < 4 || /\d/.test(term)) return term;
-    if (term.endsWith('s') && known(term.slice(0, -1))) return term.slice(0, -1);
+    if (this.known(term, beforeMs, extra) || term.length < 4 || /\d/.test(term)) return term;
+    if (term.endsWith('s')) {
+      const singular = term.slice(0, -1);
+      if (this.known(singular, beforeMs, extra)) return singular;
+    }
     // Candidates over the whole vocabulary are cached per term and extended as words arrive; which
     // of them count depends on when they were first seen (or whether the window itself has them).
     let near = this.near.get(term);
@@ -111,24 +116,72 @@ export class Vocabulary {
       near = { scanned: 0, found: [], words: [] };
       this.near.set(term, near);
     }
-    if (near.scanned < this.wordList.length) {
-      const maxD = term.length >= 8 ? 2 : 1;
-      const before = near.found.length;
-      for (let i = near.scanned; i < this.wordList.length; i++) {
-        const w = this.wordList[i] as string;
-        if (Math.abs(w.length - term.length) > maxD) continue;
-        const d = damerau(term, w, maxD);
-        if (d <= maxD) near.found.push([w, d]);
-      }
-      near.scanned = this.wordList.length;
-      if (near.found.length > before) {
-        near.found.sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
-        near.words = near.found.map(([w]) => w);
-      }
-    }
-    for (const w of near.words) if (known(w)) return w;
+    if (near.scanned < this.wordList.length) this.scan(term, near);
+    for (const w of near.words) if (this.known(w, beforeMs, extra)) return w;
     return term;
   }
+
+  /** Known = seen before `beforeMs`, or in `extra` (the window's own words). */
+  private known(w: string, beforeMs: number, extra: { has(word: string): boolean } | undefined): boolean {
+    const t = this.words.get(w);
+    return (t !== undefined && t < beforeMs) || (extra?.has(w) ?? false);
+  }
+
+  /**
+   * Extends `near` with the words added to `wordList` since its last scan that are within the
+   * term's edit distance, and re-sorts its candidates by (distance, word) when any were found.
+   * Only words that pass the exact length and letter-set prefilters reach `damerau`.
+   */
+  private scan(term: string, near: { scanned: number; found: [string, number][]; words: string[] }): void {
+    const maxD = term.length >= 8 ? 2 : 1;
+    const mask = letterMask(term);
+    const words = this.wordList;
+    const masks = this.wordMasks;
+    const before = near.found.length;
+    for (let i = near.scanned; i < words.length; i++) {
+      const w = words[i] as string;
+      if (Math.abs(w.length - term.length) > maxD) continue;
+      // Exact: a distance ≤ maxD changes at most 2·maxD bits of the letter mask (see `letterMask`).
+      if (popcount(mask ^ (masks[i] as number)) > 2 * maxD) continue;
+      const d = damerau(term, w, maxD);
+      if (d <= maxD) near.found.push([w, d]);
+    }
+    near.scanned = words.length;
+    if (near.found.length > before) {
+      near.found.sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
+      near.words = near.found.map(([w]) => w);
+    }
+  }
+}
+
+/**
+ * The set of characters of `s` as 32 bits: a–z one bit each, any other UTF-16 code unit hashed onto
+ * the remaining 6 bits (bit 26 + c mod 6). Any fixed character → bit map works for the prefilter:
+ *
+ * Claim: if the optimal-string-alignment distance of a and b is d, then
+ * popcount(letterMask(a) ^ letterMask(b)) ≤ 2d.
+ * Proof: an OSA alignment of cost d is a sequence of d single edits turning a into b, each an
+ * insertion, deletion, substitution or swap of two adjacent characters. Along the sequence, an
+ * insertion can only set one bit, a deletion only clear one, a substitution clear one and set one,
+ * and a swap changes no character, so consecutive masks differ in at most 2 bits. The Hamming
+ * distance between the masks of a and b is at most the sum over the d steps (triangle inequality):
+ * ≤ 2d. Hence popcount > 2·maxD proves the distance exceeds maxD, and skipping `damerau` for such a
+ * word changes no result. (Unit-tested against `damerau` on random words.)
+ */
+export function letterMask(s: string): number {
+  let m = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    m |= 1 << (c >= 97 && c <= 122 ? c - 97 : 26 + (c % 6));
+  }
+  return m;
+}
+
+/** Number of set bits of a 32-bit integer. */
+function popcount(x: number): number {
+  let v = x - ((x >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) & 0xff;
 }
 
 /** Optimal-string-alignment distance, with early exit above `max`. */

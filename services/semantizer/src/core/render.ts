@@ -50,7 +50,22 @@ export const TEXT_LEGEND = [
  * See `TEXT_LEGEND` and the README. Semantized bytes and tokens are measured on this text.
  */
 export function renderText(w: SemantizedWindow): string {
-  const parts: string[] = [];
+  const parts = [whenText(w)];
+  const cats = categoriesText(w.actions);
+  if (cats !== '') parts.push(cats);
+  if (w.spend > 0) parts.push(`paid ${w.spend.toFixed(2)}`);
+  const tiers = tiersText(w.priceTiers);
+  if (tiers !== '') parts.push(tiers);
+  const signals = signalsText(w.signals);
+  if (signals !== '') parts.push(signals);
+  if (w.brands.length > 0) parts.push(`@${w.brands.join(', ')}`);
+  if (w.intents.length > 0) parts.push(`?${w.intents.join(' ')}`);
+  if (w.notable.length > 0) parts.push(`!${w.notable.map(notableText).join('; ')}`);
+  return parts.join('|');
+}
+
+/** Section 1: UTC date, hour span, day overflow and device(s). */
+function whenText(w: SemantizedWindow): string {
   const startDay = Math.floor(w.startMs / 86_400_000);
   const days = Math.floor(w.endMs / 86_400_000) - startDay;
   const h0 = Math.floor(w.startMs / 3_600_000) % 24;
@@ -58,80 +73,136 @@ export function renderText(w: SemantizedWindow): string {
   let when = `${isoDate(startDay)} ${pad(h0)}`;
   when += h0 === h1 && days === 0 ? 'h' : `-${pad(h1)}h`;
   if (days > 0) when += `+${days}d`;
-  const devices = Object.entries(w.devices);
-  if (devices.length === 1) when += ` ${devices[0]?.[0]}`;
-  else if (devices.length > 1) {
+  // Most windows have one device: its name, found without building the entries.
+  let only: string | undefined;
+  let several = false;
+  for (const d in w.devices) {
+    if (only === undefined) only = d;
+    else {
+      several = true;
+      break;
+    }
+  }
+  if (several) {
+    const devices = Object.entries(w.devices);
     devices.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
     when += ` ${devices.map(([d, n]) => `${d} ${n}`).join(' ')}`;
-  }
-  parts.push(when);
+  } else if (only !== undefined) when += ` ${only}`;
+  return when;
+}
 
-  // Categories grouped by top level, in order of first appearance in `actions` (funnel-first, by count).
-  const tops = new Map<string, Map<string, number[]>>();
-  for (const a of w.actions) {
+/**
+ * Section 2: categories grouped by top level, in order of first appearance in `actions` (which is
+ * funnel-first, by count), each sub-category with its codes in `CODE_ORDER`. A window has a handful
+ * of categories: the groups are kept in short arrays (linear search) rather than maps.
+ */
+function categoriesText(actions: SemantizedWindow['actions']): string {
+  const tops: string[] = [];
+  const subs: { top: number; sub: string; counts: number[] }[] = [];
+  for (const a of actions) {
     if (a.category === '') continue;
     const [top, sub] = splitCategory(a.category);
-    let subs = tops.get(top);
-    if (!subs) {
-      subs = new Map();
-      tops.set(top, subs);
+    let t = tops.indexOf(top);
+    if (t < 0) {
+      t = tops.length;
+      tops.push(top);
     }
-    let counts = subs.get(sub);
-    if (!counts) {
-      counts = new Array<number>(CODE_ORDER.length).fill(0);
-      subs.set(sub, counts);
+    let group: { top: number; sub: string; counts: number[] } | undefined;
+    for (const g of subs) {
+      if (g.top === t && g.sub === sub) {
+        group = g;
+        break;
+      }
+    }
+    if (group === undefined) {
+      group = { top: t, sub, counts: new Array<number>(CODE_ORDER.length).fill(0) };
+      subs.push(group);
     }
     const i = CODE_INDEX.get(a.action);
-    if (i !== undefined) counts[i] = (counts[i] as number) + a.count;
+    if (i !== undefined) group.counts[i] = (group.counts[i] as number) + a.count;
   }
   let cats = '';
-  for (const [top, subs] of tops) {
+  for (let t = 0; t < tops.length; t++) {
     if (cats !== '') cats += '; ';
-    cats += `${top}: `;
+    cats += `${tops[t]}: `;
     let first = true;
-    for (const [sub, counts] of subs) {
+    for (const g of subs) {
+      if (g.top !== t) continue;
       if (!first) cats += ', ';
       first = false;
-      let c = '';
-      for (let i = 0; i < counts.length; i++) {
-        const n = counts[i] as number;
-        if (n > 0) c += c === '' ? `${CODE_ORDER[i]}${n}` : ` ${CODE_ORDER[i]}${n}`;
-      }
-      cats += sub === '' ? c : `${sub} ${c}`;
+      const c = codesText(g.counts);
+      cats += g.sub === '' ? c : `${g.sub} ${c}`;
     }
   }
-  if (cats !== '') parts.push(cats);
-  if (w.spend > 0) parts.push(`paid ${w.spend.toFixed(2)}`);
+  return cats;
+}
+
+/** "b1 c1 v5": non-zero counts with their action codes, in `CODE_ORDER`. */
+function codesText(counts: readonly number[]): string {
+  let c = '';
+  for (let i = 0; i < counts.length; i++) {
+    const n = counts[i] as number;
+    if (n > 0) c += c === '' ? `${CODE_ORDER[i]}${n}` : ` ${CODE_ORDER[i]}${n}`;
+  }
+  return c;
+}
+
+const TIER_NAMES = ['low', 'mid', 'high'];
+
+/**
+ * Section 4: "$mid6 high2". Reads the keys the object has (mostly one or two) rather than probing
+ * for each tier name: lookups of absent keys on objects of many shapes are slow.
+ */
+function tiersText(priceTiers: { [key: string]: number }): string {
+  let low = 0;
+  let mid = 0;
+  let high = 0;
+  for (const k in priceTiers) {
+    if (k === 'low') low = priceTiers[k] as number;
+    else if (k === 'mid') mid = priceTiers[k] as number;
+    else if (k === 'high') high = priceTiers[k] as number;
+  }
+  const counts = [low, mid, high];
   let tiers = '';
-  for (const t of ['low', 'mid', 'high']) {
-    const n = w.priceTiers[t] ?? 0;
-    if (n > 0) tiers += tiers === '' ? `$${t}${n}` : ` ${t}${n}`;
+  for (let i = 0; i < 3; i++) {
+    const n = counts[i] as number;
+    if (n > 0) tiers += tiers === '' ? `$${TIER_NAMES[i]}${n}` : ` ${TIER_NAMES[i]}${n}`;
   }
-  if (tiers !== '') parts.push(tiers);
-  let signals = '';
-  for (const sg of SIGNALS) {
-    const n = w.signals[sg.name] ?? 0;
-    if (n > 0) signals += signals === '' ? `%${sg.code}${n}` : ` ${sg.code}${n}`;
+  return tiers;
+}
+
+const SIGNAL_INDEX = new Map<string, number>(SIGNALS.map((sg, i) => [sg.name, i]));
+
+/**
+ * Section 8: "%s2 p1 c1", in `SIGNALS` order. Like `tiersText`, walks the keys present (none in
+ * most windows) instead of looking up every signal name.
+ */
+function signalsText(signals: { [key: string]: number }): string {
+  let counts: number[] | undefined;
+  for (const k in signals) {
+    const i = SIGNAL_INDEX.get(k);
+    if (i === undefined) continue;
+    counts ??= new Array<number>(SIGNALS.length).fill(0);
+    counts[i] = signals[k] as number;
   }
-  if (signals !== '') parts.push(signals);
-  if (w.brands.length > 0) parts.push(`@${w.brands.join(', ')}`);
-  if (w.intents.length > 0) parts.push(`?${w.intents.join(' ')}`);
-  if (w.notable.length > 0) {
-    parts.push(
-      `!${w.notable
-        .map((n) =>
-          n.kind === 'first_purchase_in_category'
-            ? `first buy ${n.detail}`
-            : n.kind === 'expensive_purchase'
-              ? `pricey ${n.detail}`
-              : n.kind === 'category_shift'
-                ? `shift ${n.detail}`
-                : `${n.kind} ${n.detail}`,
-        )
-        .join('; ')}`,
-    );
+  if (counts === undefined) return '';
+  let text = '';
+  for (let i = 0; i < SIGNALS.length; i++) {
+    const n = counts[i] as number;
+    if (n > 0) text += text === '' ? `%${SIGNALS[i]?.code}${n}` : ` ${SIGNALS[i]?.code}${n}`;
   }
-  return parts.join('|');
+  return text;
+}
+
+/** Section 7's entry of one notable event. */
+function notableText(n: SemantizedWindow['notable'][number]): string {
+  return n.kind === 'first_purchase_in_category'
+    ? `first buy ${n.detail}`
+    : n.kind === 'expensive_purchase'
+      ? `pricey ${n.detail}`
+      : n.kind === 'category_shift'
+        ? `shift ${n.detail}`
+        : `${n.kind} ${n.detail}`;
 }
 
 const CODE_INDEX = new Map(Object.entries(ACTION_CODES).map(([action, code]) => [action, CODE_ORDER.indexOf(code)]));
