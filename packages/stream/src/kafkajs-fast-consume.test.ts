@@ -83,11 +83,14 @@ describe('fast record batch decoder', () => {
   });
 
   it('decodes a large uncompressed batch itself, and leaves compressed, partial and log-append-time batches to kafkajs where it must', async () => {
-    const many: Msg[] = Array.from({ length: 500 }, (_, i) => ({
-      key: Buffer.from(`t/u${i % 7}`),
-      value: Buffer.alloc(300, i),
-      headers: i % 3 === 0 ? { h: Buffer.from(String(i)) } : {},
-    }));
+    const many = Array.from(
+      { length: 500 },
+      (_, i): Msg => ({
+        key: Buffer.from(`t/u${i % 7}`),
+        value: Buffer.alloc(300, i),
+        headers: i % 3 === 0 ? { h: Buffer.from(String(i)) } : {},
+      }),
+    );
     const buf = await batchBytes(many);
     expect(decodeRecordBatch(buf, 0)?.end).toBe(buf.length);
     const { expected, actual } = await both(buf);
