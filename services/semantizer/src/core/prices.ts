@@ -9,6 +9,8 @@
  * Levels: the full path, its ancestors, and the run-wide key ''. The most specific level with at
  * least 8 samples is used; without any, the tier is "mid".
  */
+import { lowerBound } from './sorted.js';
+
 export type PriceTier = 'low' | 'mid' | 'high';
 
 export const DAY_MS = 86_400_000;
@@ -234,18 +236,6 @@ export class PriceBook {
     e.sums[o + 1] = v[1];
     e.sums[o + 2] = v[2];
   }
-}
-
-/** Index of the first day ≥ `day` (`days.length` when none). */
-function lowerBound(days: readonly number[], day: number): number {
-  let lo = 0;
-  let hi = days.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((days[mid] as number) < day) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** Inserts an empty bucket for `day` at index `j`, growing the array when full. */

@@ -1,3 +1,4 @@
+import { lowerBound, upperBound } from '../core/sorted.js';
 import type { CleanStep } from './context.js';
 
 export interface BotFilterDeps {
@@ -26,26 +27,4 @@ export function createBotFilterStep(deps: BotFilterDeps): CleanStep {
     if (hi - lo >= deps.minEvents) return { type: 'drop', reason: 'bot_burst' };
     return { type: 'ok', value: e };
   };
-}
-
-function lowerBound(a: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((a[mid] as number) < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function upperBound(a: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((a[mid] as number) <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
