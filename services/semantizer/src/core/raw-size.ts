@@ -242,14 +242,13 @@ export class RawSizer {
     if (hasPrice) this.number(PRICE, frame.priceGlue, it.price);
   }
 
-  /** Measures an item's frame (its parts but the price) on zeroed totals. */
+  /** Measures an item's frame: its parts but the price. */
   private itemFrame(it: Item, path: readonly string[] | undefined, isLast: boolean, hasPrice: boolean): ItemFrame {
-    const bytes = this.bytes;
-    const tokens = this.tokens;
-    this.bytes = 0;
-    this.tokens = 0;
-    const priceGlue = this.itemParts(it, path, isLast, false);
-    const frame: ItemFrame = {
+    let priceGlue = COMMA;
+    const size = this.measured(() => {
+      priceGlue = this.itemParts(it, path, isLast, false);
+    });
+    return {
       id: it.id,
       path,
       brand: it.brand,
@@ -257,12 +256,22 @@ export class RawSizer {
       title: it.title,
       hasPrice,
       priceGlue,
-      bytes: this.bytes,
-      tokens: this.tokens,
+      bytes: size.bytes,
+      tokens: size.tokens,
     };
+  }
+
+  /** What `parts` adds to the totals, measured on zeroed totals (which are then restored). */
+  private measured(parts: () => void): { bytes: number; tokens: number } {
+    const bytes = this.bytes;
+    const tokens = this.tokens;
+    this.bytes = 0;
+    this.tokens = 0;
+    parts();
+    const size = { bytes: this.bytes, tokens: this.tokens };
     this.bytes = bytes;
     this.tokens = tokens;
-    return frame;
+    return size;
   }
 
   /** Adds the item's parts (the price only when `withPrice`); returns the glue after the price. */
@@ -316,11 +325,10 @@ export class RawSizer {
       frames.set(c.userAgent, list);
     }
     for (const f of list) if (sameContext(f, c, hasSession)) return f;
-    const bytes = this.bytes;
-    const tokens = this.tokens;
-    this.bytes = 0;
-    this.tokens = 0;
-    const sessionGlue = this.contextParts(c, isLast, false);
+    let sessionGlue = COMMA;
+    const size = this.measured(() => {
+      sessionGlue = this.contextParts(c, isLast, false);
+    });
     const frame: ContextFrame = {
       device: c.device,
       channel: c.channel,
@@ -328,11 +336,9 @@ export class RawSizer {
       locale: c.locale,
       hasSession,
       sessionGlue,
-      bytes: this.bytes,
-      tokens: this.tokens,
+      bytes: size.bytes,
+      tokens: size.tokens,
     };
-    this.bytes = bytes;
-    this.tokens = tokens;
     if (list.length >= MAX_CONTEXT_FRAMES) list.length = 0;
     list.push(frame);
     return frame;
