@@ -152,17 +152,10 @@ function categoryShift(events: readonly Ev[], h: UserHistory, engaged: EngagedCo
 }
 
 /**
- * Folds a closed window into the history. `engaged` must be `engagedByTop(events)`.
- *
- * The same history, bit for bit, as decaying every category, then adding 1 per engaged event in
- * event order, then summing `tot` over the values in key order — in one pass over the keys:
- *  - a category's value gets its window's increments one `+ 1` at a time (the same float results);
- *  - the keys that survive the decay keep their places, and new (or just decayed away) categories
- *    are appended in order of first occurrence, as the per-event assignments would insert them;
- *  - so `tot` adds the surviving keys' final values in key order, then the new ones in insertion
- *    order: the order of `Object.values`. Except when a new key is an array index (enumerated
- *    before all other keys) or `__proto__` (assignment sets the prototype, no own key): then the
- *    sum is taken over `Object.values` as before.
+ * Folds a closed window into the history: every category decays, each engaged event adds 1 to its
+ * top-level category (`engaged` must be `engagedByTop(events)`: its counts are added one `+ 1` at a
+ * time, categories in order of first occurrence — the float results and key order of adding per
+ * event), and `tot` is the sum of the values.
  */
 export function updateHistory(
   h: UserHistory,
@@ -171,36 +164,17 @@ export function updateHistory(
 ): void {
   h.w++;
   const cats = h.cats;
-  const add = engaged.cats;
-  const applied = add.length > 0 ? new Array<boolean>(add.length).fill(false) : undefined;
-  let tot = 0;
   for (const k of Object.keys(cats)) {
-    let v = (cats[k] as number) * DECAY;
-    if (v < 0.05) {
-      delete cats[k];
-      continue;
-    }
-    const i = applied === undefined ? -1 : add.indexOf(k);
-    if (i >= 0) {
-      v = plusOnes(v, engaged.counts[i] as number);
-      (applied as boolean[])[i] = true;
-    }
-    cats[k] = v;
-    tot += v;
+    const v = (cats[k] as number) * DECAY;
+    if (v < 0.05) delete cats[k];
+    else cats[k] = v;
   }
-  let exotic = false;
-  for (let i = 0; i < add.length; i++) {
-    if (applied?.[i]) continue;
-    const cat = add[i] as string;
-    const v = plusOnes(cats[cat] ?? 0, engaged.counts[i] as number);
-    cats[cat] = v;
-    tot += v;
-    if (cat === '__proto__' || isArrayIndex(cat)) exotic = true;
+  for (let i = 0; i < engaged.cats.length; i++) {
+    const cat = engaged.cats[i] as string;
+    cats[cat] = plusOnes(cats[cat] ?? 0, engaged.counts[i] as number);
   }
-  if (exotic) {
-    tot = 0;
-    for (const v of Object.values(cats)) tot += v;
-  }
+  let tot = 0;
+  for (const v of Object.values(cats)) tot += v;
   h.tot = tot;
   for (const e of events) {
     if (e.y !== EventType.PURCHASE) continue;
@@ -218,11 +192,6 @@ function plusOnes(v: number, n: number): number {
   let x = v;
   for (let k = 0; k < n; k++) x += 1;
   return x;
-}
-
-/** True for a canonical array index ("0", "17", not "017" or "4294967295"): such keys enumerate first. */
-function isArrayIndex(k: string): boolean {
-  return /^(?:0|[1-9][0-9]{0,9})$/.test(k) && Number(k) < 4294967295;
 }
 
 function notable(n: { kind: string; detail: string; timeMs: number }): NotableEvent {
