@@ -13,8 +13,7 @@
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { BehaviorEvent } from '@personastream/contracts';
-import { benchmarkCore } from './bench.js';
+import { benchmarkCore, simulatedEvents } from './bench.js';
 import type { TokenizerName } from './core/tokens.js';
 
 type Core = typeof benchmarkCore;
@@ -32,12 +31,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(users) || users < 1)
     throw new Error(`bench-ab: users must be a positive integer (got ${usersArg})`);
   const base = (await import(pathToFileURL(resolve(baseDir, 'bench.js')).href)) as { benchmarkCore: Core };
-  // the simulator is a dev dependency: loaded only by the benchmarks
-  const { simulateUsers, simulatorConfig } = await import('@personastream/simulator');
-  const events: BehaviorEvent[] = [];
-  for (const u of simulateUsers(simulatorConfig({ users, seed: 1 }))) {
-    for (const r of u.records) if (r.kind === 'event') events.push(r.event);
-  }
+  const events = await simulatedEvents(users);
   const run = (core: Core) => core(events, { tokenizer }).cpuMs;
   for (let i = 0; i < 2; i++) {
     run(base.benchmarkCore);

@@ -48,7 +48,7 @@ export function benchmarkCore(events: Iterable<BehaviorEvent>, options: Semantiz
  * The simulator's events of `users` users (default config, seed 1): the realistic payloads (item
  * properties, contexts, search typos, gifts, bots) that the service sees in the pipeline.
  */
-async function simulatedEvents(users: number): Promise<BehaviorEvent[]> {
+export async function simulatedEvents(users: number): Promise<BehaviorEvent[]> {
   // the simulator is a dev dependency: loaded only by this benchmark
   const { simulateUsers, simulatorConfig } = await import('@personastream/simulator');
   const events: BehaviorEvent[] = [];
