@@ -12,13 +12,16 @@
  *    group, the documented way to scale; its own group and Redis checkpoint prefix) and reads the windows topic until every partition's forwarded
  *    end-of-run marker arrived;
  * 4. prints one JSON line — input records ÷ seconds from the service's start to the last marker,
- *    the same without the service's start-up (to its first output), the service's CPU seconds and
+ *    the same without the service's start-up (until every instance's `/healthz` answers 200: the
+ *    process loaded, connected and joined the group — the time before its first fetch), the
+ *    service's CPU seconds and
  *    those of the broker, Redis and this process over the same interval —
  *    then deletes the topics and checkpoint keys.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createLogger, deleteKeysWithPrefix } from '@personastream/runtime';
@@ -51,9 +54,18 @@ export interface KafkaBenchResult {
   /** Service start → last end-of-run marker on the windows topic. */
   seconds: number;
   eventsPerSecond: number;
-  /** Service start → its first output record (process start, group join, first fetch). */
+  /**
+   * Service start → every instance ready (`/healthz` 200: modules loaded, Kafka and Redis
+   * connected, consumer group joined). Nothing is fetched before that.
+   */
   startupSeconds: number;
-  /** Events ÷ (first output → last marker). */
+  /** Service start → its first output record (start-up, then the first batch processed). */
+  firstOutputSeconds: number;
+  /**
+   * The processing rate without start-up: the events left at readiness (the group's lag then, as a
+   * share of the records) ÷ (every instance ready → last marker). Exact with one instance (nothing is
+   * fetched before it is ready); with several, high by at most the batches in flight at readiness.
+   */
   steadyEventsPerSecond: number;
   /** CPU seconds of the service processes together (Linux `/proc`; null elsewhere). */
   serviceCpuSeconds: number | null;
@@ -121,6 +133,32 @@ function pidIn(dir: string): number | undefined {
 function cpuSince(pid: number | undefined, start: number | null): number | null {
   const now = cpuSecondsOf(pid);
   return now === null || start === null ? null : Number((now - start).toFixed(2));
+}
+
+/** A TCP port free on loopback right now (for a child's ops server). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+/** Resolves once `GET /healthz` on the port answers 200 (polled every 20 ms). */
+async function healthy(port: number): Promise<void> {
+  for (;;) {
+    const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** Resolves when the child exits (or at once if it already has). */
@@ -200,7 +238,8 @@ export async function runKafkaBench(
     const stack0 = { broker: cpuSecondsOf(brokerPid), redis: cpuSecondsOf(redisPid), benchmark: process.cpuUsage() };
     const t0 = performance.now();
     const profile = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
-    const start = () =>
+    const ports = await Promise.all(Array.from({ length: opts.instances }, freePort));
+    const start = (port: number) =>
       spawn(process.execPath, [...profile, main], {
         stdio: ['ignore', 2, 2], // the service's logs to stderr: stdout carries only the result
         env: {
@@ -214,11 +253,11 @@ export async function runKafkaBench(
           SEMANTIZER_CHECKPOINT_PREFIX: prefix,
           SEMANTIZER_TOKENIZER: opts.tokenizer,
           SEMANTIZER_CONCURRENCY: String(opts.concurrency),
-          OPS_PORT: '0',
+          OPS_PORT: String(port),
           LOG_LEVEL: 'warn',
         },
       });
-    for (let i = 0; i < opts.instances; i++) children.push(start());
+    for (const port of ports) children.push(start(port));
     const failed = Promise.race(
       children.map(
         (c) =>
@@ -227,6 +266,12 @@ export async function runKafkaBench(
           ),
       ),
     );
+    const readyAt = await Promise.race([Promise.all(ports.map(healthy)).then(() => performance.now()), failed]);
+    // What is left at readiness: with several instances the first to join starts before the others,
+    // and their joining moves partitions (a rebalance). The group's lag (what it has not committed)
+    // read right after readiness is that remainder; work done but not yet committed then counts as
+    // left, so with several instances the steady rate can be high by up to one batch per partition.
+    const left = (await admin.groupLag(groupId, [topics.events])).reduce((a, l) => a + l.lag, 0);
     await Promise.race([done, failed]);
     const cpu = children.map((c) => cpuSecondsOf(c.pid));
     const own = process.cpuUsage(stack0.benchmark);
@@ -239,7 +284,8 @@ export async function runKafkaBench(
       ? null
       : Number(cpu.reduce<number>((a, c) => a + (c as number), 0).toFixed(2));
     const seconds = (lastMarkerAt - t0) / 1000;
-    const steady = (lastMarkerAt - firstOutputAt) / 1000;
+    const steady = (lastMarkerAt - readyAt) / 1000;
+    const leftEvents = Math.min(run.events, Math.round((left / records) * run.events));
     return {
       users: opts.users,
       records,
@@ -252,8 +298,9 @@ export async function runKafkaBench(
       publishEventsPerSecond: Math.round(run.events / publishSeconds),
       seconds: Number(seconds.toFixed(2)),
       eventsPerSecond: Math.round(run.events / seconds),
-      startupSeconds: Number(((firstOutputAt - t0) / 1000).toFixed(2)),
-      steadyEventsPerSecond: Math.round(run.events / steady),
+      startupSeconds: Number(((readyAt - t0) / 1000).toFixed(2)),
+      firstOutputSeconds: Number(((firstOutputAt - t0) / 1000).toFixed(2)),
+      steadyEventsPerSecond: Math.round(leftEvents / steady),
       serviceCpuSeconds,
       stackCpuSeconds,
     };
