@@ -191,6 +191,10 @@ function lagMonitor(
   };
 }
 
+/** Delay before a failed batch is fetched again: doubles per failure in a row, up to the maximum. */
+const RETRY_BASE_MS = 200;
+const RETRY_MAX_MS = 30_000;
+
 function createConsumer(kafka: Kafka, options: ConsumerOptions, logger: Logger, lag?: LagMonitor): StreamConsumer {
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
@@ -204,6 +208,29 @@ function createConsumer(kafka: Kafka, options: ConsumerOptions, logger: Logger, 
     maxBytes: options.fetch?.maxBytes ?? 10 * 1024 * 1024,
   });
   const inFlight = new Set<Promise<void>>();
+  /** Per partition, the work (handler, then commit) of its latest batch. */
+  const latest = new Map<string, Promise<void>>();
+  /** Per partition, how many batches failed in a row (the retry delay doubles with each). */
+  const failures = new Map<string, number>();
+  const retryTimers = new Set<NodeJS.Timeout>();
+  /** Fetches the batch again after a delay: seek back to its first record, pause, resume. */
+  const retryLater = (topic: string, partition: number, offset: string, lane: string): number => {
+    const n = (failures.get(lane) ?? 0) + 1;
+    failures.set(lane, n);
+    const delayMs = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (n - 1));
+    consumer.seek({ topic, partition, offset });
+    consumer.pause([{ topic, partitions: [partition] }]);
+    const timer = setTimeout(() => {
+      retryTimers.delete(timer);
+      try {
+        consumer.resume([{ topic, partitions: [partition] }]);
+      } catch (err) {
+        logger.warn({ err, topic, partition }, 'could not resume a partition after a failed batch');
+      }
+    }, delayMs);
+    retryTimers.add(timer);
+    return delayMs;
+  };
   return {
     async start(handler: BatchHandler) {
       await consumer.connect();
@@ -212,8 +239,16 @@ function createConsumer(kafka: Kafka, options: ConsumerOptions, logger: Logger, 
         autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: options.concurrency ?? 4,
+        // A batch's handler and commit run after the previous batch's of its partition, but the
+        // fetcher does not wait for them: the next fetch (and other partitions' batches) overlap this
+        // batch's round trips (its produce, checkpoint and commit). Should they fail, the partition
+        // seeks back to the batch's first record, so it is fetched and handled again.
         eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
           if (!isRunning() || isStale() || batch.messages.length === 0) return;
+          const lane = `${batch.topic}\u0000${batch.partition}`;
+          await latest.get(lane)?.catch(() => undefined);
+          // after a failed previous batch the partition sought back: this batch comes again later
+          if (!isRunning() || isStale()) return;
           const records: InRecord[] = batch.messages.map((m) => ({
             topic: batch.topic,
             partition: batch.partition,
@@ -223,23 +258,30 @@ function createConsumer(kafka: Kafka, options: ConsumerOptions, logger: Logger, 
             headers: headersOf(m.headers),
             timestamp: Number(m.timestamp),
           }));
-          const last = batch.messages[batch.messages.length - 1];
+          const first = records[0] as InRecord;
+          const last = records[records.length - 1] as InRecord;
+          // the fetcher moves on past this batch now; the group resumes after it once committed
+          resolveOffset(last.offset);
           const work = (async () => {
             await handler({ topic: batch.topic, partition: batch.partition, records });
-            if (last) {
-              // mark the batch consumed (the fetcher moves on) and commit it (the group resumes after it)
-              resolveOffset(last.offset);
-              await consumer.commitOffsets([
-                { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
-              ]);
-            }
-          })();
+            await consumer.commitOffsets([
+              { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
+            ]);
+            failures.delete(lane);
+          })().catch((err: unknown) => {
+            const retryInMs = retryLater(batch.topic, batch.partition, first.offset, lane);
+            logger.warn(
+              { err, topic: batch.topic, partition: batch.partition, offset: first.offset, retryInMs },
+              'batch failed; it will be fetched again',
+            );
+            throw err;
+          });
+          latest.set(lane, work);
           inFlight.add(work);
-          try {
-            await work;
-          } finally {
-            inFlight.delete(work);
-          }
+          work.then(
+            () => inFlight.delete(work),
+            () => inFlight.delete(work),
+          );
           await heartbeat();
         },
       });
@@ -248,6 +290,8 @@ function createConsumer(kafka: Kafka, options: ConsumerOptions, logger: Logger, 
     },
     async stop() {
       await lag?.stop();
+      for (const t of retryTimers) clearTimeout(t);
+      retryTimers.clear();
       // let handled batches finish committing before leaving the group
       await Promise.allSettled([...inFlight]);
       await consumer.disconnect();

@@ -71,7 +71,7 @@ export interface FetchOptions {
 export interface StreamConsumer {
   /** Starts consuming; resolves once the consumer is running. */
   start(handler: BatchHandler): Promise<void>;
-  /** Stops after the in-flight batch is handled and committed. */
+  /** Stops after the batches in flight are handled and committed. */
   stop(): Promise<void>;
 }
 

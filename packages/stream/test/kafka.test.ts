@@ -83,6 +83,55 @@ describe('Kafka adapter of the Stream interface (real broker)', () => {
     await admin.close();
   });
 
+  it('handles a partition batch by batch, in order, and fetches a failed batch again after a delay', async () => {
+    const topic = `it.stream.retry.${randomUUID()}`;
+    const admin = stream.admin();
+    await admin.ensureTopics([{ topic, partitions: 1 }]);
+    const producer = stream.producer();
+    // eight sends: eight record batches, one per fetch with a tiny fetch size
+    for (let s = 0; s < 8; s++) {
+      await producer.send(
+        topic,
+        Array.from({ length: 5 }, (_, i) => ({ key: 'k', value: new TextEncoder().encode(`${s * 5 + i}`) })),
+      );
+    }
+    const handled: string[] = [];
+    const calls: { offsets: string[]; at: number; failed: boolean }[] = [];
+    let done!: () => void;
+    const finished = new Promise<void>((r) => {
+      done = r;
+    });
+    const consumer = stream.consumer({
+      groupId: `it-${randomUUID()}`,
+      topics: [topic],
+      fetch: { maxBytesPerPartition: 64 },
+    });
+    consumers.push(consumer);
+    await consumer.start(async (batch) => {
+      const offsets = batch.records.map((r) => r.offset);
+      // the third batch fails once, after the next fetch could have started
+      const failed = calls.length === 2;
+      calls.push({ offsets, at: performance.now(), failed });
+      await new Promise((r) => setTimeout(r, 20));
+      if (failed) throw new Error('transient failure');
+      handled.push(...offsets);
+      if (handled.length >= 40) done();
+    });
+    await finished;
+    await consumer.stop();
+    // every record once, in offset order: nothing after the failed batch was handled before it
+    expect(handled).toEqual(Array.from({ length: 40 }, (_, i) => String(i)));
+    const failure = calls.findIndex((c) => c.failed);
+    const retry = calls.findIndex((c, i) => i > failure && c.offsets[0] === calls[failure]?.offsets[0]);
+    expect(failure).toBe(2);
+    expect(retry).toBeGreaterThan(failure);
+    // the retry waited for the delay (200 ms for a first failure), measured from the failing call's start
+    expect((calls[retry]?.at ?? 0) - (calls[failure]?.at ?? 0)).toBeGreaterThanOrEqual(200);
+    await admin.deleteTopics([topic]);
+    await producer.close();
+    await admin.close();
+  });
+
   it('names the missing topic when producing to it', async () => {
     const producer = stream.producer();
     await expect(producer.send(`it.missing.${randomUUID()}`, [{ key: 'k', value: new Uint8Array() }])).rejects.toThrow(
