@@ -110,7 +110,7 @@ describe('semantizer on the real Kafka and Redis', () => {
       await store.save(scope, {
         offset: '10',
         meta: 'm1',
-        set: { 'U\u0000a': '1', 'P\u0000r\u0000k': '2' },
+        set: ['U\u0000a', '1', 'P\u0000r\u0000k', '2'],
         del: [],
         delPrefixes: [],
       }),
@@ -119,13 +119,13 @@ describe('semantizer on the real Kafka and Redis', () => {
       await store.save(scope, {
         offset: '12',
         meta: 'm2',
-        set: { 'U\u0000b': '3' },
+        set: ['U\u0000b', '3'],
         del: ['U\u0000a'],
         delPrefixes: [],
       }),
     ).toBe(true);
     expect(
-      await store.save(scope, { offset: '11', meta: 'old', set: { 'U\u0000c': 'x' }, del: [], delPrefixes: [] }),
+      await store.save(scope, { offset: '11', meta: 'old', set: ['U\u0000c', 'x'], del: [], delPrefixes: [] }),
     ).toBe(false);
     expect(await store.load(scope)).toEqual({
       offset: '12',
@@ -133,18 +133,23 @@ describe('semantizer on the real Kafka and Redis', () => {
       fields: { 'P\u0000r\u0000k': '2', 'U\u0000b': '3' },
     });
     expect(
-      await store.save(scope, { offset: '12', meta: 'm3', set: {}, del: [], delPrefixes: ['P\u0000r\u0000'] }),
+      await store.save(scope, { offset: '12', meta: 'm3', set: [], del: [], delPrefixes: ['P\u0000r\u0000'] }),
     ).toBe(true);
     expect(await store.load(scope)).toEqual({ offset: '12', meta: 'm3', fields: { 'U\u0000b': '3' } });
     // deltas larger than one HSET / HDEL call of the script
-    const many = Object.fromEntries(Array.from({ length: 2500 }, (_, i) => [`P\u0000r\u0000${i}`, `[${i}]`]));
+    const many = Array.from({ length: 2500 }, (_, i) => [`P\u0000r\u0000${i}`, `[${i}]`]).flat();
     expect(await store.save(scope, { offset: '13', meta: 'm4', set: many, del: [], delPrefixes: [] })).toBe(true);
     const gone = Array.from({ length: 2100 }, (_, i) => `P\u0000r\u0000${i}`);
-    expect(await store.save(scope, { offset: '14', meta: 'm5', set: {}, del: gone, delPrefixes: [] })).toBe(true);
+    expect(await store.save(scope, { offset: '14', meta: 'm5', set: [], del: gone, delPrefixes: [] })).toBe(true);
     const left = await store.load(scope);
     expect(Object.keys(left?.fields ?? {}).length).toBe(401);
     expect(left?.fields['P\u0000r\u00002499']).toBe('[2499]');
     expect(left?.fields['U\u0000b']).toBe('3');
+    // a field without its value is refused, not half-applied
+    await expect(
+      store.save(scope, { offset: '15', meta: 'm6', set: ['U\u0000d'], del: [], delPrefixes: [] }),
+    ).rejects.toThrow(/field, value pairs/);
+    expect((await store.load(scope))?.meta).toBe('m5');
     await store.clear(scope);
     expect(await store.load(scope)).toBeUndefined();
     await store.close();

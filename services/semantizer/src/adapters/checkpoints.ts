@@ -19,7 +19,8 @@ export interface PartitionCheckpoint {
 export interface CheckpointWrite {
   offset: string;
   meta: string;
-  set: Record<string, string>;
+  /** Fields to set, as field, value pairs one after another. */
+  set: string[];
   del: string[];
   /** Delete every field starting with one of these (a run that ended). */
   delPrefixes: string[];
@@ -68,6 +69,7 @@ export class MemoryCheckpointStore implements CheckpointStore {
   }
 
   async save(scope: CheckpointScope, w: CheckpointWrite): Promise<boolean> {
+    if (w.set.length % 2 !== 0) throw new Error('checkpoint save: set must hold field, value pairs');
     const k = this.key(scope);
     let h = this.data.get(k);
     const cur = h?.get(OFFSET);
@@ -78,7 +80,7 @@ export class MemoryCheckpointStore implements CheckpointStore {
     }
     h.set(OFFSET, w.offset);
     h.set(META, w.meta);
-    for (const [f, v] of Object.entries(w.set)) h.set(f, v);
+    for (let i = 0; i + 1 < w.set.length; i += 2) h.set(w.set[i] as string, w.set[i + 1] as string);
     for (const f of w.del) h.delete(f);
     if (w.delPrefixes.length > 0) {
       for (const f of [...h.keys()]) if (w.delPrefixes.some((p) => f.startsWith(p))) h.delete(f);
@@ -168,10 +170,9 @@ export class RedisCheckpointStore implements CheckpointStore {
   }
 
   async save(scope: CheckpointScope, w: CheckpointWrite): Promise<boolean> {
-    const args: string[] = [w.offset, w.meta];
-    const set = Object.entries(w.set);
-    args.push(String(set.length));
-    for (const [f, v] of set) args.push(f, v);
+    if (w.set.length % 2 !== 0) throw new Error('checkpoint save: set must hold field, value pairs');
+    const args: string[] = [w.offset, w.meta, String(w.set.length / 2)];
+    for (const x of w.set) args.push(x);
     args.push(String(w.del.length), ...w.del);
     args.push(String(w.delPrefixes.length), ...w.delPrefixes);
     const r = await this.redis.eval(SAVE_SCRIPT, 1, this.key(scope), ...args);

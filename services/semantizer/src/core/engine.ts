@@ -561,8 +561,8 @@ export class PartitionEngine {
    * Apply them together, atomically.
    */
   takeDelta(): CheckpointDelta {
-    const set: Record<string, string> = {};
-    for (const u of this.changed) set[`U\u0000${fieldKey(u.runId, u.key)}`] = serializeUser(u);
+    const set: string[] = [];
+    for (const u of this.changed) set.push(`U\u0000${fieldKey(u.runId, u.key)}`, serializeUser(u));
     for (const run of this.runs.values()) {
       run.prices.takeDirty(set, `P\u0000${run.runId}\u0000`);
     }
@@ -636,7 +636,8 @@ export class PartitionEngine {
 /** A checkpoint delta: the new meta, fields to set, fields to delete and field prefixes to delete. */
 export interface CheckpointDelta {
   meta: string;
-  set: Record<string, string>;
+  /** Fields to set, as field, value pairs one after another (no object per field: thousands per batch). */
+  set: string[];
   del: string[];
   delPrefixes: string[];
 }

@@ -29,6 +29,9 @@ export type Bucket = [number, number, number];
  */
 interface Entry {
   key: string;
+  /** `takeDirty`'s field name of this key without the day (built once per checkpoint prefix). */
+  field: string;
+  fieldPrefix: string | undefined;
   /** Days that have a bucket, ascending (the first `days.length` buckets of `sums` are in use). */
   days: number[];
   sums: Float64Array;
@@ -120,6 +123,8 @@ export class PriceBook {
     if (!e) {
       e = {
         key,
+        field: '',
+        fieldPrefix: undefined,
         days: [],
         sums: new Float64Array(8 * SLOT),
         last: 0,
@@ -192,19 +197,20 @@ export class PriceBook {
   }
 
   /**
-   * Buckets changed since the last call, each as `into[prefix + key\u0000day]` = the bucket's JSON
-   * (what `JSON.stringify(bucket)` gives, written directly: checkpoints take these every batch).
+   * Buckets changed since the last call, appended to `into` as field, value pairs: the field
+   * `prefix + key\u0000day`, the value the bucket's JSON (what `JSON.stringify(bucket)` gives,
+   * written directly: checkpoints take these every batch).
    */
-  takeDirty(into: Record<string, string>, prefix: string): void {
+  takeDirty(into: string[], prefix: string): void {
     for (const [e, day] of this.dirty) {
       const o = lowerBound(e.days, day) * SLOT;
       const sums = e.sums;
       sums[o + 3] = 0;
-      into[`${prefix}${e.key}\u0000${day}`] = bucketJson(
-        sums[o] as number,
-        sums[o + 1] as number,
-        sums[o + 2] as number,
-      );
+      if (e.fieldPrefix !== prefix) {
+        e.fieldPrefix = prefix;
+        e.field = `${prefix}${e.key}\u0000`;
+      }
+      into.push(e.field + day, bucketJson(sums[o] as number, sums[o + 1] as number, sums[o + 2] as number));
     }
     this.dirty = [];
   }
