@@ -249,15 +249,25 @@ function createConsumer(kafka: Kafka, options: ConsumerOptions, logger: Logger, 
           await latest.get(lane)?.catch(() => undefined);
           // after a failed previous batch the partition sought back: this batch comes again later
           if (!isRunning() || isStale()) return;
-          const records: InRecord[] = batch.messages.map((m) => ({
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: m.offset,
-            key: m.key ? m.key.toString('utf8') : '',
-            value: m.value ? new Uint8Array(m.value.buffer, m.value.byteOffset, m.value.byteLength) : new Uint8Array(),
-            headers: headersOf(m.headers),
-            timestamp: Number(m.timestamp),
-          }));
+          // A batch's records live until it is handled: they share what they can (one string for a
+          // run of equal keys — one user's events come together —, the value as the fetched bytes,
+          // one empty header object).
+          let keyBytes: Buffer | undefined;
+          let key = '';
+          const records: InRecord[] = batch.messages.map((m) => {
+            if (!m.key) key = '';
+            else if (!keyBytes?.equals(m.key)) key = m.key.toString('utf8');
+            keyBytes = m.key ?? undefined;
+            return {
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: m.offset,
+              key,
+              value: m.value ?? EMPTY_VALUE,
+              headers: headersOf(m.headers),
+              timestamp: Number(m.timestamp),
+            };
+          });
           const first = records[0] as InRecord;
           const last = records[records.length - 1] as InRecord;
           // the fetcher moves on past this batch now; the group resumes after it once committed
@@ -299,18 +309,23 @@ function createConsumer(kafka: Kafka, options: ConsumerOptions, logger: Logger, 
   };
 }
 
+const EMPTY_VALUE = new Uint8Array();
+/** The headers of a record without any (shared by all such records, so frozen). */
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
 /** kafkajs record headers as strings (the first value of a repeated header). */
 function headersOf(h: Record<string, unknown> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
+  let out: Record<string, string> | undefined;
   if (h)
     for (const k in h) {
+      out ??= {};
       const v = h[k];
       const value = Array.isArray(v) ? String(v[0]) : String(v ?? '');
       if (k === '__proto__')
         Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
       else out[k] = value;
     }
-  return out;
+  return out ?? NO_HEADERS;
 }
 
 function createAdmin(
