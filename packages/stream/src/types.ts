@@ -36,9 +36,9 @@ export interface InBatch {
 /**
  * Handles one batch. When the promise resolves, every side effect of the batch is durable and the
  * batch's offsets are committed; when it rejects, nothing is committed and the batch is redelivered
- * (after a delay that grows while it keeps failing). A partition's next batch is handed over only
- * after this one's promise settled; other partitions' batches, and the next fetch, do not wait.
- * A batch's records and their headers are shared, read-only values: copy before changing them.
+ * after a delay (on Kafka one that doubles while it keeps failing). A partition's next batch is
+ * handed over only after this one's promise settled; other partitions' batches, and the next fetch,
+ * do not wait. A batch's records and their headers are shared, read-only values.
  */
 export type BatchHandler = (batch: InBatch) => Promise<void>;
 
