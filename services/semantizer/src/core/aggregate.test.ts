@@ -163,6 +163,41 @@ describe('large windows', () => {
   });
 });
 
+describe('action counts', () => {
+  it('equal a plain count per (action, category), ranked, then by count and category — few or many categories', () => {
+    const r = rng(21);
+    const types = [EventType.ITEM_VIEW, EventType.ADD_TO_CART, EventType.PURCHASE, EventType.CLICK, EventType.FAVORITE];
+    for (const distinct of [3, 16, 17, 40]) {
+      const events = Array.from({ length: 120 }, (_, i) => {
+        const c = Math.floor(r() * distinct);
+        return ev(i * 0.2, types[Math.floor(r() * types.length)] as EventType, {
+          item: item([`Top${c % 5}`, `Sub${c}`, `Leaf${Math.floor(r() * 2)}`], 10),
+        });
+      });
+      const [w] = windowsOf(events).map((c) => c.window);
+      // Plain: a map of counts, sorted by action rank, count descending, category.
+      const plain = new Map<string, number>();
+      for (const e of w ? events : []) {
+        const key = `${ACTION_NAMES[e.type]}\u0000${e.item?.categoryPath.slice(0, 2).join(' > ')}`;
+        plain.set(key, (plain.get(key) ?? 0) + 1);
+      }
+      const want = [...plain.entries()]
+        .map(([k, count]) => {
+          const [action, category] = k.split('\u0000') as [string, string];
+          return { action, category, count };
+        })
+        .sort(
+          (a, b) =>
+            ACTION_ORDER.indexOf(a.action) - ACTION_ORDER.indexOf(b.action) ||
+            b.count - a.count ||
+            (a.category < b.category ? -1 : a.category > b.category ? 1 : 0),
+        );
+      expect(w?.eventCount).toBe(events.length);
+      expect(w?.actions.map(({ action, category, count }) => ({ action, category, count }))).toEqual(want);
+    }
+  });
+});
+
 describe('notable events', () => {
   it('flags a first purchase in a new category and a shift against the history', () => {
     const sports = ['Sports', 'Running', 'Shoes'];

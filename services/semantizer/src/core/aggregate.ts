@@ -2,7 +2,7 @@ import { toBinary } from '@bufbuild/protobuf';
 import { type ActionCount, EventType, type SemantizedWindow, SemantizedWindowSchema } from '@personastream/contracts';
 import { detectNotable, engagedByTop, type UserHistory, updateHistory } from './history.js';
 import { normalizeQuery, type Vocabulary } from './intents.js';
-import { ACTION_NAMES, ACTION_ORDER, funnelStep, type PathCache, PRICED, SIGNALS } from './mapping.js';
+import { ACTION_NAMES, ACTION_ORDER, funnelStep, type PathCache, PRICED_TYPE, SIGNALS } from './mapping.js';
 import { type PriceBook, tierOf } from './prices.js';
 import { RENDER_VERSION, renderText } from './render.js';
 import type { TokenCounter } from './tokens.js';
@@ -63,8 +63,9 @@ export function buildWindow(
   const devices = new Tally();
   const brands = new Tally();
   const tiers = new Tally();
-  // Search term → count, in order of first occurrence (the tie order of `intents`).
-  const intents = new Map<string, number>();
+  // Search term → count, in order of first occurrence (the tie order of `intents`); created at the
+  // first search (most windows have none).
+  let intents: Map<string, number> | undefined;
   let spend = 0;
   let dwell = 0;
   let funnel = 0;
@@ -102,10 +103,11 @@ export function buildWindow(
       actions.add(catSlot, e.y);
     }
     if (e.b !== '') brands.add(e.b);
-    if (e.p > 0 && PRICED.has(e.y)) tiers.add(tierOf(tierStats.of(e.c), e.p));
+    if (e.p > 0 && PRICED_TYPE[e.y] === 1) tiers.add(tierOf(tierStats.of(e.c), e.p));
     if (e.y === EventType.PURCHASE && e.p > 0) spend += e.p * Math.max(1, e.n);
     if (e.y === EventType.SEARCH && e.q !== '') {
       windowWords ??= new WindowWords(all, state.vocab);
+      intents ??= new Map();
       for (const term of normalizeQuery(e.q)) {
         const t = state.vocab.correct(term, startMs, windowWords);
         intents.set(t, (intents.get(t) ?? 0) + 1);
@@ -138,7 +140,7 @@ export function buildWindow(
     dwellMs: dwell,
     hourHistogram: hours,
     devices: devices.toRecord(),
-    intents: topIntents(intents, cfg.maxIntents),
+    intents: intents === undefined ? [] : topIntents(intents, cfg.maxIntents),
     brands: brands.top(cfg.maxBrands),
     priceTiers: tiers.toRecord(),
     signals: signalBitsSeen === 0 ? {} : countSignals(all),

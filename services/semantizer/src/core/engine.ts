@@ -4,7 +4,7 @@ import { buildWindow, compareEv } from './aggregate.js';
 import { type Cleaner, createCleaner } from './clean.js';
 import { emptyHistory, type UserHistory } from './history.js';
 import { Vocabulary } from './intents.js';
-import { PathCache, PRICED, signalBits } from './mapping.js';
+import { PathCache, PRICED_TYPE, signalBits } from './mapping.js';
 import { NO_PATH, PathTable } from './path-table.js';
 import { type Bucket, PriceBook } from './prices.js';
 import { RawSizer } from './raw-size.js';
@@ -134,10 +134,6 @@ interface EndedRun {
 export type IngestOutcome = 'ok' | 'late' | 'after_end_of_run';
 
 const MAX_ENDED_RUNS = 1000;
-
-/** `PRICED` as a table by event type number (a typed-array read instead of a Set lookup per event). */
-const PRICED_TYPE = new Uint8Array(64);
-for (const y of PRICED) if (y >= 0 && y < 64) PRICED_TYPE[y] = 1;
 
 /**
  * The semantizer core for ONE partition: per-run, per-user event-time session windows, cleaning,

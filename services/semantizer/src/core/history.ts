@@ -1,5 +1,5 @@
 import { EventType, type NotableEvent } from '@personastream/contracts';
-import { ENGAGED } from './mapping.js';
+import { ENGAGED_TYPE } from './mapping.js';
 import type { PriceBook } from './prices.js';
 import type { Ev } from './types.js';
 
@@ -62,7 +62,7 @@ export function engagedByTop(events: readonly Ev[]): EngagedCounts {
   let total = 0;
   let last = -1; // index of the previous engaged event's category: runs of one category are common
   for (const e of events) {
-    if (!ENGAGED.has(e.y)) continue;
+    if (ENGAGED_TYPE[e.y] !== 1) continue;
     const cat = top(e);
     if (cat === '') continue;
     if (last < 0 || cats[last] !== cat) {

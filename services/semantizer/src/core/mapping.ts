@@ -61,8 +61,29 @@ export function categoryKey(path: readonly string[], depth: number): string {
 /** Category keys of paths, cached (paths repeat on nearly every event). */
 export class PathCache {
   private readonly byLeaf = new Map<string, { path: string[]; depth: number; key: string }[]>();
+  /**
+   * Keys by path array, for `arrayDepth`: engines intern paths (`PathTable`), so one array comes
+   * back for every event of a path and is never mutated — one lookup by identity instead of a
+   * lookup by leaf and a compare of the levels.
+   */
+  private readonly byArray = new Map<readonly string[], string>();
+  private arrayDepth = -1;
 
   category(path: readonly string[], depth: number): string {
+    if (depth !== this.arrayDepth) {
+      this.byArray.clear();
+      this.arrayDepth = depth;
+    }
+    let key = this.byArray.get(path);
+    if (key === undefined) {
+      key = this.byContent(path, depth);
+      if (this.byArray.size >= 50_000) this.byArray.clear();
+      this.byArray.set(path, key);
+    }
+    return key;
+  }
+
+  private byContent(path: readonly string[], depth: number): string {
     const leaf = path[path.length - 1] ?? '';
     let list = this.byLeaf.get(leaf);
     if (list) {
@@ -107,6 +128,26 @@ export const ENGAGED = new Set<number>([
   EventType.REVIEW,
   EventType.SHARE,
 ]);
+
+/** Event type numbers below this are looked up in the tables below (every type of the sets is one). */
+const TYPE_TABLE = 64;
+
+/**
+ * `PRICED` and `ENGAGED` as tables by event type number: a typed-array read instead of a `Set`
+ * lookup per event. `PRICED_TYPE[y] === 1` ⇔ `PRICED.has(y)` for every number y (a type outside the
+ * table, or not an integer, reads `undefined`); unit-tested.
+ */
+export const PRICED_TYPE = typeTable(PRICED);
+export const ENGAGED_TYPE = typeTable(ENGAGED);
+
+function typeTable(types: ReadonlySet<number>): Uint8Array {
+  const table = new Uint8Array(TYPE_TABLE);
+  for (const y of types) {
+    if (!(Number.isInteger(y) && y >= 0 && y < TYPE_TABLE)) throw new Error(`event type ${y} outside the type table`);
+    table[y] = 1;
+  }
+  return table;
+}
 
 /**
  * Behaviour signals that event properties and item-less events carry (checkout choices, price
