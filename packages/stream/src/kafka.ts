@@ -292,7 +292,15 @@ function createConsumer(kafka: Kafka, options: ConsumerOptions, logger: Logger, 
             () => inFlight.delete(work),
             () => inFlight.delete(work),
           );
-          await heartbeat();
+          try {
+            await heartbeat();
+          } catch (err) {
+            // Most likely a rebalance: kafkajs rejoins the group once this throws. The batches in
+            // flight finish and commit first (with the current generation), so that no handled work
+            // is thrown away and handled again by the partition's next owner.
+            await Promise.allSettled([...inFlight]);
+            throw err;
+          }
         },
       });
       lag?.start();
