@@ -92,25 +92,22 @@ class Murmur3Stream {
   }
 
   end(): number {
-    let h = this.h;
-    if (this.pending >= 0) {
-      let k = Math.imul(this.pending, 0xcc9e2d51);
-      k = (k << 15) | (k >>> 17);
-      k = Math.imul(k, 0x1b873593);
-      h ^= k;
-    }
+    const h = this.pending >= 0 ? this.h ^ tailBlock(this.pending) : this.h;
     return fmix(h, this.n);
   }
 }
 
 /** One MurmurHash3 block (two code units) mixed into `h`. */
 function mixBlock(h: number, block: number): number {
+  const x = h ^ tailBlock(block);
+  return (Math.imul((x << 13) | (x >>> 19), 5) + 0xe6546b64) | 0;
+}
+
+/** A block's scrambled value (`k1` of MurmurHash3), as the last, partial block is mixed in. */
+function tailBlock(block: number): number {
   let k = Math.imul(block, 0xcc9e2d51);
   k = (k << 15) | (k >>> 17);
-  k = Math.imul(k, 0x1b873593);
-  h ^= k;
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+  return Math.imul(k, 0x1b873593);
 }
 
 /** MurmurHash3's finalization over `n` code units. */
@@ -174,34 +171,14 @@ function hex16(x: number, y: number): string {
   );
 }
 
-/** MurmurHash3 (x86, 32-bit) over UTF-16 code units. */
+/** MurmurHash3 (x86, 32-bit) over UTF-16 code units (a block is two of them). */
 export function murmur3(s: string, seed: number): number {
   let h = seed >>> 0;
   const n = s.length;
   let i = 0;
-  for (; i + 1 < n; i += 2) {
-    let k = (s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16)) >>> 0;
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    h ^= k;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  if (i < n) {
-    let k = s.charCodeAt(i);
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    h ^= k;
-  }
-  h ^= n;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  for (; i + 1 < n; i += 2) h = mixBlock(h, (s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16)) >>> 0);
+  if (i < n) h ^= tailBlock(s.charCodeAt(i));
+  return fmix(h, n);
 }
 
 const f64 = new Float64Array(1);
