@@ -231,6 +231,20 @@ function createConsumer(kafka: Kafka, options: ConsumerOptions, logger: Logger, 
     retryTimers.add(timer);
     return delayMs;
   };
+  /**
+   * Heartbeats (kafkajs sends one when the interval has passed). When that fails — most likely a
+   * rebalance, and kafkajs rejoins the group once this throws — the batches in flight finish and
+   * commit first (with the current generation), so that no handled work is thrown away and handled
+   * again by the partition's next owner.
+   */
+  const heartbeatOrSettle = async (heartbeat: () => Promise<void>) => {
+    try {
+      await heartbeat();
+    } catch (err) {
+      await Promise.allSettled([...inFlight]);
+      throw err;
+    }
+  };
   return {
     async start(handler: BatchHandler) {
       await consumer.connect();
@@ -246,7 +260,12 @@ function createConsumer(kafka: Kafka, options: ConsumerOptions, logger: Logger, 
         eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
           if (!isRunning() || isStale() || batch.messages.length === 0) return;
           const lane = `${batch.topic}\u0000${batch.partition}`;
-          await latest.get(lane)?.catch(() => undefined);
+          const previous = latest.get(lane);
+          if (previous) {
+            // while the partition's previous batch runs, the group still hears from this member
+            await heartbeatOrSettle(heartbeat);
+            await previous.catch(() => undefined);
+          }
           // after a failed previous batch the partition sought back: this batch comes again later
           if (!isRunning() || isStale()) return;
           // A batch's records live until it is handled: they share what they can (one string for a
@@ -292,15 +311,7 @@ function createConsumer(kafka: Kafka, options: ConsumerOptions, logger: Logger, 
             () => inFlight.delete(work),
             () => inFlight.delete(work),
           );
-          try {
-            await heartbeat();
-          } catch (err) {
-            // Most likely a rebalance: kafkajs rejoins the group once this throws. The batches in
-            // flight finish and commit first (with the current generation), so that no handled work
-            // is thrown away and handled again by the partition's next owner.
-            await Promise.allSettled([...inFlight]);
-            throw err;
-          }
+          await heartbeatOrSettle(heartbeat);
         },
       });
       lag?.start();

@@ -32,6 +32,10 @@ export interface SemantizerService {
   health(): boolean;
 }
 
+/** Records handled between two yields to the event loop. */
+const YIELD_EVERY = 2000;
+const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** DLQ headers added to the original record's headers. */
 export const DlqHeaders = {
   reason: 'ps-dlq-reason',
@@ -150,6 +154,9 @@ export function createSemantizerService(config: SemantizerConfig, deps: Semantiz
     while (from < records.length && BigInt((records[from] as InRecord).offset) <= state.offset) from++;
     const last = from < records.length ? BigInt((records[records.length - 1] as InRecord).offset) : state.offset;
     for (let i = from; i < records.length; i++) {
+      // A big batch is tens of thousands of records: let I/O in between (heartbeats, a rebalance
+      // noticed, other partitions' acknowledgements) instead of holding the thread for a second.
+      if ((i - from) % YIELD_EVERY === YIELD_EVERY - 1) await yieldToIo();
       const r = records[i] as InRecord;
       const d = decode(r);
       if (d.type !== 'ok') {
