@@ -17,8 +17,10 @@
  *   pass with the same output objects (`kafkajs-fast-consume.ts`); anything else goes to kafkajs's.
  * Only kafkajs 2.2.4 is patched; with any other version `loadKafkajs()` returns kafkajs untouched.
  */
+
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { varintSize, writeVarint } from '@personastream/contracts';
 import { fastRecordBatchDecoder } from './kafkajs-fast-consume.js';
 
 type KafkaJs = typeof import('kafkajs');
@@ -321,25 +323,21 @@ function writeVarBytes(buf: Buffer, o: number, v: Buffer | string | null | undef
   return o + v.copy(buf, o);
 }
 
-/** Bytes of a zig-zag varint (values fit in 32 bits). */
+/**
+ * Kafka's signed varints: zig-zag (0, −1, 1, −2, … → 0, 1, 2, 3, …), then the plain varint of
+ * `@personastream/contracts`. Values fit in 32 bits.
+ */
+function zigzag(value: number): number {
+  return ((value << 1) ^ (value >> 31)) >>> 0;
+}
+
+/** Bytes of a zig-zag varint. */
 export function varIntSize(value: number): number {
-  let v = ((value << 1) ^ (value >> 31)) >>> 0;
-  let n = 1;
-  while (v >= 0x80) {
-    v >>>= 7;
-    n++;
-  }
-  return n;
+  return varintSize(zigzag(value));
 }
 
 function writeVarInt(buf: Buffer, o: number, value: number): number {
-  let v = ((value << 1) ^ (value >> 31)) >>> 0;
-  while (v >= 0x80) {
-    buf[o++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  buf[o++] = v;
-  return o;
+  return writeVarint(buf, o, zigzag(value));
 }
 
 // ------------------------------------------------------------------------------------------------
