@@ -148,4 +148,14 @@ describe('semantizer service (embedded: MemoryBroker + memory checkpoints)', () 
     expect(windows.length).toBeGreaterThan(reference.size); // some were produced twice (identically)
     expect(new Set(markers.map((m) => m.partition)).size).toBe(4);
   });
+
+  it('memory checkpoints refuse a field without its value, as Redis ones do', async () => {
+    const store = new MemoryCheckpointStore();
+    const scope = { group: 'g', topic: 't', partition: 0 };
+    await store.save(scope, { offset: '1', meta: 'm', set: ['U\u0000a', '1'], del: [], delPrefixes: [] });
+    await expect(
+      store.save(scope, { offset: '2', meta: 'm2', set: ['U\u0000b'], del: [], delPrefixes: [] }),
+    ).rejects.toThrow(/field, value pairs/);
+    expect(await store.load(scope)).toEqual({ offset: '1', meta: 'm', fields: { 'U\u0000a': '1' } });
+  });
 });

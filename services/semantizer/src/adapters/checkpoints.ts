@@ -39,6 +39,11 @@ export interface CheckpointStore {
   close(): Promise<void>;
 }
 
+/** Both stores refuse a delta whose `set` is not field, value pairs (nothing is half-applied). */
+function checkPairs(w: CheckpointWrite): void {
+  if (w.set.length % 2 !== 0) throw new Error('checkpoint save: set must hold field, value pairs');
+}
+
 /** Reserved field names (engine fields start with a letter and NUL). */
 const OFFSET = '~offset';
 const META = '~meta';
@@ -69,7 +74,7 @@ export class MemoryCheckpointStore implements CheckpointStore {
   }
 
   async save(scope: CheckpointScope, w: CheckpointWrite): Promise<boolean> {
-    if (w.set.length % 2 !== 0) throw new Error('checkpoint save: set must hold field, value pairs');
+    checkPairs(w);
     const k = this.key(scope);
     let h = this.data.get(k);
     const cur = h?.get(OFFSET);
@@ -170,7 +175,7 @@ export class RedisCheckpointStore implements CheckpointStore {
   }
 
   async save(scope: CheckpointScope, w: CheckpointWrite): Promise<boolean> {
-    if (w.set.length % 2 !== 0) throw new Error('checkpoint save: set must hold field, value pairs');
+    checkPairs(w);
     const args: string[] = [w.offset, w.meta, String(w.set.length / 2)];
     for (const x of w.set) args.push(x);
     args.push(String(w.del.length), ...w.del);
