@@ -11,7 +11,17 @@ import {
   SemantizedWindowSchema,
   WindowRecordSchema,
 } from './index.js';
-import { parseUserKey, partitionForKey, splitOf, userKey } from './keys.js';
+import {
+  checkTenantId,
+  isLiveRun,
+  LIVE_RUN_ID,
+  parseUserKey,
+  partitionForKey,
+  runKey,
+  splitOf,
+  tenantIdProblem,
+  userKey,
+} from './keys.js';
 import { mulberry32 } from './random.js';
 import { DIMENSIONS, factPhrases } from './schema.js';
 
@@ -117,6 +127,23 @@ describe('keys and schema', () => {
     for (let i = 0; i < 5000; i++) if (splitOf(`u${i}`) === 'test') test++;
     expect(test / 5000).toBeGreaterThan(0.17);
     expect(test / 5000).toBeLessThan(0.23);
+  });
+
+  it('accepts tenant ids of the documented character set only', () => {
+    for (const ok of ['acme', 'Acme-EU', 'shop_1', 'a.b', '7', 'x'.repeat(64)]) expect(tenantIdProblem(ok)).toBeUndefined();
+    for (const bad of ['', 'a/b', 'a:b', '{a}', 'a b', '-a', '.a', 'tënant', 'a\u0000', 'x'.repeat(65)]) {
+      expect(tenantIdProblem(bad), bad).toBeDefined();
+    }
+    expect(() => checkTenantId('a/b', 'INGEST_API_KEYS')).toThrow(/INGEST_API_KEYS: tenant id "a\/b" must start/);
+    // with "/" refused in tenants, two different (tenant, user) pairs never share a key
+    expect(tenantIdProblem('a/b')).toBeDefined();
+    expect(userKey('a', 'b/c')).toBe('a/b/c');
+  });
+
+  it('names the live run and keys runs by tenant', () => {
+    expect(isLiveRun(LIVE_RUN_ID)).toBe(true);
+    expect(isLiveRun('bench-1')).toBe(false);
+    expect(runKey('acme', 'live')).not.toBe(runKey('globex', 'live'));
   });
 
   it('has a phrase for every value of every dimension', () => {

@@ -28,3 +28,50 @@ export function partitionForKey(key: string, partitions: number): number {
 export function splitOf(userId: string): 'train' | 'test' {
   return partitionForKey(`split:${userId}`, 100) < 80 ? 'train' : 'test';
 }
+
+/**
+ * Tenant ids: 1 to 64 characters of `A-Z a-z 0-9 . _ -`, the first a letter or digit. Keys of all
+ * kinds are built from tenant ids (`tenant/user_id` record keys, Redis keys, `tenant:key` settings),
+ * so a tenant id never contains `/`, `:`, braces, spaces or control characters: `a/b` + `c` and
+ * `a` + `b/c` can never name the same thing.
+ */
+export const TENANT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Why `tenant` is not a valid tenant id, or undefined when it is. */
+export function tenantIdProblem(tenant: string): string | undefined {
+  if (tenant === '') return 'is empty';
+  if (tenant.length > 64) return `is ${tenant.length} characters long; at most 64`;
+  if (!TENANT_ID_PATTERN.test(tenant)) {
+    return 'must start with a letter or digit and contain only letters, digits, ".", "_" and "-"';
+  }
+  return undefined;
+}
+
+/** `tenant` when it is a valid tenant id; else throws an error that names `where` and the problem. */
+export function checkTenantId(tenant: string, where = 'tenant'): string {
+  const problem = tenantIdProblem(tenant);
+  if (problem) throw new Error(`${where}: tenant id "${tenant}" ${problem}`);
+  return tenant;
+}
+
+/**
+ * The run id of a tenant's live clickstream: one run per tenant that never ends. Ingest files events
+ * without a run id under it; it never takes an end-of-run marker; its windows close on processing
+ * time (the user went quiet) as well as on event time, and sessions in progress yield early windows.
+ * Every other run id names a finite run (a benchmark, a dataset replay) that its producer ends with
+ * `EndOfRun` markers, whose windows are exact functions of its events.
+ */
+export const LIVE_RUN_ID = 'live';
+
+/** True for the live run (see {@link LIVE_RUN_ID}). */
+export function isLiveRun(runId: string): boolean {
+  return runId === LIVE_RUN_ID;
+}
+
+/**
+ * A run is (tenant, run id) everywhere: runs of different tenants never share state, markers or
+ * reports. This is the one string form of that pair (tenant ids contain no `/`).
+ */
+export function runKey(tenant: string, runId: string): string {
+  return `${tenant}/${runId}`;
+}

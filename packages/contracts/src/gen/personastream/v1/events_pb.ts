@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file personastream/v1/events.proto.
  */
 export const file_personastream_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch1wZXJzb25hc3RyZWFtL3YxL2V2ZW50cy5wcm90bxIQcGVyc29uYXN0cmVhbS52MSJoCgRJdGVtEgoKAmlkGAEgASgJEhUKDWNhdGVnb3J5X3BhdGgYAiADKAkSDQoFYnJhbmQYAyABKAkSDQoFcHJpY2UYBCABKAESEAoIY3VycmVuY3kYBSABKAkSDQoFdGl0bGUYBiABKAkiZwoMRXZlbnRDb250ZXh0Eg4KBmRldmljZRgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEg8KB2NoYW5uZWwYAyABKAkSEgoKdXNlcl9hZ2VudBgEIAEoCRIOCgZsb2NhbGUYBSABKAkiwAMKDUJlaGF2aW9yRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSDgoGdGVuYW50GAIgASgJEg8KB3VzZXJfaWQYAyABKAkSFQoNZXZlbnRfdGltZV9tcxgEIAEoARIpCgR0eXBlGAUgASgOMhsucGVyc29uYXN0cmVhbS52MS5FdmVudFR5cGUSJAoEaXRlbRgGIAEoCzIWLnBlcnNvbmFzdHJlYW0udjEuSXRlbRINCgVxdWVyeRgHIAEoCRIvCgdjb250ZXh0GAggASgLMh4ucGVyc29uYXN0cmVhbS52MS5FdmVudENvbnRleHQSQwoKcHJvcGVydGllcxgJIAMoCzIvLnBlcnNvbmFzdHJlYW0udjEuQmVoYXZpb3JFdmVudC5Qcm9wZXJ0aWVzRW50cnkSEAoIZHdlbGxfbXMYCiABKAESDgoGcmF0aW5nGAsgASgFEhAKCHF1YW50aXR5GAwgASgFEg4KBnJ1bl9pZBgNIAEoCRIYChByZWNlaXZlZF90aW1lX21zGA4gASgBGjEKD1Byb3BlcnRpZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpQBCghFbmRPZlJ1bhIOCgZydW5faWQYASABKAkSEAoIcHJvZHVjZXIYAiABKAkSEQoJcGFydGl0aW9uGAMgASgFEhgKEHRvdGFsX3BhcnRpdGlvbnMYBCABKAUSDwoHcmVjb3JkcxgFIAEoDRIOCgZ0ZW5hbnQYBiABKAkSGAoQcHJvZHVjZWRfdGltZV9tcxgHIAEoASJ5CgtFdmVudFJlY29yZBIwCgVldmVudBgBIAEoCzIfLnBlcnNvbmFzdHJlYW0udjEuQmVoYXZpb3JFdmVudEgAEjAKCmVuZF9vZl9ydW4YAiABKAsyGi5wZXJzb25hc3RyZWFtLnYxLkVuZE9mUnVuSABCBgoEa2luZCrqAgoJRXZlbnRUeXBlEhoKFkVWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIYChRFVkVOVF9UWVBFX1BBR0VfVklFVxABEhgKFEVWRU5UX1RZUEVfSVRFTV9WSUVXEAISFQoRRVZFTlRfVFlQRV9TRUFSQ0gQAxIaChZFVkVOVF9UWVBFX0FERF9UT19DQVJUEAQSHwobRVZFTlRfVFlQRV9SRU1PVkVfRlJPTV9DQVJUEAUSFwoTRVZFTlRfVFlQRV9QVVJDSEFTRRAGEhMKD0VWRU5UX1RZUEVfUkFURRAHEhUKEUVWRU5UX1RZUEVfUkVWSUVXEAgSFAoQRVZFTlRfVFlQRV9TSEFSRRAJEhQKEEVWRU5UX1RZUEVfQ0xJQ0sQChIXChNFVkVOVF9UWVBFX0lERU5USUZZEAsSFgoSRVZFTlRfVFlQRV9DT05TRU5UEAwSFwoTRVZFTlRfVFlQRV9GQVZPUklURRANYgZwcm90bzM");
+  fileDesc("Ch1wZXJzb25hc3RyZWFtL3YxL2V2ZW50cy5wcm90bxIQcGVyc29uYXN0cmVhbS52MSJoCgRJdGVtEgoKAmlkGAEgASgJEhUKDWNhdGVnb3J5X3BhdGgYAiADKAkSDQoFYnJhbmQYAyABKAkSDQoFcHJpY2UYBCABKAESEAoIY3VycmVuY3kYBSABKAkSDQoFdGl0bGUYBiABKAkiZwoMRXZlbnRDb250ZXh0Eg4KBmRldmljZRgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEg8KB2NoYW5uZWwYAyABKAkSEgoKdXNlcl9hZ2VudBgEIAEoCRIOCgZsb2NhbGUYBSABKAkiwAMKDUJlaGF2aW9yRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSDgoGdGVuYW50GAIgASgJEg8KB3VzZXJfaWQYAyABKAkSFQoNZXZlbnRfdGltZV9tcxgEIAEoARIpCgR0eXBlGAUgASgOMhsucGVyc29uYXN0cmVhbS52MS5FdmVudFR5cGUSJAoEaXRlbRgGIAEoCzIWLnBlcnNvbmFzdHJlYW0udjEuSXRlbRINCgVxdWVyeRgHIAEoCRIvCgdjb250ZXh0GAggASgLMh4ucGVyc29uYXN0cmVhbS52MS5FdmVudENvbnRleHQSQwoKcHJvcGVydGllcxgJIAMoCzIvLnBlcnNvbmFzdHJlYW0udjEuQmVoYXZpb3JFdmVudC5Qcm9wZXJ0aWVzRW50cnkSEAoIZHdlbGxfbXMYCiABKAESDgoGcmF0aW5nGAsgASgFEhAKCHF1YW50aXR5GAwgASgFEg4KBnJ1bl9pZBgNIAEoCRIYChByZWNlaXZlZF90aW1lX21zGA4gASgBGjEKD1Byb3BlcnRpZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpQBCghFbmRPZlJ1bhIOCgZydW5faWQYASABKAkSEAoIcHJvZHVjZXIYAiABKAkSEQoJcGFydGl0aW9uGAMgASgFEhgKEHRvdGFsX3BhcnRpdGlvbnMYBCABKAUSDwoHcmVjb3JkcxgFIAEoDRIOCgZ0ZW5hbnQYBiABKAkSGAoQcHJvZHVjZWRfdGltZV9tcxgHIAEoASI7CgRUaWNrEg4KBm5vd19tcxgBIAEoARIRCglwYXJ0aXRpb24YAiABKAUSEAoIcHJvZHVjZXIYAyABKAkioQEKC0V2ZW50UmVjb3JkEjAKBWV2ZW50GAEgASgLMh8ucGVyc29uYXN0cmVhbS52MS5CZWhhdmlvckV2ZW50SAASMAoKZW5kX29mX3J1bhgCIAEoCzIaLnBlcnNvbmFzdHJlYW0udjEuRW5kT2ZSdW5IABImCgR0aWNrGAMgASgLMhYucGVyc29uYXN0cmVhbS52MS5UaWNrSABCBgoEa2luZCrqAgoJRXZlbnRUeXBlEhoKFkVWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIYChRFVkVOVF9UWVBFX1BBR0VfVklFVxABEhgKFEVWRU5UX1RZUEVfSVRFTV9WSUVXEAISFQoRRVZFTlRfVFlQRV9TRUFSQ0gQAxIaChZFVkVOVF9UWVBFX0FERF9UT19DQVJUEAQSHwobRVZFTlRfVFlQRV9SRU1PVkVfRlJPTV9DQVJUEAUSFwoTRVZFTlRfVFlQRV9QVVJDSEFTRRAGEhMKD0VWRU5UX1RZUEVfUkFURRAHEhUKEUVWRU5UX1RZUEVfUkVWSUVXEAgSFAoQRVZFTlRfVFlQRV9TSEFSRRAJEhQKEEVWRU5UX1RZUEVfQ0xJQ0sQChIXChNFVkVOVF9UWVBFX0lERU5USUZZEAsSFgoSRVZFTlRfVFlQRV9DT05TRU5UEAwSFwoTRVZFTlRfVFlQRV9GQVZPUklURRANYgZwcm90bzM");
 
 /**
  * The catalogue item an event is about.
@@ -293,7 +293,46 @@ export const EndOfRunSchema: GenMessage<EndOfRun> = /*@__PURE__*/
   messageDesc(file_personastream_v1_events, 3);
 
 /**
- * A record on `behavior.events.v1`: a behaviour event or an end-of-run marker.
+ * In-band processing-time punctuation. The semantizer instance that holds a partition writes one to
+ * that partition while users of live runs have open windows there, so that a user who went quiet has
+ * their window closed (and sessions in progress get early windows) although no new event arrives.
+ * Being a record of the partition, a tick has a fixed place among the events: a replay of the
+ * partition gives the same windows as the first pass.
+ *
+ * @generated from message personastream.v1.Tick
+ */
+export type Tick = Message<"personastream.v1.Tick"> & {
+  /**
+   * Processing time of the writer (its clock), Unix epoch milliseconds.
+   *
+   * @generated from field: double now_ms = 1;
+   */
+  nowMs: number;
+
+  /**
+   * Partition the tick was written to.
+   *
+   * @generated from field: int32 partition = 2;
+   */
+  partition: number;
+
+  /**
+   * Who wrote it (e.g. "semantizer"), for diagnosis.
+   *
+   * @generated from field: string producer = 3;
+   */
+  producer: string;
+};
+
+/**
+ * Describes the message personastream.v1.Tick.
+ * Use `create(TickSchema)` to create a new message.
+ */
+export const TickSchema: GenMessage<Tick> = /*@__PURE__*/
+  messageDesc(file_personastream_v1_events, 4);
+
+/**
+ * A record on `behavior.events.v1`: a behaviour event, an end-of-run marker or a processing-time tick.
  *
  * @generated from message personastream.v1.EventRecord
  */
@@ -319,6 +358,14 @@ export type EventRecord = Message<"personastream.v1.EventRecord"> & {
      */
     value: EndOfRun;
     case: "endOfRun";
+  } | {
+    /**
+     * Processing-time punctuation of this partition.
+     *
+     * @generated from field: personastream.v1.Tick tick = 3;
+     */
+    value: Tick;
+    case: "tick";
   } | { case: undefined; value?: undefined };
 };
 
@@ -327,7 +374,7 @@ export type EventRecord = Message<"personastream.v1.EventRecord"> & {
  * Use `create(EventRecordSchema)` to create a new message.
  */
 export const EventRecordSchema: GenMessage<EventRecord> = /*@__PURE__*/
-  messageDesc(file_personastream_v1_events, 4);
+  messageDesc(file_personastream_v1_events, 5);
 
 /**
  * Kind of a behaviour event. Values follow the funnel plus engagement actions.

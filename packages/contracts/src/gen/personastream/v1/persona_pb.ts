@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file personastream/v1/persona.proto.
  */
 export const file_personastream_v1_persona: GenFile = /*@__PURE__*/
-  fileDesc("Ch5wZXJzb25hc3RyZWFtL3YxL3BlcnNvbmEucHJvdG8SEHBlcnNvbmFzdHJlYW0udjEiPAoIRXZpZGVuY2USEQoJd2luZG93X2lkGAEgASgJEg4KBmRldGFpbBgCIAEoCRINCgVjb3VudBgDIAEoDSJ7CgNUYWcSEQoJZGltZW5zaW9uGAEgASgJEg0KBXZhbHVlGAIgASgJEhIKCmNvbmZpZGVuY2UYAyABKAESLAoIZXZpZGVuY2UYBCADKAsyGi5wZXJzb25hc3RyZWFtLnYxLkV2aWRlbmNlEhAKCHNpbmNlX21zGAUgASgBIi0KBlRhZ1NldBIjCgR0YWdzGAEgAygLMhUucGVyc29uYXN0cmVhbS52MS5UYWci2wEKB1BlcnNvbmESDgoGdGVuYW50GAEgASgJEg8KB3VzZXJfaWQYAiABKAkSDwoHdmVyc2lvbhgDIAEoDRISCgp1cGRhdGVkX21zGAQgASgBEiMKBHRhZ3MYBSADKAsyFS5wZXJzb25hc3RyZWFtLnYxLlRhZxIPCgdzdW1tYXJ5GAYgASgJEhQKDHdpbmRvd3Nfc2VlbhgHIAEoDRITCgtldmVudHNfc2VlbhgIIAEoDRINCgVtb2RlbBgJIAEoCRIaChJsYXN0X2V2ZW50X3RpbWVfbXMYCiABKAEikAIKDVBlcnNvbmFVcGRhdGUSKgoHcGVyc29uYRgBIAEoCzIZLnBlcnNvbmFzdHJlYW0udjEuUGVyc29uYRIRCgl3aW5kb3dfaWQYAiABKAkSDgoGcnVuX2lkGAMgASgJEhEKCXRvbWJzdG9uZRgEIAEoCBIpCgdzYW1wbGVzGAUgAygLMhgucGVyc29uYXN0cmVhbS52MS5UYWdTZXQSGAoQc2VtYW50aXplZF9ieXRlcxgGIAEoDRIRCglyYXdfYnl0ZXMYByABKA0SGQoRc2VtYW50aXplZF90b2tlbnMYCCABKA0SEgoKcmF3X3Rva2VucxgJIAEoDRIWCg5pbmdlc3RfdGltZV9tcxgKIAEoASKCAQoTUGVyc29uYVVwZGF0ZVJlY29yZBIxCgZ1cGRhdGUYASABKAsyHy5wZXJzb25hc3RyZWFtLnYxLlBlcnNvbmFVcGRhdGVIABIwCgplbmRfb2ZfcnVuGAIgASgLMhoucGVyc29uYXN0cmVhbS52MS5FbmRPZlJ1bkgAQgYKBGtpbmRiBnByb3RvMw", [file_personastream_v1_events]);
+  fileDesc("Ch5wZXJzb25hc3RyZWFtL3YxL3BlcnNvbmEucHJvdG8SEHBlcnNvbmFzdHJlYW0udjEiPAoIRXZpZGVuY2USEQoJd2luZG93X2lkGAEgASgJEg4KBmRldGFpbBgCIAEoCRINCgVjb3VudBgDIAEoDSJ7CgNUYWcSEQoJZGltZW5zaW9uGAEgASgJEg0KBXZhbHVlGAIgASgJEhIKCmNvbmZpZGVuY2UYAyABKAESLAoIZXZpZGVuY2UYBCADKAsyGi5wZXJzb25hc3RyZWFtLnYxLkV2aWRlbmNlEhAKCHNpbmNlX21zGAUgASgBIi0KBlRhZ1NldBIjCgR0YWdzGAEgAygLMhUucGVyc29uYXN0cmVhbS52MS5UYWci6gEKB1BlcnNvbmESDgoGdGVuYW50GAEgASgJEg8KB3VzZXJfaWQYAiABKAkSDwoHdmVyc2lvbhgDIAEoDRISCgp1cGRhdGVkX21zGAQgASgBEiMKBHRhZ3MYBSADKAsyFS5wZXJzb25hc3RyZWFtLnYxLlRhZxIPCgdzdW1tYXJ5GAYgASgJEhQKDHdpbmRvd3Nfc2VlbhgHIAEoDRITCgtldmVudHNfc2VlbhgIIAEoDRINCgVtb2RlbBgJIAEoCRIaChJsYXN0X2V2ZW50X3RpbWVfbXMYCiABKAESDQoFZWFybHkYCyABKAgiyAIKDVBlcnNvbmFVcGRhdGUSKgoHcGVyc29uYRgBIAEoCzIZLnBlcnNvbmFzdHJlYW0udjEuUGVyc29uYRIRCgl3aW5kb3dfaWQYAiABKAkSDgoGcnVuX2lkGAMgASgJEhEKCXRvbWJzdG9uZRgEIAEoCBIpCgdzYW1wbGVzGAUgAygLMhgucGVyc29uYXN0cmVhbS52MS5UYWdTZXQSGAoQc2VtYW50aXplZF9ieXRlcxgGIAEoDRIRCglyYXdfYnl0ZXMYByABKA0SGQoRc2VtYW50aXplZF90b2tlbnMYCCABKA0SEgoKcmF3X3Rva2VucxgJIAEoDRIWCg5pbmdlc3RfdGltZV9tcxgKIAEoARINCgVlYXJseRgLIAEoCBIWCg5maXJzdF9lbnRyeV9tcxgMIAEoARIPCgdmbGlwcGVkGA0gASgNIoIBChNQZXJzb25hVXBkYXRlUmVjb3JkEjEKBnVwZGF0ZRgBIAEoCzIfLnBlcnNvbmFzdHJlYW0udjEuUGVyc29uYVVwZGF0ZUgAEjAKCmVuZF9vZl9ydW4YAiABKAsyGi5wZXJzb25hc3RyZWFtLnYxLkVuZE9mUnVuSABCBgoEa2luZGIGcHJvdG8z", [file_personastream_v1_events]);
 
 /**
  * Why a tag has its value: a window and what was counted in it.
@@ -194,6 +194,14 @@ export type Persona = Message<"personastream.v1.Persona"> & {
    * @generated from field: double last_event_time_ms = 10;
    */
   lastEventTimeMs: number;
+
+  /**
+   * True when the persona includes a session still in progress (an early window): the session's
+   * final window replaces that part when it closes.
+   *
+   * @generated from field: bool early = 11;
+   */
+  early: boolean;
 };
 
 /**
@@ -280,6 +288,30 @@ export type PersonaUpdate = Message<"personastream.v1.PersonaUpdate"> & {
    * @generated from field: double ingest_time_ms = 10;
    */
   ingestTimeMs: number;
+
+  /**
+   * True when the update comes from an early window (a session in progress; see SemantizedWindow.provisional).
+   *
+   * @generated from field: bool early = 11;
+   */
+  early: boolean;
+
+  /**
+   * Wall-clock time at which the oldest event this update is the first to reflect entered the
+   * pipeline (window record header `ps-entry-first-ms`), Unix epoch ms: freshness = persona.updated_ms
+   * - first_entry_ms, the longest any of those events waited. 0 when the update reflects no new event
+   * (a final window after early ones showed all its events) or the entry time is unknown.
+   *
+   * @generated from field: double first_entry_ms = 12;
+   */
+  firstEntryMs: number;
+
+  /**
+   * Dimensions whose value set changed against the previous version (flip rate); 0 for a user's first persona.
+   *
+   * @generated from field: uint32 flipped = 13;
+   */
+  flipped: number;
 };
 
 /**
