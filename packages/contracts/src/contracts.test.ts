@@ -130,7 +130,8 @@ describe('keys and schema', () => {
   });
 
   it('accepts tenant ids of the documented character set only', () => {
-    for (const ok of ['acme', 'Acme-EU', 'shop_1', 'a.b', '7', 'x'.repeat(64)]) expect(tenantIdProblem(ok)).toBeUndefined();
+    for (const ok of ['acme', 'Acme-EU', 'shop_1', 'a.b', '7', 'x'.repeat(64)])
+      expect(tenantIdProblem(ok)).toBeUndefined();
     for (const bad of ['', 'a/b', 'a:b', '{a}', 'a b', '-a', '.a', 'tënant', 'a\u0000', 'x'.repeat(65)]) {
       expect(tenantIdProblem(bad), bad).toBeDefined();
     }
