@@ -247,6 +247,13 @@ function createConsumer(kafka: Kafka, options: ConsumerOptions, logger: Logger, 
   };
   return {
     async start(handler: BatchHandler) {
+      if (options.onAssignment) {
+        const report = options.onAssignment;
+        consumer.on(consumer.events.GROUP_JOIN, (e) => {
+          const assigned = e.payload.memberAssignment as Record<string, number[]>;
+          report(Object.entries(assigned).map(([topic, partitions]) => ({ topic, partitions: [...partitions] })));
+        });
+      }
       await consumer.connect();
       await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? true });
       await consumer.run({

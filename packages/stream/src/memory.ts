@@ -150,6 +150,13 @@ export class MemoryBroker implements Stream {
     return {
       start: async (handler) => {
         running = true;
+        // one member per group here: it holds every partition
+        options.onAssignment?.(
+          options.topics.map((topic) => ({
+            topic,
+            partitions: this.partitions(topic).map((_, p) => p),
+          })),
+        );
         for (const topic of options.topics) {
           const n = this.partitions(topic).length;
           for (let p = 0; p < n; p++) pumps.push(pump(topic, p, handler));

@@ -57,6 +57,18 @@ export interface ConsumerOptions {
   concurrency?: number;
   /** How much one fetch may bring (bigger batches: fewer handler calls, commits and round trips). */
   fetch?: FetchOptions;
+  /**
+   * Called with the partitions this member holds whenever the group hands them out (after every
+   * join), so a service can act on a partition before any record of it arrives (e.g. write a tick to
+   * a quiet partition it just took over).
+   */
+  onAssignment?: (assignment: Assignment[]) => void;
+}
+
+/** Partitions of one topic held by a consumer. */
+export interface Assignment {
+  topic: string;
+  partitions: number[];
 }
 
 /** Fetch sizes of a consumer (Kafka's fetch request settings; the memory broker ignores them). */

@@ -19,6 +19,12 @@ export interface SemantizerConfig extends CoreConfig {
   concurrency: number;
   /** Bytes of one partition's records per fetch (one batch): bigger batches mean fewer checkpoints and produce round trips. */
   fetchBytesPerPartition: number;
+  /**
+   * How often (ms) a tick record goes to each held partition with live users: the resolution of
+   * processing-time closing and of early windows. 0 = never (live windows then close only on event
+   * time, as finite runs do).
+   */
+  tickMs: number;
 }
 
 export const defaultSemantizerConfig: SemantizerConfig = {
@@ -27,6 +33,7 @@ export const defaultSemantizerConfig: SemantizerConfig = {
   groupId: 'semantizer',
   concurrency: 4,
   fetchBytesPerPartition: 4 * 1024 * 1024,
+  tickMs: 5_000,
 };
 
 const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -38,6 +45,8 @@ export const semantizerEnv = {
   SEMANTIZER_GAP_MS: ms(defaultCoreConfig.gapMs),
   SEMANTIZER_MAX_WINDOW_MS: ms(defaultCoreConfig.maxWindowMs),
   SEMANTIZER_LATENESS_MS: z.coerce.number().int().min(0).default(defaultCoreConfig.latenessMs),
+  SEMANTIZER_EARLY_EVERY_MS: z.coerce.number().int().min(0).default(defaultCoreConfig.earlyEveryMs),
+  SEMANTIZER_TICK_MS: z.coerce.number().int().min(0).default(defaultSemantizerConfig.tickMs),
   SEMANTIZER_GROUP_ID: z.string().min(1).default(defaultSemantizerConfig.groupId),
   SEMANTIZER_TOKENIZER: z.enum(['cl100k_base', 'o200k_base', 'none']).default(defaultCoreConfig.tokenizer),
   SEMANTIZER_EVENTS_TOPIC: z.string().min(1).default(Topics.events),
@@ -73,6 +82,8 @@ export function configFromEnv(e: SemantizerEnv): SemantizerConfig {
     gapMs: e.SEMANTIZER_GAP_MS,
     maxWindowMs: e.SEMANTIZER_MAX_WINDOW_MS,
     latenessMs: e.SEMANTIZER_LATENESS_MS,
+    earlyEveryMs: e.SEMANTIZER_EARLY_EVERY_MS,
+    tickMs: e.SEMANTIZER_TICK_MS,
     tokenizer: e.SEMANTIZER_TOKENIZER,
     groupId: e.SEMANTIZER_GROUP_ID,
     concurrency: e.SEMANTIZER_CONCURRENCY,

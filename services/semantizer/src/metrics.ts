@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from '@personastream/runtime';
+import { Counter, Gauge, Histogram, type Registry } from '@personastream/runtime';
 import type { CoreStats } from './core/engine.js';
 
 /** The semantizer's Prometheus metrics; `report` adds what the core counted since the last call. */
@@ -57,16 +57,70 @@ export function createSemantizerMetrics(registry: Registry) {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
+  const ticks = new Counter({
+    name: 'semantizer_ticks_total',
+    help: 'Processing-time ticks consumed (live runs: idle windows close and early windows are written on ticks)',
+    registers: [registry],
+  });
+  const early = new Counter({
+    name: 'semantizer_early_windows_total',
+    help: 'Early windows written (previews of live sessions in progress; superseded by their final window)',
+    registers: [registry],
+  });
+  const idleClosed = new Counter({
+    name: 'semantizer_idle_closed_total',
+    help: 'Live users whose windows closed on processing time (quiet for gap + lateness)',
+    registers: [registry],
+  });
+  const evicted = new Counter({
+    name: 'semantizer_evicted_users_total',
+    help: 'Live users whose state left memory for the idle store (compact facts)',
+    registers: [registry],
+  });
+  const revived = new Counter({
+    name: 'semantizer_revived_users_total',
+    help: 'Live users brought back from the idle store when they returned',
+    registers: [registry],
+  });
+  const orphans = new Counter({
+    name: 'semantizer_orphan_events_total',
+    help: 'Dropped events that belong to no window (a user with nothing but noise)',
+    registers: [registry],
+  });
+  const stateUsers = new Gauge({
+    name: 'semantizer_state_users',
+    help: 'Users with state in memory on the partitions this instance holds (all runs)',
+    registers: [registry],
+  });
   let last: CoreStats | undefined;
   return {
     dlq,
     markers,
     batchSeconds,
-    report(s: CoreStats) {
+    ticks,
+    report(s: CoreStats, usersInMemory: number) {
+      stateUsers.set(usersInMemory);
       const prev = last;
       const d = (
-        k: 'events' | 'late' | 'windows' | 'rawBytes' | 'semantizedBytes' | 'rawTokens' | 'semantizedTokens',
+        k:
+          | 'events'
+          | 'late'
+          | 'windows'
+          | 'rawBytes'
+          | 'semantizedBytes'
+          | 'rawTokens'
+          | 'semantizedTokens'
+          | 'early'
+          | 'idleClosed'
+          | 'evicted'
+          | 'revived'
+          | 'orphanEvents',
       ) => s[k] - (prev?.[k] ?? 0);
+      early.inc(d('early'));
+      idleClosed.inc(d('idleClosed'));
+      evicted.inc(d('evicted'));
+      revived.inc(d('revived'));
+      orphans.inc(d('orphanEvents'));
       events.inc(d('events'));
       late.inc(d('late'));
       windows.inc(d('windows'));

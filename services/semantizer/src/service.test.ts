@@ -1,5 +1,13 @@
-import { toBinary } from '@bufbuild/protobuf';
-import { entryMsOf, RecordHeaders, type SemantizedWindow, SemantizedWindowSchema } from '@personastream/contracts';
+import { create, toBinary } from '@bufbuild/protobuf';
+import {
+  BehaviorEventSchema,
+  EventType,
+  entryMsOf,
+  LIVE_RUN_ID,
+  RecordHeaders,
+  type SemantizedWindow,
+  SemantizedWindowSchema,
+} from '@personastream/contracts';
 import { createRegistry, silentLogger } from '@personastream/runtime';
 import { MemoryBroker } from '@personastream/stream';
 import { describe, expect, it } from 'vitest';
@@ -157,5 +165,100 @@ describe('semantizer service (embedded: MemoryBroker + memory checkpoints)', () 
       store.save(scope, { offset: '2', meta: 'm2', set: ['U\u0000b'], del: [], delPrefixes: [] }),
     ).rejects.toThrow(/field, value pairs/);
     expect(await store.load(scope)).toEqual({ offset: '1', meta: 'm', fields: { 'U\u0000a': '1' } });
+  });
+});
+
+describe('semantizer service: live runs (ticks in band, a fake clock)', () => {
+  const live = { ...config, gapMs: 60_000, latenessMs: 30_000, earlyEveryMs: 20_000, tickMs: 0 };
+  const now0 = Date.now();
+  const liveEvents = (user: string, n: number, from: number) =>
+    Array.from({ length: n }, (_, k) =>
+      create(BehaviorEventSchema, {
+        eventId: `${user}-${from + k}`,
+        tenant: 'acme',
+        userId: user,
+        eventTimeMs: now0 + (from + k) * 5_000,
+        type: EventType.ITEM_VIEW,
+        item: { id: `i${k % 3}`, categoryPath: ['Electronics', 'Audio'], brand: 'Sony', price: 99 },
+        dwellMs: 20_000,
+        runId: LIVE_RUN_ID,
+      }),
+    );
+
+  function liveService(broker: MemoryBroker, checkpoints: MemoryCheckpointStore, clock: { now: number }) {
+    const registry = createRegistry('semantizer', false);
+    const s = createSemantizerService(live, {
+      stream: broker,
+      checkpoints,
+      logger: silentLogger(),
+      registry,
+      clock: () => clock.now,
+    });
+    return { s, registry };
+  }
+
+  it('closes a quiet user without any new event, shows a session in progress early, and survives a restart', async () => {
+    const broker = new MemoryBroker(4);
+    const checkpoints = new MemoryCheckpointStore();
+    const clock = { now: now0 };
+    const first = liveService(broker, checkpoints, clock);
+    await first.s.start();
+    const producer = broker.producer();
+    await producer.send(config.topics.events, liveEvents('u1', 4, 0).map(eventRecord));
+    await broker.drained();
+    expect(readWindows(broker.read(config.topics.windows)).windows).toHaveLength(0);
+
+    clock.now = now0 + 1_000;
+    await first.s.punctuate();
+    await broker.drained();
+    const early = readWindows(broker.read(config.topics.windows)).windows.map((w) => w.window);
+    expect(early.map((w) => [w.provisional, w.revision, w.eventCount])).toEqual([[true, 1, 4]]);
+    const gauge = async (r: typeof first.registry) =>
+      (await r.getSingleMetric('semantizer_state_users')?.get())?.values[0]?.value;
+    expect(await gauge(first.registry)).toBe(1);
+    await first.s.stop();
+
+    // a restart: the open session is in the checkpoint; the user sends one more event, then goes quiet
+    const second = liveService(broker, checkpoints, clock);
+    await second.s.start();
+    await producer.send(config.topics.events, liveEvents('u1', 1, 4).map(eventRecord));
+    await broker.drained();
+    clock.now = now0 + 2_000 + live.gapMs + live.latenessMs;
+    await second.s.punctuate();
+    await broker.drained();
+    const all = readWindows(broker.read(config.topics.windows)).windows.map((w) => w.window);
+    const finals = all.filter((w) => !w.provisional);
+    expect(finals.map((w) => [w.seq, w.eventCount])).toEqual([[0, 5]]);
+    expect(await gauge(second.registry)).toBe(0);
+    // nothing left to tick for: punctuate writes no tick
+    const ticksBefore = broker.read(config.topics.events).length;
+    await second.s.punctuate();
+    expect(broker.read(config.topics.events).length).toBe(ticksBefore);
+    await second.s.stop();
+  });
+
+  it('dead-letters a marker that would end the live run or names no tenant, and scopes markers by tenant', async () => {
+    const broker = new MemoryBroker(4);
+    const clock = { now: now0 };
+    const { s } = liveService(broker, new MemoryCheckpointStore(), clock);
+    await s.start();
+    const producer = broker.producer();
+    const finite = (tenant: string) =>
+      liveEvents('u2', 3, 0).map((e) => eventRecord(create(BehaviorEventSchema, { ...e, tenant, runId: 'r' })));
+    await producer.send(config.topics.events, [...finite('acme'), ...finite('globex')]);
+    await producer.send(config.topics.events, [
+      ...endOfRunRecords(LIVE_RUN_ID, 4, 'globex'),
+      ...endOfRunRecords('r', 4, ''),
+      ...endOfRunRecords('r', 4, 'globex'),
+    ]);
+    await broker.drained();
+    await s.stop();
+    const reasons = broker.read(config.topics.dlq).map((r) => r.headers[DlqHeaders.reason]);
+    expect(reasons.filter((r) => r === 'live_run_never_ends')).toHaveLength(4);
+    expect(reasons.filter((r) => r === 'marker_without_tenant')).toHaveLength(4);
+    const { windows, markers } = readWindows(broker.read(config.topics.windows));
+    // globex's run r ended; acme's run r (same id) is still open
+    expect(windows.map((w) => w.window.tenant)).toEqual(['globex']);
+    expect(markers.map((m) => m.marker.tenant)).toEqual(['globex', 'globex', 'globex', 'globex']);
   });
 });

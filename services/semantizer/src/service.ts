@@ -1,15 +1,28 @@
 import { create } from '@bufbuild/protobuf';
 import {
+  type BehaviorEvent,
+  type EndOfRun,
   EndOfRunSchema,
   ErrorCode,
+  EventRecordSchema,
   encode,
   entryHeaders,
+  isLiveRun,
   PersonaStreamError,
   type SemantizedWindow,
+  TickSchema,
   WindowRecordSchema,
 } from '@personastream/contracts';
 import type { Logger, Registry } from '@personastream/runtime';
-import type { InBatch, InRecord, OutRecord, Stream, StreamConsumer, StreamProducer } from '@personastream/stream';
+import type {
+  Assignment,
+  InBatch,
+  InRecord,
+  OutRecord,
+  Stream,
+  StreamConsumer,
+  StreamProducer,
+} from '@personastream/stream';
 import type { CheckpointScope, CheckpointStore } from './adapters/checkpoints.js';
 import type { SemantizerConfig } from './config.js';
 import type { ClosedWindow, PartitionEngine } from './core/engine.js';
@@ -24,12 +37,16 @@ export interface SemantizerDeps {
   checkpoints: CheckpointStore;
   logger: Logger;
   registry: Registry;
+  /** Processing time for ticks, epoch ms (default `Date.now`; tests drive a fake clock). */
+  clock?: () => number;
 }
 
 export interface SemantizerService {
   start(): Promise<void>;
   stop(): Promise<void>;
   health(): boolean;
+  /** Writes a tick to every partition this instance holds that needs one (the timer calls it; tests too). */
+  punctuate(): Promise<void>;
 }
 
 /** Records handled between two yields to the event loop. */
@@ -54,13 +71,36 @@ interface PartitionState {
 /**
  * Encodes a window as a `WindowRecord` on the windows topic, keyed `tenant/user_id` (the direct
  * encoder of `core/window-binary.ts`: the bytes protobuf-es writes). `entryMs` — when the window's
- * newest event entered the pipeline (`ClosedWindow.entryMs`; 0 unknown) — travels as the
- * `ps-entry-ms` header, outside the deterministic window bytes.
+ * newest event entered the pipeline (`ClosedWindow.entryMs`; 0 unknown) — and `firstEntryMs` — the
+ * oldest event it is the first to show — travel as the `ps-entry-ms` / `ps-entry-first-ms`
+ * headers, outside the deterministic window bytes.
  */
-export function windowRecord(key: string, window: SemantizedWindow, entryMs = 0): OutRecord {
-  const headers = entryHeaders(entryMs);
+export function windowRecord(key: string, window: SemantizedWindow, entryMs = 0, firstEntryMs = 0): OutRecord {
+  const headers = entryHeaders(entryMs, firstEntryMs);
   return headers ? { key, value: encodeWindowRecord(window), headers } : { key, value: encodeWindowRecord(window) };
 }
+
+/** A processing-time tick for partition `partition` of the events topic (see `PartitionEngine.tick`). */
+export function tickRecord(partition: number, nowMs: number): OutRecord {
+  return {
+    key: `tick/${partition}`,
+    partition,
+    value: encode(
+      EventRecordSchema,
+      create(EventRecordSchema, {
+        kind: { case: 'tick', value: create(TickSchema, { nowMs, partition, producer: 'semantizer' }) },
+      }),
+    ),
+  };
+}
+
+/** One input record after decode and validate (pass 1 of a batch). */
+type Decoded =
+  | { kind: 'dlq'; r: InRecord; step: string; reason: string }
+  | { kind: 'event'; r: InRecord; event: BehaviorEvent }
+  | { kind: 'marker'; r: InRecord; marker: EndOfRun }
+  | { kind: 'tick'; nowMs: number }
+  | { kind: 'skip' };
 
 /**
  * The semantizer service: consumes `topics.events` in a consumer group, runs each partition's batch
@@ -70,14 +110,25 @@ export function windowRecord(key: string, window: SemantizedWindow, entryMs = 0)
  * resolve (and the consumer commit). On a partition it does not hold in memory — start, restart,
  * rebalance — or whose batch starts beyond what its memory covers, it restores the checkpoint; it
  * always skips records at offsets ≤ the state's offset.
+ *
+ * Live runs: every `tickMs` the service writes a tick record to each partition it holds whose
+ * engine has live users (or that it has not restored yet): their windows close on processing time
+ * and sessions in progress get early windows when the tick is consumed — in band, so a replay of the
+ * partition does exactly what the first pass did. Before a batch, the compact facts of returning live
+ * users are read from the idle store in one round trip.
  */
 export function createSemantizerService(config: SemantizerConfig, deps: SemantizerDeps): SemantizerService {
   const { stream, checkpoints, logger } = deps;
+  const clock = deps.clock ?? Date.now;
   const semantizer = new Semantizer(config);
   const metrics = createSemantizerMetrics(deps.registry);
   const decode = createDecodeStep();
   const validate = createValidateStep();
   const parts = new Map<number, PartitionState>();
+  /** Partitions of the events topic the group gave this instance (ticks go there). */
+  let owned = new Set<number>();
+  const ticking = new Map<number, Promise<void>>();
+  let timer: NodeJS.Timeout | undefined;
   let consumer: StreamConsumer | undefined;
   let producer: StreamProducer | undefined;
   let running = false;
@@ -112,7 +163,12 @@ export function createSemantizerService(config: SemantizerConfig, deps: Semantiz
       offset = BigInt(cp.offset);
     }
     logger.info(
-      { partition: batch.partition, checkpoint: cp ? cp.offset : null, firstOffset: first.toString() },
+      {
+        partition: batch.partition,
+        checkpoint: cp ? cp.offset : null,
+        legacy: cp?.legacy === true,
+        firstOffset: first.toString(),
+      },
       'partition state restored',
     );
     const state = { engine, offset };
@@ -136,6 +192,79 @@ export function createSemantizerService(config: SemantizerConfig, deps: Semantiz
     };
   }
 
+  /** Pass 1: decode and validate every record; note the idle-store fields of returning live users. */
+  async function decodeAll(records: readonly InRecord[], from: number, engine: PartitionEngine) {
+    const items: Decoded[] = [];
+    const lookups = new Set<string>();
+    for (let i = from; i < records.length; i++) {
+      if ((i - from) % YIELD_EVERY === YIELD_EVERY - 1) await yieldToIo();
+      const r = records[i] as InRecord;
+      const d = decode(r);
+      if (d.type !== 'ok') {
+        items.push({ kind: 'dlq', r, step: 'decode', reason: d.reason });
+        continue;
+      }
+      const kind = d.value.kind;
+      if (kind.case === 'endOfRun') items.push({ kind: 'marker', r, marker: kind.value });
+      else if (kind.case === 'tick') items.push({ kind: 'tick', nowMs: kind.value.nowMs });
+      else if (kind.case !== 'event') items.push({ kind: 'skip' });
+      else {
+        const v = validate(kind.value, r.key);
+        if (v.type !== 'ok') {
+          items.push({ kind: 'dlq', r, step: 'validate', reason: v.reason });
+          continue;
+        }
+        const e = v.value;
+        const field = engine.idleField(e.tenant, e.userId, e.runId);
+        if (field !== undefined) lookups.add(field);
+        items.push({ kind: 'event', r, event: e });
+      }
+    }
+    return { items, lookups };
+  }
+
+  /** Brings returning live users back from the idle store (one round trip for the batch). */
+  async function reviveUsers(partition: number, engine: PartitionEngine, lookups: Set<string>): Promise<void> {
+    if (lookups.size === 0) return;
+    const fields = [...lookups];
+    const values = await checkpoints.loadIdle(scope(partition), fields);
+    values.forEach((v, i) => {
+      if (v !== undefined) engine.revive(fields[i] as string, v);
+    });
+  }
+
+  /** The forwarded end-of-run marker of a run, after its windows, on the same partition index. */
+  function markerRecord(partition: number, marker: EndOfRun, records: number): OutRecord {
+    return {
+      key: `eor/${marker.runId}`,
+      partition,
+      value: encode(
+        WindowRecordSchema,
+        create(WindowRecordSchema, {
+          kind: {
+            case: 'endOfRun',
+            value: create(EndOfRunSchema, {
+              runId: marker.runId,
+              producer: 'semantizer',
+              partition,
+              totalPartitions: marker.totalPartitions,
+              records,
+              tenant: marker.tenant,
+              producedTimeMs: Date.now(),
+            }),
+          },
+        }),
+      ),
+    };
+  }
+
+  /** Why a marker cannot end a run (dead-lettered), or undefined when it can. */
+  function markerProblem(marker: EndOfRun): string | undefined {
+    if (marker.tenant === '') return 'marker_without_tenant';
+    if (isLiveRun(marker.runId)) return 'live_run_never_ends';
+    return undefined;
+  }
+
   async function handle(batch: InBatch): Promise<void> {
     if (batch.records.length === 0) return;
     const timer = metrics.batchSeconds.startTimer();
@@ -145,7 +274,7 @@ export function createSemantizerService(config: SemantizerConfig, deps: Semantiz
     const dlq: OutRecord[] = [];
     const closed: ClosedWindow[] = [];
     const flushClosed = () => {
-      for (const c of closed) out.push(windowRecord(c.key, c.window, c.entryMs));
+      for (const c of closed) out.push(windowRecord(c.key, c.window, c.entryMs, c.firstEntryMs));
       closed.length = 0;
     };
     // Records come in offset order: skip the re-delivered ones (≤ the state's offset) once.
@@ -153,54 +282,39 @@ export function createSemantizerService(config: SemantizerConfig, deps: Semantiz
     let from = 0;
     while (from < records.length && BigInt((records[from] as InRecord).offset) <= state.offset) from++;
     const last = from < records.length ? BigInt((records[records.length - 1] as InRecord).offset) : state.offset;
-    for (let i = from; i < records.length; i++) {
+    const { items, lookups } = await decodeAll(records, from, engine);
+    await reviveUsers(batch.partition, engine, lookups);
+    for (let i = 0; i < items.length; i++) {
       // A big batch is tens of thousands of records: let I/O in between (heartbeats, a rebalance
       // noticed, other partitions' acknowledgements) instead of holding the thread for a second.
-      if ((i - from) % YIELD_EVERY === YIELD_EVERY - 1) await yieldToIo();
-      const r = records[i] as InRecord;
-      const d = decode(r);
-      if (d.type !== 'ok') {
-        dlq.push(dlqRecord(r, 'decode', d.reason));
-        continue;
-      }
-      const kind = d.value.kind;
-      if (kind.case === 'endOfRun') {
-        const marker = kind.value;
-        const { windows, records } = engine.endOfRun(marker.runId);
-        closed.push(...windows);
-        flushClosed();
-        out.push({
-          key: `eor/${marker.runId}`,
-          partition: batch.partition,
-          value: encode(
-            WindowRecordSchema,
-            create(WindowRecordSchema, {
-              kind: {
-                case: 'endOfRun',
-                value: create(EndOfRunSchema, {
-                  runId: marker.runId,
-                  producer: 'semantizer',
-                  partition: batch.partition,
-                  totalPartitions: marker.totalPartitions,
-                  records,
-                  tenant: marker.tenant,
-                  producedTimeMs: Date.now(),
-                }),
-              },
-            }),
-          ),
-        });
-        metrics.markers.inc();
-        continue;
-      }
-      if (kind.case !== 'event') continue;
-      const v = validate(kind.value, r.key);
-      if (v.type !== 'ok') {
-        dlq.push(dlqRecord(r, 'validate', v.reason));
-        continue;
-      }
-      if (engine.ingest(v.value, closed, r.timestamp) === 'after_end_of_run') {
-        dlq.push(dlqRecord(r, 'window', 'after_end_of_run'));
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToIo();
+      const item = items[i] as Decoded;
+      switch (item.kind) {
+        case 'dlq':
+          dlq.push(dlqRecord(item.r, item.step, item.reason));
+          break;
+        case 'event':
+          if (engine.ingest(item.event, closed, item.r.timestamp) === 'after_end_of_run') {
+            dlq.push(dlqRecord(item.r, 'window', 'after_end_of_run'));
+          }
+          break;
+        case 'tick':
+          engine.tick(item.nowMs, closed);
+          metrics.ticks.inc();
+          break;
+        case 'marker': {
+          const problem = markerProblem(item.marker);
+          if (problem) {
+            dlq.push(dlqRecord(item.r, 'window', problem));
+            break;
+          }
+          const { windows, records: count } = engine.endOfRun(item.marker.tenant, item.marker.runId);
+          closed.push(...windows);
+          flushClosed();
+          out.push(markerRecord(batch.partition, item.marker, count));
+          metrics.markers.inc();
+          break;
+        }
       }
     }
     flushClosed();
@@ -218,8 +332,39 @@ export function createSemantizerService(config: SemantizerConfig, deps: Semantiz
         logger.warn({ partition: batch.partition, offset: last.toString() }, 'stale partition state dropped');
       }
     }
-    metrics.report(semantizer.stats);
+    metrics.report(semantizer.stats, usersInMemory());
     timer();
+  }
+
+  function usersInMemory(): number {
+    let n = 0;
+    for (const st of parts.values()) n += st.engine.userCount();
+    return n;
+  }
+
+  /** The group handed out partitions: forget the state of those given to someone else. */
+  function assigned(assignment: Assignment[]): void {
+    const mine = assignment.find((a) => a.topic === config.topics.events)?.partitions ?? [];
+    owned = new Set(mine);
+    for (const p of [...parts.keys()]) if (!owned.has(p)) parts.delete(p);
+    metrics.report(semantizer.stats, usersInMemory());
+  }
+
+  /** A tick for every held partition with live users, or not restored yet (one in flight per partition). */
+  async function punctuate(): Promise<void> {
+    if (!producer) return;
+    const sends: Promise<void>[] = [];
+    for (const p of owned) {
+      const st = parts.get(p);
+      if ((st && !st.engine.wantsTicks()) || ticking.has(p)) continue;
+      const send = (producer as StreamProducer)
+        .send(config.topics.events, [tickRecord(p, clock())])
+        .catch((err: unknown) => logger.warn({ err, partition: p }, 'tick not written; the next one follows'))
+        .finally(() => ticking.delete(p));
+      ticking.set(p, send);
+      sends.push(send);
+    }
+    await Promise.all(sends);
   }
 
   return {
@@ -244,6 +389,7 @@ export function createSemantizerService(config: SemantizerConfig, deps: Semantiz
         groupId: config.groupId,
         topics: [config.topics.events],
         concurrency: config.concurrency,
+        onAssignment: assigned,
         fetch: {
           maxBytesPerPartition: config.fetchBytesPerPartition,
           maxBytes: Math.max(10 * 1024 * 1024, config.fetchBytesPerPartition * config.concurrency),
@@ -261,10 +407,17 @@ export function createSemantizerService(config: SemantizerConfig, deps: Semantiz
         failed = false;
       });
       running = true;
-      logger.info({ groupId: config.groupId, topics: config.topics }, 'semantizer started');
+      if (config.tickMs > 0) {
+        timer = setInterval(() => void punctuate(), config.tickMs);
+        timer.unref();
+      }
+      logger.info({ groupId: config.groupId, topics: config.topics, tickMs: config.tickMs }, 'semantizer started');
     },
+    punctuate,
     async stop() {
       running = false;
+      if (timer) clearInterval(timer);
+      await Promise.allSettled([...ticking.values()]);
       await consumer?.stop();
       await producer?.close();
       logger.info('semantizer stopped');

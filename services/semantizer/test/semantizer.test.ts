@@ -154,4 +154,57 @@ describe('semantizer on the real Kafka and Redis', () => {
     expect(await store.load(scope)).toBeUndefined();
     await store.close();
   });
+
+  it('RedisCheckpointStore: the idle store is written with the delta, read by field only, never by load', async () => {
+    const store = new RedisCheckpointStore(redis(), { prefix: names.prefix });
+    const scope = { group: 'g', topic: 'idle', partition: 1 };
+    const idleSet = Array.from({ length: 3000 }, (_, i) => [`live\u0000acme/u${i}`, `{"seq":${i}}`]).flat();
+    expect(
+      await store.save(scope, { offset: '5', meta: 'm', set: ['U\u0000x', '1'], del: [], delPrefixes: [], idleSet }),
+    ).toBe(true);
+    const cp = await store.load(scope);
+    expect(Object.keys(cp?.fields ?? {})).toEqual(['U\u0000x']);
+    expect(await store.loadIdle(scope, ['live\u0000acme/u2999', 'live\u0000acme/nobody', 'live\u0000acme/u0'])).toEqual(
+      ['{"seq":2999}', undefined, '{"seq":0}'],
+    );
+    // refused together with a stale offset: nothing of the idle part lands either
+    expect(
+      await store.save(scope, {
+        offset: '4',
+        meta: 'old',
+        set: [],
+        del: [],
+        delPrefixes: [],
+        idleSet: ['live\u0000acme/late', '{}'],
+      }),
+    ).toBe(false);
+    expect(await store.loadIdle(scope, ['live\u0000acme/late'])).toEqual([undefined]);
+    await store.clear(scope);
+    expect(await store.loadIdle(scope, ['live\u0000acme/u0'])).toEqual([undefined]);
+    await store.close();
+  });
+
+  it('RedisCheckpointStore: reads a checkpoint the previous version wrote, and moves it on the first save', async () => {
+    const client = redis();
+    const store = new RedisCheckpointStore(client, { prefix: names.prefix });
+    const scope = { group: 'g', topic: 'legacy', partition: 0 };
+    const old = store.legacyKey(scope);
+    expect(old).not.toBe(store.key(scope));
+    await client.hset(old, '~offset', '41', '~meta', '{"v":1}', 'U\u0000r\u0000t/u', '{}');
+    const cp = await store.load(scope);
+    expect(cp).toEqual({ offset: '41', meta: '{"v":1}', fields: { 'U\u0000r\u0000t/u': '{}' }, legacy: true });
+    expect(
+      await store.save(scope, {
+        offset: '42',
+        meta: '{"v":2}',
+        set: ['U\u0000r\u0000t/u', '{}'],
+        del: [],
+        delPrefixes: [],
+      }),
+    ).toBe(true);
+    expect(await client.exists(old)).toBe(0);
+    expect(await store.load(scope)).toEqual({ offset: '42', meta: '{"v":2}', fields: { 'U\u0000r\u0000t/u': '{}' } });
+    await store.clear(scope);
+    await store.close();
+  });
 });

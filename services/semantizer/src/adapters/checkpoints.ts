@@ -13,6 +13,12 @@ export interface PartitionCheckpoint {
   offset: string;
   meta: string;
   fields: Record<string, string>;
+  /**
+   * Read from where the previous version kept checkpoints: the next save writes the whole state to
+   * the current place (the engine hands it all out after restoring such a checkpoint) and removes
+   * the old one.
+   */
+  legacy?: boolean;
 }
 
 /** One atomic checkpoint update (a delta over the previous one). */
@@ -24,24 +30,37 @@ export interface CheckpointWrite {
   del: string[];
   /** Delete every field starting with one of these (a run that ended). */
   delPrefixes: string[];
+  /**
+   * Idle-store fields to set, as field, value pairs: compact facts of live users whose state left
+   * the checkpoint (written in the same atomic step, so a user is always in one of the two).
+   */
+  idleSet?: string[];
 }
 
 /**
  * Durable open-window state per (consumer group, topic, partition). `save` applies a delta
  * atomically, and only when no checkpoint with a larger offset exists (a stale instance after a
  * rebalance cannot overwrite newer state); it resolves `false` in that case.
+ *
+ * Beside each checkpoint, an **idle store**: the compact facts of live users who went quiet (their
+ * state left the checkpoint, see `PartitionEngine.idleField`). `load` never reads it — a checkpoint
+ * holds the users active now, not everyone ever seen — and `loadIdle` reads the fields of returning
+ * users only.
  */
 export interface CheckpointStore {
   load(scope: CheckpointScope): Promise<PartitionCheckpoint | undefined>;
   save(scope: CheckpointScope, write: CheckpointWrite): Promise<boolean>;
+  /** Values of idle-store fields, in order (undefined where none). */
+  loadIdle(scope: CheckpointScope, fields: readonly string[]): Promise<Array<string | undefined>>;
   /** Removes a scope's checkpoint (tests, resets). */
   clear(scope: CheckpointScope): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Both stores refuse a delta whose `set` is not field, value pairs (nothing is half-applied). */
+/** Both stores refuse a delta whose `set` or `idleSet` is not field, value pairs (nothing is half-applied). */
 function checkPairs(w: CheckpointWrite): void {
   if (w.set.length % 2 !== 0) throw new Error('checkpoint save: set must hold field, value pairs');
+  if ((w.idleSet?.length ?? 0) % 2 !== 0) throw new Error('checkpoint save: idleSet must hold field, value pairs');
 }
 
 /** Reserved field names (engine fields start with a letter and NUL). */
@@ -57,6 +76,7 @@ function greater(a: string, b: string): boolean {
 /** In-memory twin of `RedisCheckpointStore` (embedded mode, unit tests). Same semantics. */
 export class MemoryCheckpointStore implements CheckpointStore {
   private readonly data = new Map<string, Map<string, string>>();
+  private readonly idle = new Map<string, Map<string, string>>();
   /** Number of successful saves (tests). */
   saves = 0;
 
@@ -90,12 +110,32 @@ export class MemoryCheckpointStore implements CheckpointStore {
     if (w.delPrefixes.length > 0) {
       for (const f of [...h.keys()]) if (w.delPrefixes.some((p) => f.startsWith(p))) h.delete(f);
     }
+    const idle = w.idleSet ?? [];
+    if (idle.length > 0) {
+      let m = this.idle.get(k);
+      if (!m) {
+        m = new Map();
+        this.idle.set(k, m);
+      }
+      for (let i = 0; i + 1 < idle.length; i += 2) m.set(idle[i] as string, idle[i + 1] as string);
+    }
     this.saves++;
     return true;
   }
 
+  async loadIdle(scope: CheckpointScope, fields: readonly string[]): Promise<Array<string | undefined>> {
+    const m = this.idle.get(this.key(scope));
+    return fields.map((f) => m?.get(f));
+  }
+
+  /** Fields in a scope's idle store (tests). */
+  idleSize(scope: CheckpointScope): number {
+    return this.idle.get(this.key(scope))?.size ?? 0;
+  }
+
   async clear(scope: CheckpointScope): Promise<void> {
     this.data.delete(this.key(scope));
+    this.idle.delete(this.key(scope));
   }
 
   async close(): Promise<void> {}
@@ -106,8 +146,9 @@ const CHUNK = 1000;
 
 /**
  * Applies a checkpoint delta atomically, unless a newer offset is stored: one HSET / HDEL call per
- * up to `CHUNK` fields. KEYS[1] = hash; ARGV = offset, meta, nSet, (field, value)*, nDel, field*,
- * nPrefix, prefix*.
+ * up to `CHUNK` fields. KEYS[1] = checkpoint hash, KEYS[2] = idle hash (same hash tag: one cluster
+ * slot); ARGV = offset, meta, nSet, (field, value)*, nDel, field*, nPrefix, prefix*, nIdle,
+ * (field, value)*.
  */
 const SAVE_SCRIPT = `
 local cur = redis.call('HGET', KEYS[1], '${OFFSET}')
@@ -136,6 +177,12 @@ if n > 0 then
     end
   end
 end
+n = tonumber(ARGV[i]); i = i + 1
+while n > 0 do
+  local m = math.min(n, ${CHUNK})
+  redis.call('HSET', KEYS[2], unpack(ARGV, i, i + 2 * m - 1))
+  i = i + 2 * m; n = n - m
+end
 return 1
 `;
 
@@ -146,12 +193,17 @@ export interface RedisCheckpointOptions {
 
 /**
  * Checkpoints in Redis: one hash per (group, topic, partition) at
- * `<prefix>semantizer:ckpt:<group>:<topic>:<partition>`, holding the offset, the engine's meta record
- * and one field per open user state / price bucket. Each save is one Lua script: atomic, and
- * refused when a larger offset is already stored.
+ * `<prefix>semantizer:ckpt:{<group>:<topic>:<partition>}`, holding the offset, the engine's meta
+ * record and one field per open user state / price bucket, and the idle store beside it at
+ * `<prefix>semantizer:idle:{<group>:<topic>:<partition>}` (one compact record per live user who went
+ * quiet). Each save is one Lua script over both (one hash tag, so one cluster slot): atomic, and
+ * refused when a larger offset is already stored. The previous version's checkpoint key (no hash
+ * tag) is read when the current one does not exist yet, and removed after the first save.
  */
 export class RedisCheckpointStore implements CheckpointStore {
   private readonly prefix: string;
+  /** Scopes loaded from a legacy key: it goes once the state is saved under the current key. */
+  private readonly legacyLoaded = new Set<string>();
 
   constructor(
     private readonly redis: Redis,
@@ -161,11 +213,29 @@ export class RedisCheckpointStore implements CheckpointStore {
   }
 
   key(s: CheckpointScope): string {
+    return `${this.prefix}semantizer:ckpt:{${s.group}:${s.topic}:${s.partition}}`;
+  }
+
+  idleKey(s: CheckpointScope): string {
+    return `${this.prefix}semantizer:idle:{${s.group}:${s.topic}:${s.partition}}`;
+  }
+
+  /** Where the previous version kept a scope's checkpoint. */
+  legacyKey(s: CheckpointScope): string {
     return `${this.prefix}semantizer:ckpt:${s.group}:${s.topic}:${s.partition}`;
   }
 
   async load(scope: CheckpointScope): Promise<PartitionCheckpoint | undefined> {
-    const h = await this.redis.hgetall(this.key(scope));
+    const current = await this.read(this.key(scope));
+    if (current) return current;
+    const legacy = await this.read(this.legacyKey(scope));
+    if (!legacy) return undefined;
+    this.legacyLoaded.add(this.legacyKey(scope));
+    return { ...legacy, legacy: true };
+  }
+
+  private async read(key: string): Promise<PartitionCheckpoint | undefined> {
+    const h = await this.redis.hgetall(key);
     const offset = h[OFFSET];
     if (offset === undefined) return undefined;
     const meta = h[META] ?? '';
@@ -176,16 +246,28 @@ export class RedisCheckpointStore implements CheckpointStore {
 
   async save(scope: CheckpointScope, w: CheckpointWrite): Promise<boolean> {
     checkPairs(w);
+    const idle = w.idleSet ?? [];
     const args: string[] = [w.offset, w.meta, String(w.set.length / 2)];
     for (const x of w.set) args.push(x);
     args.push(String(w.del.length), ...w.del);
     args.push(String(w.delPrefixes.length), ...w.delPrefixes);
-    const r = await this.redis.eval(SAVE_SCRIPT, 1, this.key(scope), ...args);
-    return r === 1;
+    args.push(String(idle.length / 2));
+    for (const x of idle) args.push(x);
+    const r = await this.redis.eval(SAVE_SCRIPT, 2, this.key(scope), this.idleKey(scope), ...args);
+    if (r !== 1) return false;
+    const legacy = this.legacyKey(scope);
+    if (this.legacyLoaded.delete(legacy)) await this.redis.del(legacy);
+    return true;
+  }
+
+  async loadIdle(scope: CheckpointScope, fields: readonly string[]): Promise<Array<string | undefined>> {
+    if (fields.length === 0) return [];
+    const values = await this.redis.hmget(this.idleKey(scope), ...fields);
+    return values.map((v) => v ?? undefined);
   }
 
   async clear(scope: CheckpointScope): Promise<void> {
-    await this.redis.del(this.key(scope));
+    await this.redis.del(this.key(scope), this.idleKey(scope), this.legacyKey(scope));
   }
 
   async close(): Promise<void> {

@@ -39,7 +39,7 @@ function windowsOf(events: BehaviorEvent[]): ClosedWindow[] {
   const e = new PartitionEngine({ ...defaultCoreConfig, tokenizer: 'none' }, emptyStats(), undefined);
   const out: ClosedWindow[] = [];
   for (const x of events) e.ingest(x, out);
-  out.push(...e.endOfRun('r').windows);
+  out.push(...e.endOfRun('t', 'r').windows);
   return out;
 }
 

@@ -153,6 +153,8 @@ export function buildWindow(
     ingestTimeMs: ingest,
     text: '',
     compression: undefined,
+    provisional: false,
+    revision: 0,
   };
   w.text = renderText(w);
   // Semantized bytes/tokens: the UTF-8 text the model receives (see README, "Compression").

@@ -50,7 +50,7 @@ function run(events: BehaviorEvent[]): ClosedWindow[] {
   const { e } = engine();
   const out: ClosedWindow[] = [];
   for (const x of events) e.ingest(x, out);
-  for (const r of e.openRuns()) out.push(...e.endOfRun(r).windows);
+  for (const r of e.openRuns()) out.push(...e.endOfRun(r.tenant, r.runId).windows);
   return out;
 }
 
@@ -81,7 +81,7 @@ describe('windowing', () => {
     expect(w?.startMs).toBe(T0);
     expect(w?.endMs).toBe(T0 + 49 * MIN);
     expect(w?.seq).toBe(0);
-    const rest = e.endOfRun('r1');
+    const rest = e.endOfRun('t', 'r1');
     expect(rest.windows.map((c) => c.window.eventCount)).toEqual([2]);
     expect(rest.windows[0]?.window.seq).toBe(1);
     expect(rest.records).toBe(2);
@@ -121,7 +121,7 @@ describe('windowing', () => {
     const { e, stats } = engine();
     const out: ClosedWindow[] = [];
     for (const x of events) e.ingest(x, out);
-    out.push(...e.endOfRun('r1').windows);
+    out.push(...e.endOfRun('t', 'r1').windows);
     expect(stats.late).toBe(1); // e4 (3 min) arrives when the user's watermark is at 50 min
     expect(out.map((c) => c.window.eventCount)).toEqual([2, 3, 1]);
     // the late event went into the second window (the next one to close after it arrived)
@@ -133,7 +133,7 @@ describe('windowing', () => {
     const out: ClosedWindow[] = [];
     for (const x of [ev(1, 0), ev(2, 100), ev(3, 10)]) e.ingest(x, out);
     expect(out).toHaveLength(1);
-    out.push(...e.endOfRun('r1').windows);
+    out.push(...e.endOfRun('t', 'r1').windows);
     expect(stats.late).toBe(1);
     expect(out.map((c) => c.window.eventCount)).toEqual([1, 2]);
   });
@@ -144,12 +144,12 @@ describe('windowing', () => {
     e.ingest(ev(1, 0), out);
     const other = ev(2, 0, { runId: 'r2' });
     e.ingest(other, out);
-    const r1 = e.endOfRun('r1');
+    const r1 = e.endOfRun('t', 'r1');
     expect(r1.windows).toHaveLength(1);
-    expect(e.openRuns()).toEqual(['r2']);
+    expect(e.openRuns()).toEqual([{ tenant: 't', runId: 'r2' }]);
     expect(e.ingest(ev(3, 1), out)).toBe('after_end_of_run');
     expect(stats.afterEnd).toBe(1);
-    expect(e.endOfRun('r1')).toEqual({ windows: [], records: 1 });
+    expect(e.endOfRun('t', 'r1')).toEqual({ windows: [], records: 1 });
   });
 
   it('derives deterministic window ids from tenant, user, run and start', () => {
@@ -220,11 +220,40 @@ describe('checkpoints', () => {
             e = fresh;
           }
         }
-        for (const r of e.openRuns()) out.push(...e.endOfRun(r).windows);
+        for (const r of e.openRuns()) out.push(...e.endOfRun(r.tenant, r.runId).windows);
         expect(byId(out)).toEqual(reference);
       }
     },
   );
+
+  it('restores a checkpoint of the previous format (runs by run id) and hands the whole state to the next delta', () => {
+    const events = generateEvents({ users: 6, days: 3, seed: 12 });
+    const reference = byId(run(events));
+    const { e } = engine();
+    const out: ClosedWindow[] = [];
+    const cut = Math.floor(events.length / 2);
+    for (let i = 0; i < cut; i++) e.ingest(events[i] as BehaviorEvent, out);
+    const snap = e.snapshot();
+    // v1: meta without clock, price fields `P\0run\0…` (no tenant)
+    const meta = JSON.parse(snap.meta) as { v: number; clock?: unknown };
+    meta.v = 1;
+    delete meta.clock;
+    const fields: Record<string, string> = {};
+    for (const [k, v] of Object.entries(snap.fields)) {
+      fields[k.startsWith('P\u0000') ? `P\u0000${k.split('\u0000').slice(2).join('\u0000')}` : k] = v;
+    }
+    expect(Object.keys(fields).some((k) => k.startsWith('P\u0000'))).toBe(true);
+    const legacy = engine().e;
+    legacy.restore({ meta: JSON.stringify(meta), fields });
+    const delta = legacy.takeDelta();
+    // written anew in the current format: every user and every price bucket
+    const written = new Map<string, string>();
+    for (let i = 0; i < delta.set.length; i += 2) written.set(delta.set[i] as string, delta.set[i + 1] as string);
+    expect(new Set(written.keys())).toEqual(new Set(Object.keys(snap.fields)));
+    for (let i = cut; i < events.length; i++) legacy.ingest(events[i] as BehaviorEvent, out);
+    for (const r of legacy.openRuns()) out.push(...legacy.endOfRun(r.tenant, r.runId).windows);
+    expect(byId(out)).toEqual(reference);
+  });
 
   it('re-delivered (duplicate) events change nothing', () => {
     const events = generateEvents({ users: 4, days: 2, seed: 4, noise: 0 });
@@ -250,7 +279,7 @@ describe('entry time (the wall clock at which events entered the pipeline, besid
     const { e } = engine();
     const out: ClosedWindow[] = [];
     for (const [i, x] of events.entries()) e.ingest(x, out, entries[i]);
-    out.push(...e.endOfRun('r1').windows);
+    out.push(...e.endOfRun('t', 'r1').windows);
     expect(out.map((c) => c.window.eventCount)).toEqual([3, 2, 1]);
     expect(out.map((c) => c.entryMs)).toEqual([W + 900, W + 1001, W + 2000]);
     // Unknown timestamps → unknown entry time; the same windows byte for byte.
@@ -266,7 +295,7 @@ describe('entry time (the wall clock at which events entered the pipeline, besid
       const { e } = engine();
       const out: ClosedWindow[] = [];
       for (const [i, x] of events.entries()) e.ingest(x, out, base + i * 10);
-      out.push(...e.endOfRun('r1').windows);
+      out.push(...e.endOfRun('t', 'r1').windows);
       return out;
     };
     const first = ingestAt(W);
@@ -286,7 +315,7 @@ describe('entry time (the wall clock at which events entered the pipeline, besid
     for (const [i, x] of [evr(1, 0), evr(2, 5), evr(3, 60), evr(4, 3), evr(5, 64), evr(6, 200)].entries()) {
       e.ingest(x, out, at[i]);
     }
-    out.push(...e.endOfRun('r1').windows);
+    out.push(...e.endOfRun('t', 'r1').windows);
     // e4 (3 min) is late and goes into the second window, with its entry time W + 500.
     expect(out.map((c) => c.window.eventCount)).toEqual([2, 3, 1]);
     expect(out.map((c) => c.entryMs)).toEqual([W + 2, W + 500, W + 6]);
@@ -294,7 +323,7 @@ describe('entry time (the wall clock at which events entered the pipeline, besid
     const { e: f } = engine();
     const o2: ClosedWindow[] = [];
     for (const [i, x] of [evr(1, 0), evr(2, 100), evr(3, 10)].entries()) f.ingest(x, o2, W + 10 * (3 - i));
-    o2.push(...f.endOfRun('r1').windows);
+    o2.push(...f.endOfRun('t', 'r1').windows);
     expect(o2.map((c) => c.entryMs)).toEqual([W + 30, W + 20]);
   });
 
@@ -310,7 +339,7 @@ describe('entry time (the wall clock at which events entered the pipeline, besid
     const finish = (restored: PartitionEngine) => {
       const o: ClosedWindow[] = [];
       for (let i = 3; i < events.length; i++) restored.ingest(events[i] as BehaviorEvent, o, entry(i));
-      o.push(...restored.endOfRun('r1').windows);
+      o.push(...restored.endOfRun('t', 'r1').windows);
       return o;
     };
     const fresh = engine().e;

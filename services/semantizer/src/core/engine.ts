@@ -1,4 +1,4 @@
-import { type BehaviorEvent, type SemantizedWindow, userKey } from '@personastream/contracts';
+import { type BehaviorEvent, isLiveRun, parseUserKey, type SemantizedWindow } from '@personastream/contracts';
 import { CRAWLER_UA } from '../steps/bot-filter.js';
 import { buildWindow, compareEv } from './aggregate.js';
 import { type Cleaner, createCleaner } from './clean.js';
@@ -8,6 +8,7 @@ import { PathCache, PRICED_TYPE, signalBits } from './mapping.js';
 import { NO_PATH, PathTable } from './path-table.js';
 import { type Bucket, PriceBook } from './prices.js';
 import { RawSizer } from './raw-size.js';
+import { RunTable } from './run-table.js';
 import type { TokenCounter } from './tokens.js';
 import {
   addDrop,
@@ -15,14 +16,15 @@ import {
   type DropTally,
   type Ev,
   emptyTally,
+  mergeTally,
   type PackedEv,
   packEv,
   tallyCount,
   unpackEv,
 } from './types.js';
-import { PartHasher } from './window-id.js';
+import { earlyWindowId, PartHasher } from './window-id.js';
 
-/** A window closed by the core, with its routing key. */
+/** A window closed by the core (or an early one: `window.provisional`), with its routing key. */
 export interface ClosedWindow {
   /** `tenant/user_id`: the Kafka key of the window record. */
   key: string;
@@ -35,6 +37,12 @@ export interface ClosedWindow {
    * service sends it as the window record's `ps-entry-ms` header.
    */
   entryMs: number;
+  /**
+   * The smallest entry time of the events this window is the first to show (events an earlier early
+   * window showed are left out); 0 when it shows none or none is known. The `ps-entry-first-ms`
+   * header: freshness = update time − this.
+   */
+  firstEntryMs: number;
 }
 
 /** Counters of everything the core did; shared by all partitions of one semantizer. */
@@ -57,6 +65,13 @@ export interface CoreStats {
   semantizedTokens: number;
   /** Bytes of the windows' binary encoding without `text` and `compression` (only with `measureBinary`). */
   binaryBytes: number;
+  /** Early windows (previews of live sessions in progress); not in `windows` nor in the byte counts. */
+  early: number;
+  /** Live users whose windows closed because they went quiet (processing time). */
+  idleClosed: number;
+  /** Live users whose state left memory (compact facts kept in the idle store), and came back from it. */
+  evicted: number;
+  revived: number;
 }
 
 export function emptyStats(): CoreStats {
@@ -73,6 +88,10 @@ export function emptyStats(): CoreStats {
     semantizedBytes: 0,
     semantizedTokens: 0,
     binaryBytes: 0,
+    early: 0,
+    idleClosed: 0,
+    evicted: 0,
+    revived: 0,
   };
 }
 
@@ -103,14 +122,21 @@ interface UserState {
    * cleaning lookahead after it (see `admit`).
    */
   endLB: number;
+  /** Live runs: the partition's processing time when the user's latest record arrived. */
+  seen: number;
+  /** Live runs: revision of the open session's last early window (0: none yet). */
+  rev: number;
+  /** Live runs: processing time of the open session's last early window (−∞: none). */
+  earlyAt: number;
 }
 
 interface RunState {
   runId: string;
   tenant: string;
+  /** The tenant's live run (`isLiveRun`): never ends; windows also close on processing time. */
+  live: boolean;
+  /** Users by user id (a run belongs to one tenant). */
   users: Map<string, UserState>;
-  /** The same states of users of the run's tenant, by user id (filled as they are looked up). */
-  byUserId: Map<string, UserState>;
   prices: PriceBook;
   vocab: Vocabulary;
   /** Window records written for this run from this partition. */
@@ -141,21 +167,31 @@ const MAX_ENDED_RUNS = 1000;
  * partition's record sequence (not of how it is batched), and within the allowed lateness of the
  * set of events only — and fully checkpointable.
  *
- * Watermarks are kept per user (max event time of the user − lateness), inside the partition's
- * state: producers such as the simulator emit one user's whole history after another, so a single
- * partition-wide event-time watermark would declare every later user's events late. An event older
- * than its user's watermark is late; a user's first open window closes at the event that moves the
- * user's watermark past end + gap + cleaning lookahead, or at the run's end-of-run marker.
+ * A run is (tenant, run id): runs of different tenants share nothing. Watermarks are kept per user
+ * (max event time of the user − lateness), inside the partition's state: producers such as the
+ * simulator emit one user's whole history after another, so a single partition-wide event-time
+ * watermark would declare every later user's events late. An event older than its user's watermark
+ * is late; a user's first open window closes at the event that moves the user's watermark past
+ * end + gap + cleaning lookahead, or at the run's end-of-run marker.
+ *
+ * The live run (`isLiveRun`) never ends. Its windows also close on processing time: the partition's
+ * processing clock is the time of the last tick record (`tick`), and a live user's windows close
+ * once the clock is more than gap + lateness past the arrival of the user's latest record; the
+ * user's state then leaves memory and only compact facts (`takeDelta().idleSet`) stay, read back by
+ * `revive` when the user returns. Sessions in progress yield early windows on ticks.
  */
 export class PartitionEngine {
-  private readonly runs = new Map<string, RunState>();
-  private readonly ended = new Map<string, EndedRun>();
+  private readonly runs = new RunTable<RunState>();
+  private readonly ended = new RunTable<EndedRun>();
+  /** Ended runs, oldest first (at most `MAX_ENDED_RUNS` are remembered). */
+  private readonly endedOrder: [tenant: string, runId: string][] = [];
   private readonly cleaner: Cleaner;
   private readonly lookahead: number;
   private readonly uaCache = new Map<string, number>();
   /** Users changed since the last delta (by identity: no key building per event). */
   private readonly changed = new Set<UserState>();
   private readonly removed = new Set<string>();
+  private readonly removedRuns = new Set<string>();
   private readonly hasher = new PartHasher();
   private readonly paths = new PathCache();
   /** The state of the previous event's user (see `stateOf`); reset whenever states are dropped. */
@@ -165,6 +201,14 @@ export class PartitionEngine {
   private readonly pathTable: PathTable;
   /** Raw bytes/tokens of each event's canonical JSON line (caches shared with the other engines). */
   private readonly sizer: RawSizer;
+  /** Processing time of the partition: the newest tick's time (−∞ before the first). */
+  private clock = Number.NEGATIVE_INFINITY;
+  /** Live users in memory, least recently arrived first (a record moves its user to the end). */
+  private readonly active = new Set<UserState>();
+  /** Live users with events that no window showed yet (candidates for an early window). */
+  private readonly fresh = new Set<UserState>();
+  /** Compact facts of live users evicted since the last delta, by checkpoint field. */
+  private readonly evicted = new Map<string, string>();
 
   constructor(
     private readonly cfg: CoreConfig,
@@ -179,14 +223,28 @@ export class PartitionEngine {
     this.lookahead = Math.max(this.cleaner.lookaheadMs, cfg.payloadDedupMs);
   }
 
-  /** Runs with open state on this partition. */
-  openRuns(): string[] {
-    return [...this.runs.keys()].sort();
+  /** Runs with open state on this partition, in `tenant/run` order. */
+  openRuns(): { tenant: string; runId: string }[] {
+    return [...this.runs.values()]
+      .map((r) => ({ tenant: r.tenant, runId: r.runId }))
+      .sort((a, b) => compareRuns(a.tenant, a.runId, b.tenant, b.runId));
   }
 
   /** True when the run already ended on this partition. */
-  hasEnded(runId: string): boolean {
-    return this.ended.has(runId);
+  hasEnded(tenant: string, runId: string): boolean {
+    return this.ended.has(tenant, runId);
+  }
+
+  /** Users with state in memory (all runs). */
+  userCount(): number {
+    let n = 0;
+    for (const run of this.runs.values()) n += run.users.size;
+    return n;
+  }
+
+  /** True while live users have state here: their windows close only as ticks move the clock. */
+  wantsTicks(): boolean {
+    return this.active.size > 0;
   }
 
   /**
@@ -196,7 +254,7 @@ export class PartitionEngine {
    * `receivedTimeMs` (see `compareEv`), but never becomes a window field.
    */
   ingest(event: BehaviorEvent, out: ClosedWindow[], receivedMs = 0): IngestOutcome {
-    if (this.runEnded(event.runId)) {
+    if (this.runEnded(event.tenant, event.runId)) {
       this.stats.afterEnd++;
       return 'after_end_of_run';
     }
@@ -204,8 +262,10 @@ export class PartitionEngine {
   }
 
   /** True when the run ended on this partition (no lookup when it is the previous event's open run). */
-  private runEnded(runId: string): boolean {
-    return (this.last === undefined || this.last.run.runId !== runId) && this.ended.has(runId);
+  private runEnded(tenant: string, runId: string): boolean {
+    const last = this.last;
+    if (last !== undefined && last.run.runId === runId && last.run.tenant === tenant) return false;
+    return this.ended.size > 0 && this.ended.has(tenant, runId);
   }
 
   /** The compact form of an event, with its raw size (canonical JSON line) and token count. */
@@ -258,12 +318,13 @@ export class PartitionEngine {
       a: -1,
       s: signalBits(event.type, event.properties),
       en: receivedMs > 0 ? receivedMs : 0,
+      sh: 0,
     };
   }
 
   /** Takes an event already in the core's compact form. */
   ingestEv(ev: Ev, tenant: string, userId: string, runId: string, out: ClosedWindow[]): IngestOutcome {
-    if (this.runEnded(runId)) {
+    if (this.runEnded(tenant, runId)) {
       this.stats.afterEnd++;
       return 'after_end_of_run';
     }
@@ -275,6 +336,7 @@ export class PartitionEngine {
     const { run, u } = this.stateOf(tenant, userId, runId);
     const key = u.key;
     this.stats.events++;
+    if (run.live) this.arrived(u, ev.en);
     if (ev.bot === 0) {
       // Run-wide knowledge (prices, vocabulary) from every event, queried only for days before a window.
       if (ev.p > 0 && PRICED_TYPE[ev.y] === 1 && ev.c.length > 0) run.prices.add(ev.c, ev.p, ev.t);
@@ -301,70 +363,229 @@ export class PartitionEngine {
   }
 
   /**
+   * A live user's record arrived: it is stamped with the partition's processing time (before the
+   * first tick, its record timestamp), becomes the most recently arrived and has something to show.
+   */
+  private arrived(u: UserState, entryMs: number): void {
+    u.seen = Number.isFinite(this.clock) ? this.clock : entryMs;
+    this.active.delete(u);
+    this.active.add(u);
+    this.fresh.add(u);
+  }
+
+  /**
    * The run and user state of an event, created when missing, and marked changed. Consecutive
    * events usually belong to the same user (producers emit user after user; a Kafka batch holds
    * runs of one key), so the previous answer is checked first: three string comparisons instead of
-   * building the `tenant/user_id` key and two map lookups.
+   * two map lookups.
    */
   private stateOf(tenant: string, userId: string, runId: string): { run: RunState; u: UserState } {
     const last = this.last;
-    if (last !== undefined && last.u.userId === userId && last.u.tenant === tenant && last.run.runId === runId) {
+    if (last !== undefined && last.u.userId === userId && last.run.tenant === tenant && last.run.runId === runId) {
       if (last.u === this.lastChanged) return last;
       this.changed.add(last.u);
       this.lastChanged = last.u;
       return last;
     }
-    let run = this.runs.get(runId);
-    if (!run) {
-      run = newRun(runId, tenant);
-      this.runs.set(runId, run);
-    }
-    // Users of the run's own tenant are also found by user id alone (no key to build).
-    const own = tenant === run.tenant;
-    let u = own ? run.byUserId.get(userId) : undefined;
-    if (!u) {
-      const key = userKey(tenant, userId);
-      u = run.users.get(key);
-      if (!u) {
-        u = newUser(tenant, userId, runId, key);
-        run.users.set(key, u);
-      }
-      if (own) run.byUserId.set(userId, u);
-    }
+    const run = this.runOf(tenant, runId);
+    let u = run.users.get(userId);
+    if (!u) u = this.adopt(run, this.takeEvicted(run, userId) ?? newUser(tenant, userId, runId));
     this.changed.add(u);
     this.lastChanged = u;
     this.last = { run, u };
     return this.last;
   }
 
+  private runOf(tenant: string, runId: string): RunState {
+    let run = this.runs.get(tenant, runId);
+    if (!run) {
+      run = newRun(runId, tenant);
+      this.runs.set(tenant, runId, run);
+    }
+    return run;
+  }
+
+  /** Puts a user's state into its run (new, or back from the idle store). */
+  private adopt(run: RunState, u: UserState): UserState {
+    run.users.set(u.userId, u);
+    if (this.removed.size > 0) this.removed.delete(fieldKey(run.runId, u.key));
+    return u;
+  }
+
+  /** A live user evicted since the last delta comes back from memory, not from the store. */
+  private takeEvicted(run: RunState, userId: string): UserState | undefined {
+    if (!run.live || this.evicted.size === 0) return undefined;
+    const f = fieldKey(run.runId, `${run.tenant}/${userId}`);
+    const json = this.evicted.get(f);
+    if (json === undefined) return undefined;
+    this.evicted.delete(f);
+    this.stats.revived++;
+    return idleUser(json, run.runId);
+  }
+
+  /**
+   * The idle-store field of a live user whose state is not in memory — their compact facts may be
+   * in the idle store; `undefined` when there is nothing to look up (a finite run, a user in memory
+   * or just evicted). The service reads these fields before a batch and hands them to `revive`.
+   */
+  idleField(tenant: string, userId: string, runId: string): string | undefined {
+    if (!isLiveRun(runId)) return undefined;
+    const run = this.runs.get(tenant, runId);
+    if (run?.users.has(userId)) return undefined;
+    const f = fieldKey(runId, `${tenant}/${userId}`);
+    return this.evicted.has(f) ? undefined : f;
+  }
+
+  /** Brings a live user back from the compact facts the idle store kept (see `idleField`). */
+  revive(field: string, json: string): void {
+    const [runId, key] = splitField(field);
+    const { tenant, userId } = parseUserKey(key);
+    const run = this.runOf(tenant, runId);
+    if (run.users.has(userId)) return;
+    this.adopt(run, idleUser(json, runId));
+    this.stats.revived++;
+  }
+
+  /**
+   * Processing-time punctuation (a tick record of the partition): the clock moves to `nowMs`, live
+   * users quiet for more than gap + lateness get all their windows closed and leave memory, and
+   * sessions in progress with unshown events get an early window (at most every `earlyEveryMs`).
+   */
+  tick(nowMs: number, out: ClosedWindow[]): void {
+    if (nowMs > this.clock) this.clock = nowMs;
+    this.closeIdle(out);
+    this.emitEarly(out);
+  }
+
+  /** Closes and evicts the live users who went quiet: least recently arrived first, until one is not due. */
+  private closeIdle(out: ClosedWindow[]): void {
+    const due = this.clock - (this.cfg.gapMs + this.cfg.latenessMs);
+    for (const u of this.active) {
+      if (!(u.seen < due)) return;
+      const run = this.runs.get(u.tenant, u.runId) as RunState;
+      this.closeDue(run, u.key, u, Number.POSITIVE_INFINITY, out);
+      this.flushLate(run, u.key, u, out);
+      this.evict(run, u);
+      this.stats.idleClosed++;
+    }
+  }
+
+  /** A live user's state leaves memory; the compact facts a returning user needs go to the idle store. */
+  private evict(run: RunState, u: UserState): void {
+    run.users.delete(u.userId);
+    this.active.delete(u);
+    this.fresh.delete(u);
+    this.changed.delete(u);
+    if (this.lastChanged === u) this.lastChanged = undefined;
+    if (this.last?.u === u) this.last = undefined;
+    const f = fieldKey(run.runId, u.key);
+    this.removed.add(f);
+    this.evicted.set(f, serializeIdle(u, this.cfg));
+    this.stats.evicted++;
+  }
+
+  private emitEarly(out: ClosedWindow[]): void {
+    const every = this.cfg.earlyEveryMs;
+    if (!(every > 0)) {
+      this.fresh.clear();
+      return;
+    }
+    for (const u of this.fresh) {
+      if (this.clock - u.earlyAt < every) continue;
+      this.fresh.delete(u);
+      const w = this.preview(this.runs.get(u.tenant, u.runId) as RunState, u);
+      if (!w) continue;
+      out.push(w);
+      u.earlyAt = this.clock;
+      this.changed.add(u);
+    }
+  }
+
+  /**
+   * An early window: everything the user's open session holds so far (kept events, late ones, and
+   * the drops among them), built like a final window but without changing the user's state — the
+   * history is a copy, nothing closes — so the final window is exactly what it would have been.
+   */
+  private preview(run: RunState, u: UserState): ClosedWindow | undefined {
+    const buf = u.buf;
+    const verdicts = buf.length > 0 ? this.cleaner.classify(buf, u.closed) : [];
+    const drops = emptyTally();
+    mergeTally(drops, u.carry);
+    const onTime: Ev[] = [];
+    const times = new EntryTimes();
+    for (let i = 0; i < buf.length; i++) {
+      const e = buf[i] as Ev;
+      times.add(e);
+      if (verdicts[i] === undefined) onTime.push(e);
+      else addDrop(drops, verdicts[i] as string, e);
+    }
+    const late = this.peekLate(u, drops, times);
+    if (onTime.length === 0 && late.length === 0) return undefined;
+    const built = buildWindow(
+      { tenant: u.tenant, userId: u.userId, runId: run.runId, seq: u.seq, onTime, late, drops },
+      { history: copyHistory(u.hist), prices: run.prices, vocab: run.vocab, paths: this.paths },
+      this.cfg,
+      this.tokens,
+    );
+    u.rev++;
+    const window = built.window;
+    window.provisional = true;
+    window.revision = u.rev;
+    window.windowId = earlyWindowId(u.tenant, u.userId, run.runId, u.seq, u.rev);
+    for (const e of buf) e.sh = 1;
+    for (const e of u.late) e.sh = 1;
+    this.stats.early++;
+    return { key: u.key, runId: run.runId, window, entryMs: times.newest, firstEntryMs: times.firstUnshown() };
+  }
+
+  /** The user's late events as `takeLate` would clean them, without taking them. */
+  private peekLate(u: UserState, drops: DropTally, times: EntryTimes): Ev[] {
+    if (u.late.length === 0) return [];
+    const take = [...u.late].sort(compareEv);
+    const known = new Map(u.closed);
+    for (const e of u.buf) known.set(e.id, e.t);
+    const verdicts = this.cleaner.classify(take, known);
+    const kept: Ev[] = [];
+    for (let i = 0; i < take.length; i++) {
+      const e = take[i] as Ev;
+      times.add(e);
+      if (verdicts[i] === undefined) kept.push(e);
+      else addDrop(drops, verdicts[i] as string, e);
+    }
+    return kept;
+  }
+
   /**
    * End of input for a run on this partition: closes all its windows (user by user, in order),
    * forgets the run's state and returns the windows plus the number of window records written for
    * the run from this partition (for the forwarded marker). A repeated marker for an ended run
-   * returns no windows and the same count.
+   * returns no windows and the same count. The live run never ends (nothing happens: the service
+   * dead-letters such a marker).
    */
-  endOfRun(runId: string): { windows: ClosedWindow[]; records: number } {
-    const done = this.ended.get(runId);
+  endOfRun(tenant: string, runId: string): { windows: ClosedWindow[]; records: number } {
+    if (isLiveRun(runId)) return { windows: [], records: 0 };
+    const done = this.ended.get(tenant, runId);
     if (done) return { windows: [], records: done.records };
-    const run = this.runs.get(runId);
+    const run = this.runs.get(tenant, runId);
     const out: ClosedWindow[] = [];
     if (run) {
-      for (const key of [...run.users.keys()].sort()) {
-        const u = run.users.get(key) as UserState;
-        this.closeDue(run, key, u, Number.POSITIVE_INFINITY, out);
-        this.flushLate(run, key, u, out);
-        this.removed.add(fieldKey(runId, key));
+      for (const userId of [...run.users.keys()].sort()) {
+        const u = run.users.get(userId) as UserState;
+        this.closeDue(run, u.key, u, Number.POSITIVE_INFINITY, out);
+        this.flushLate(run, u.key, u, out);
+        this.removed.add(fieldKey(runId, u.key));
         this.changed.delete(u);
       }
-      this.runs.delete(runId);
-      this.removedRuns.add(runId);
+      this.runs.delete(tenant, runId);
+      this.removedRuns.add(pricePrefix(tenant, runId));
       this.last = undefined;
       this.lastChanged = undefined;
     }
-    this.ended.set(runId, { records: run?.windows ?? 0, tenant: run?.tenant ?? '' });
-    if (this.ended.size > MAX_ENDED_RUNS) {
-      const oldest = this.ended.keys().next().value;
-      if (oldest !== undefined) this.ended.delete(oldest);
+    this.ended.set(tenant, runId, { records: run?.windows ?? 0, tenant });
+    this.endedOrder.push([tenant, runId]);
+    if (this.endedOrder.length > MAX_ENDED_RUNS) {
+      const [t, r] = this.endedOrder.shift() as [string, string];
+      this.ended.delete(t, r);
     }
     return { windows: out, records: run?.windows ?? 0 };
   }
@@ -447,15 +668,15 @@ export class PartitionEngine {
     const onTime: Ev[] = [];
     const drops = u.carry;
     u.carry = emptyTally();
-    let entry = 0;
+    const times = new EntryTimes();
     for (let i = 0; i < plan.boundary; i++) {
       const e = buf[i] as Ev;
-      if (e.en > entry) entry = e.en;
+      times.add(e);
       const v = plan.verdicts[i];
       if (v === undefined) onTime.push(e);
       else addDrop(drops, v, e);
     }
-    entry = Math.max(entry, lateEntry(u.late));
+    for (const e of u.late) times.add(e);
     const late = this.takeLate(u, drops);
     for (let i = 0; i < plan.boundary; i++) {
       const e = buf[i] as Ev;
@@ -468,7 +689,7 @@ export class PartitionEngine {
       const horizon = wm - this.cfg.dedupHorizonMs;
       for (const [id, t] of u.closed) if (t < horizon) u.closed.delete(id);
     }
-    return this.emit(run, key, u, onTime, late, drops, entry);
+    return this.emit(run, key, u, onTime, late, drops, times);
   }
 
   /** The user's late events, cleaned among themselves and against every id the user has. */
@@ -490,20 +711,25 @@ export class PartitionEngine {
     return kept;
   }
 
-  /** At the end of a run: late events never folded into a window form one last window. */
+  /** At the end of a run (or of a live user's activity): late events never folded into a window form one last window. */
   private flushLate(run: RunState, key: string, u: UserState, out: ClosedWindow[]): void {
     const drops = u.carry;
     u.carry = emptyTally();
     if (u.buf.length > 0) {
       // Only dropped events can be left here: every kept one closed with a window before.
       const verdicts = this.cleaner.classify(u.buf, u.closed);
-      for (let i = 0; i < u.buf.length; i++) addDrop(drops, verdicts[i] ?? 'unattributed', u.buf[i] as Ev);
+      for (let i = 0; i < u.buf.length; i++) {
+        const e = u.buf[i] as Ev;
+        addDrop(drops, verdicts[i] ?? 'unattributed', e);
+        u.closed.set(e.id, e.t);
+      }
       u.buf = [];
     }
-    const entry = lateEntry(u.late);
+    const times = new EntryTimes();
+    for (const e of u.late) times.add(e);
     const late = this.takeLate(u, drops);
     if (late.length > 0) {
-      out.push(this.emit(run, key, u, [], late, drops, entry));
+      out.push(this.emit(run, key, u, [], late, drops, times));
       return;
     }
     const n = tallyCount(drops);
@@ -521,7 +747,7 @@ export class PartitionEngine {
     onTime: Ev[],
     late: Ev[],
     drops: DropTally,
-    entryMs: number,
+    times: EntryTimes,
   ): ClosedWindow {
     const built = buildWindow(
       { tenant: u.tenant, userId: u.userId, runId: run.runId, seq: u.seq, onTime, late, drops },
@@ -533,6 +759,7 @@ export class PartitionEngine {
     u.seq++;
     run.windows++;
     this.changed.add(u);
+    if (run.live) this.sessionClosed(u);
     const s = this.stats;
     s.windows++;
     for (const [r, c] of Object.entries(drops.reasons)) s.dropped[r] = (s.dropped[r] ?? 0) + c;
@@ -544,67 +771,134 @@ export class PartitionEngine {
       s.semantizedTokens += c.semantizedTokens;
     }
     s.binaryBytes += built.binaryBytes;
-    return { key, runId: run.runId, window, entryMs };
+    return { key, runId: run.runId, window, entryMs: times.newest, firstEntryMs: times.firstUnshown() };
+  }
+
+  /**
+   * A live user's window closed: the next session starts without early windows, and what the
+   * buffer still holds (the next session's events) has to be shown again — the final window
+   * replaced the early one that may have shown them.
+   */
+  private sessionClosed(u: UserState): void {
+    u.rev = 0;
+    u.earlyAt = Number.NEGATIVE_INFINITY;
+    if (u.buf.length > 0 || u.late.length > 0) this.fresh.add(u);
   }
 
   // ---- checkpoints -------------------------------------------------------------------------
 
-  private readonly removedRuns = new Set<string>();
-
   /**
-   * What changed since the last call, serialized: the meta record (runs, vocabularies, ended runs)
-   * and the fields to set or delete (users: `U\0run\0key`; price buckets: `P\0run\0category\0day`).
-   * Apply them together, atomically.
+   * What changed since the last call, serialized: the meta record (clock, runs, vocabularies, ended
+   * runs), the fields to set or delete (users: `U\0run\0tenant/user`; price buckets:
+   * `P\0tenant\0run\0category\0day`) and the compact facts of evicted live users for the idle store
+   * (field `run\0tenant/user`). Apply them together, atomically.
    */
   takeDelta(): CheckpointDelta {
     const set: string[] = [];
-    for (const u of this.changed) set.push(`U\u0000${fieldKey(u.runId, u.key)}`, serializeUser(u));
+    for (const u of this.changed) set.push(`U\u0000${fieldKey(u.runId, u.key)}`, serializeUser(u, this.fresh.has(u)));
     for (const run of this.runs.values()) {
-      run.prices.takeDirty(set, `P\u0000${run.runId}\u0000`);
+      run.prices.takeDirty(set, pricePrefix(run.tenant, run.runId));
     }
     const del = [...this.removed].map((f) => `U\u0000${f}`);
-    const delPrefixes = [...this.removedRuns].map((r) => `P\u0000${r}\u0000`);
+    const delPrefixes = [...this.removedRuns];
+    const idleSet: string[] = [];
+    for (const [f, json] of this.evicted) idleSet.push(f, json);
     this.changed.clear();
     this.lastChanged = undefined;
     this.removed.clear();
     this.removedRuns.clear();
-    return { meta: this.serializeMeta(), set, del, delPrefixes };
+    this.evicted.clear();
+    return { meta: this.serializeMeta(), set, del, delPrefixes, idleSet };
   }
 
-  /** The full state. */
+  /** The full state (the idle store's compact facts are not part of it). */
   snapshot(): { meta: string; fields: Record<string, string> } {
     const fields: Record<string, string> = {};
     for (const run of this.runs.values()) {
-      for (const [key, u] of run.users) fields[`U\u0000${fieldKey(run.runId, key)}`] = serializeUser(u);
-      for (const [f, b] of run.prices.all()) fields[`P\u0000${run.runId}\u0000${f}`] = JSON.stringify(b);
+      for (const u of run.users.values()) {
+        fields[`U\u0000${fieldKey(run.runId, u.key)}`] = serializeUser(u, this.fresh.has(u));
+      }
+      const prefix = pricePrefix(run.tenant, run.runId);
+      for (const [f, b] of run.prices.all()) fields[`${prefix}${f}`] = JSON.stringify(b);
     }
     return { meta: this.serializeMeta(), fields };
   }
 
-  /** Replaces this engine's state with a snapshot (from `snapshot`, or a store that applied deltas). */
+  /**
+   * Replaces this engine's state with a snapshot (from `snapshot`, or a store that applied deltas).
+   * A snapshot in the previous format (meta `v: 1`: runs by run id alone) is read too, and then the
+   * next delta holds the whole state, so the store can write it anew.
+   */
   restore(snap: { meta: string; fields: Record<string, string> }): void {
     this.runs.clear();
     this.ended.clear();
+    this.endedOrder.length = 0;
     this.changed.clear();
     this.last = undefined;
     this.lastChanged = undefined;
     this.removed.clear();
     this.removedRuns.clear();
+    this.active.clear();
+    this.fresh.clear();
+    this.evicted.clear();
     const meta = JSON.parse(snap.meta) as MetaJson;
+    const legacy = meta.v === 1;
+    this.clock = meta.clock ?? Number.NEGATIVE_INFINITY;
+    /** v1: run id → its run (run ids were one namespace then). */
+    const byId = new Map<string, RunState>();
     for (const r of meta.runs) {
-      this.runs.set(r.id, { ...newRun(r.id, r.tenant), windows: r.windows, vocab: new Vocabulary(new Map(r.vocab)) });
+      const run = { ...newRun(r.id, r.tenant), windows: r.windows, vocab: new Vocabulary(new Map(r.vocab)) };
+      this.runs.set(r.tenant, r.id, run);
+      byId.set(r.id, run);
     }
-    for (const [id, records, tenant] of meta.ended) this.ended.set(id, { records, tenant });
+    for (const [id, records, tenant] of meta.ended) {
+      this.ended.set(tenant, id, { records, tenant });
+      this.endedOrder.push([tenant, id]);
+    }
+    const fresh: UserState[] = [];
     for (const [f, json] of Object.entries(snap.fields)) {
       const kind = f.slice(0, 2);
       const rest = f.slice(2);
-      const [runId, tail] = splitField(rest);
-      const run = this.runs.get(runId);
-      if (!run) continue;
-      if (kind === 'U\u0000') run.users.set(tail, this.internPaths(deserializeUser(json, runId, tail)));
-      else if (kind === 'P\u0000') run.prices.set(tail, JSON.parse(json) as Bucket);
+      if (kind === 'U\u0000') {
+        const [runId, key] = splitField(rest);
+        const { tenant } = parseUserKey(key);
+        const run = legacy ? this.legacyRun(byId, tenant, runId) : this.runs.get(tenant, runId);
+        if (!run) continue;
+        const { u, isFresh } = deserializeUser(json, runId, key);
+        run.users.set(u.userId, this.internPaths(u));
+        if (isFresh) fresh.push(u);
+      } else if (kind === 'P\u0000') {
+        const [a, tail] = splitField(rest);
+        if (legacy) byId.get(a)?.prices.set(tail, JSON.parse(json) as Bucket);
+        else {
+          const [runId, field] = splitField(tail);
+          this.runs.get(a, runId)?.prices.set(field, JSON.parse(json) as Bucket);
+        }
+      }
     }
-    for (const run of this.runs.values()) run.prices.clearDirty();
+    const live: UserState[] = [];
+    for (const run of this.runs.values()) {
+      run.prices.clearDirty();
+      if (run.live) for (const u of run.users.values()) live.push(u);
+    }
+    for (const u of live.sort((a, b) => a.seen - b.seen)) this.active.add(u);
+    for (const u of fresh) this.fresh.add(u);
+    if (legacy) this.markAllChanged();
+  }
+
+  /** v1 runs were keyed by run id; a user of another tenant than its run's gets a run of its own now. */
+  private legacyRun(byId: Map<string, RunState>, tenant: string, runId: string): RunState {
+    const run = byId.get(runId);
+    if (run && run.tenant === tenant) return run;
+    return this.runOf(tenant, runId);
+  }
+
+  /** Every user and price bucket goes into the next delta (the state is written anew). */
+  private markAllChanged(): void {
+    for (const run of this.runs.values()) {
+      for (const u of run.users.values()) this.changed.add(u);
+      run.prices.markAllDirty();
+    }
   }
 
   /** Restored events share the interned path arrays, as freshly ingested ones do. */
@@ -616,30 +910,38 @@ export class PartitionEngine {
 
   private serializeMeta(): string {
     const meta: MetaJson = {
-      v: 1,
+      v: 2,
+      clock: Number.isFinite(this.clock) ? this.clock : null,
       runs: [...this.runs.values()].map((r) => ({
         id: r.runId,
         tenant: r.tenant,
         windows: r.windows,
         vocab: [...r.vocab.words.entries()],
       })),
-      ended: [...this.ended.entries()].map(([id, e]) => [id, e.records, e.tenant]),
+      ended: this.endedOrder.map(([tenant, id]) => [id, (this.ended.get(tenant, id) as EndedRun).records, tenant]),
     };
     return JSON.stringify(meta);
   }
 }
 
-/** A checkpoint delta: the new meta, fields to set, fields to delete and field prefixes to delete. */
+/**
+ * A checkpoint delta: the new meta, fields to set, fields to delete, field prefixes to delete, and
+ * the compact facts of evicted live users (for the idle store, apart from the checkpoint).
+ */
 export interface CheckpointDelta {
   meta: string;
   /** Fields to set, as field, value pairs one after another (no object per field: thousands per batch). */
   set: string[];
   del: string[];
   delPrefixes: string[];
+  /** Idle-store fields to set, as field, value pairs (see `PartitionEngine.idleField`). */
+  idleSet: string[];
 }
 
 interface MetaJson {
-  v: 1;
+  v: 1 | 2;
+  /** The partition's processing time (v2; null before the first tick). */
+  clock?: number | null;
   runs: { id: string; tenant: string; windows: number; vocab: [string, number][] }[];
   ended: [string, number, string][];
 }
@@ -654,9 +956,14 @@ interface UserJson {
   seq: number;
   closed: [string, number][];
   hist: UserHistory;
+  /** Live runs (absent before): arrival time, early revision, early time (null: none), fresh 1/0. */
+  seen?: number | null;
+  rev?: number;
+  ea?: number | null;
+  f?: number;
 }
 
-function serializeUser(u: UserState): string {
+function serializeUser(u: UserState, isFresh: boolean): string {
   const j: UserJson = {
     tenant: u.tenant,
     userId: u.userId,
@@ -667,17 +974,18 @@ function serializeUser(u: UserState): string {
     seq: u.seq,
     closed: [...u.closed.entries()],
     hist: u.hist,
+    seen: Number.isFinite(u.seen) ? u.seen : null,
+    rev: u.rev,
+    ea: Number.isFinite(u.earlyAt) ? u.earlyAt : null,
+    f: isFresh ? 1 : 0,
   };
   return JSON.stringify(j);
 }
 
-function deserializeUser(json: string, runId: string, key: string): UserState {
+function deserializeUser(json: string, runId: string, key: string): { u: UserState; isFresh: boolean } {
   const j = JSON.parse(json) as UserJson;
-  return {
-    tenant: j.tenant,
-    userId: j.userId,
-    runId,
-    key,
+  const u: UserState = {
+    ...newUser(j.tenant, j.userId, runId, key),
     maxT: j.maxT === null ? Number.NEGATIVE_INFINITY : j.maxT,
     buf: j.buf.map(unpackEv),
     late: j.late.map(unpackEv),
@@ -685,7 +993,47 @@ function deserializeUser(json: string, runId: string, key: string): UserState {
     seq: j.seq,
     closed: new Map(j.closed),
     hist: j.hist,
-    endLB: Number.NEGATIVE_INFINITY,
+    seen: j.seen ?? Number.NEGATIVE_INFINITY,
+    rev: j.rev ?? 0,
+    earlyAt: j.ea ?? Number.NEGATIVE_INFINITY,
+  };
+  return { u, isFresh: j.f === 1 };
+}
+
+/** What a returning live user needs: the window numbering, the watermark, recent ids, the history. */
+interface IdleJson {
+  tenant: string;
+  userId: string;
+  maxT: number | null;
+  seq: number;
+  closed: [string, number][];
+  hist: UserHistory;
+}
+
+/** Compact facts of an idle live user; event ids are kept for the de-duplication horizon only. */
+function serializeIdle(u: UserState, cfg: CoreConfig): string {
+  const horizon = u.maxT - cfg.latenessMs - cfg.dedupHorizonMs;
+  const closed: [string, number][] = [];
+  for (const [id, t] of u.closed) if (t >= horizon) closed.push([id, t]);
+  const j: IdleJson = {
+    tenant: u.tenant,
+    userId: u.userId,
+    maxT: Number.isFinite(u.maxT) ? u.maxT : null,
+    seq: u.seq,
+    closed,
+    hist: u.hist,
+  };
+  return JSON.stringify(j);
+}
+
+function idleUser(json: string, runId: string): UserState {
+  const j = JSON.parse(json) as IdleJson;
+  return {
+    ...newUser(j.tenant, j.userId, runId),
+    maxT: j.maxT === null ? Number.NEGATIVE_INFINITY : j.maxT,
+    seq: j.seq,
+    closed: new Map(j.closed),
+    hist: j.hist,
   };
 }
 
@@ -693,15 +1041,15 @@ function newRun(runId: string, tenant: string): RunState {
   return {
     runId,
     tenant,
+    live: isLiveRun(runId),
     users: new Map(),
-    byUserId: new Map(),
     prices: new PriceBook(),
     vocab: new Vocabulary(),
     windows: 0,
   };
 }
 
-function newUser(tenant: string, userId: string, runId: string, key: string): UserState {
+function newUser(tenant: string, userId: string, runId: string, key = `${tenant}/${userId}`): UserState {
   return {
     tenant,
     userId,
@@ -715,7 +1063,29 @@ function newUser(tenant: string, userId: string, runId: string, key: string): Us
     closed: new Map(),
     hist: emptyHistory(),
     endLB: Number.NEGATIVE_INFINITY,
+    seen: Number.NEGATIVE_INFINITY,
+    rev: 0,
+    earlyAt: Number.NEGATIVE_INFINITY,
   };
+}
+
+function copyHistory(h: UserHistory): UserHistory {
+  return { ...h, cats: { ...h.cats }, bought: [...h.bought] };
+}
+
+/** Entry times of a window's events: the newest, and the oldest of those no window showed yet. */
+class EntryTimes {
+  newest = 0;
+  private oldestUnshown = Number.POSITIVE_INFINITY;
+
+  add(e: Ev): void {
+    if (e.en > this.newest) this.newest = e.en;
+    if (e.sh === 0 && e.en > 0 && e.en < this.oldestUnshown) this.oldestUnshown = e.en;
+  }
+
+  firstUnshown(): number {
+    return Number.isFinite(this.oldestUnshown) ? this.oldestUnshown : 0;
+  }
 }
 
 /** Checkpoint field of a user: run id and user key separated by NUL (neither contains one). */
@@ -723,16 +1093,19 @@ export function fieldKey(runId: string, key: string): string {
   return `${runId}\u0000${key}`;
 }
 
+/** Field prefix of a run's price buckets: tenant and run id, NUL-separated. */
+function pricePrefix(tenant: string, runId: string): string {
+  return `P\u0000${tenant}\u0000${runId}\u0000`;
+}
+
 function splitField(f: string): [string, string] {
   const i = f.indexOf('\u0000');
   return [f.slice(0, i), f.slice(i + 1)];
 }
 
-/** The largest entry time of late events (0 when none is known). */
-function lateEntry(late: readonly Ev[]): number {
-  let m = 0;
-  for (const e of late) if (e.en > m) m = e.en;
-  return m;
+function compareRuns(ta: string, ra: string, tb: string, rb: string): number {
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  return ra < rb ? -1 : ra > rb ? 1 : 0;
 }
 
 /** Inserts in `compareEv` order (t, id, receipt); returns the index. */

@@ -125,6 +125,7 @@ function ev(r: () => number, t: number, cats: readonly string[]): Ev {
     a: -1,
     s: 0,
     en: 0,
+    sh: 0,
   };
 }
 

@@ -221,6 +221,17 @@ export class PriceBook {
     this.dirty = [];
   }
 
+  /** Marks every bucket changed (the next `takeDirty` hands them all out: a checkpoint written anew). */
+  markAllDirty(): void {
+    this.clearDirty();
+    for (const e of this.buckets.values()) {
+      e.days.forEach((day, j) => {
+        e.sums[j * SLOT + 3] = 1;
+        this.dirty.push([e, day]);
+      });
+    }
+  }
+
   /** Every bucket, as `key\u0000day` → bucket. */
   all(): Map<string, Bucket> {
     const out = new Map<string, Bucket>();

@@ -1,4 +1,4 @@
-import { type BehaviorEvent, partitionForKey, type SemantizedWindow, userKey } from '@personastream/contracts';
+import { type BehaviorEvent, partitionForKey, runKey, type SemantizedWindow, userKey } from '@personastream/contracts';
 import { createValidateStep } from '../steps/validate.js';
 import { type ClosedWindow, type CoreStats, emptyStats, type IngestOutcome, PartitionEngine } from './engine.js';
 import { PathTable } from './path-table.js';
@@ -58,8 +58,13 @@ export class Semantizer {
     return this.partition(p).ingest(event, out, receivedMs);
   }
 
-  endOfRun(p: number, runId: string): { windows: ClosedWindow[]; records: number } {
-    return this.partition(p).endOfRun(runId);
+  endOfRun(p: number, tenant: string, runId: string): { windows: ClosedWindow[]; records: number } {
+    return this.partition(p).endOfRun(tenant, runId);
+  }
+
+  /** A processing-time tick of a partition (see `PartitionEngine.tick`). */
+  tick(p: number, nowMs: number, out: ClosedWindow[]): void {
+    this.partition(p).tick(nowMs, out);
   }
 }
 
@@ -94,12 +99,13 @@ export function semantizeEvents(
   const semantizer = new Semantizer(core);
   const validate = createValidateStep();
   const dlq: Record<string, number> = {};
-  const runs = new Set<string>();
+  const runs = new Map<string, { tenant: string; runId: string }>();
   const closed: ClosedWindow[][] = Array.from({ length: partitions }, () => []);
   // The previous event's user, partition and run: consecutive events are mostly one user's.
   let lastTenant: string | undefined;
   let lastUser: string | undefined;
   let lastRun: string | undefined;
+  let lastRunTenant: string | undefined;
   let p = 0;
   for (const event of events) {
     const v = validate(event);
@@ -112,14 +118,19 @@ export function semantizeEvents(
       lastUser = event.userId;
       lastTenant = event.tenant;
     }
-    if (event.runId !== lastRun) {
-      runs.add(event.runId);
+    if (event.runId !== lastRun || event.tenant !== lastRunTenant) {
+      runs.set(runKey(event.tenant, event.runId), { tenant: event.tenant, runId: event.runId });
       lastRun = event.runId;
+      lastRunTenant = event.tenant;
     }
     semantizer.ingest(p, event, closed[p] as ClosedWindow[]);
   }
   for (const p of semantizer.partitions()) {
-    for (const runId of [...runs].sort()) (closed[p] as ClosedWindow[]).push(...semantizer.endOfRun(p, runId).windows);
+    const out = closed[p] as ClosedWindow[];
+    for (const run of [...runs.values()].sort(byTenantThenRun))
+      out.push(...semantizer.endOfRun(p, run.tenant, run.runId).windows);
+    // the live run never ends: its users' windows close on processing time, here the end of time
+    semantizer.tick(p, Number.POSITIVE_INFINITY, out);
   }
   const windows = closed.flat().map((c) => c.window);
   const perUser: SemantizeStats['perUser'] = {};
@@ -148,4 +159,9 @@ export function semantizeEvents(
       perUser,
     },
   };
+}
+
+function byTenantThenRun(a: { tenant: string; runId: string }, b: { tenant: string; runId: string }): number {
+  if (a.tenant !== b.tenant) return a.tenant < b.tenant ? -1 : 1;
+  return a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0;
 }

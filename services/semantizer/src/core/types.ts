@@ -60,6 +60,11 @@ export interface Ev {
    * (`ClosedWindow.entryMs` → the `ps-entry-ms` header) for pipeline latency.
    */
   en: number;
+  /**
+   * 1 once an early window (a preview of a live session in progress) showed the event downstream:
+   * later windows leave it out of their first-entry time (freshness counts each event once).
+   */
+  sh: number;
 }
 
 export type PackedEv = [
@@ -83,10 +88,33 @@ export type PackedEv = [
   number,
   number?,
   number?,
+  number?,
 ];
 
 export function packEv(e: Ev): PackedEv {
-  return [e.id, e.t, e.y, e.it, e.c, e.b, e.p, e.q, e.d, e.w, e.n, e.r, e.h, e.rb, e.rt, e.rc, e.bot, e.a, e.s, e.en];
+  return [
+    e.id,
+    e.t,
+    e.y,
+    e.it,
+    e.c,
+    e.b,
+    e.p,
+    e.q,
+    e.d,
+    e.w,
+    e.n,
+    e.r,
+    e.h,
+    e.rb,
+    e.rt,
+    e.rc,
+    e.bot,
+    e.a,
+    e.s,
+    e.en,
+    e.sh,
+  ];
 }
 
 export function unpackEv(p: PackedEv): Ev {
@@ -113,6 +141,8 @@ export function unpackEv(p: PackedEv): Ev {
     s: p[18] ?? 0,
     // Nor, before entry times existed, a 20th: unknown.
     en: p[19] ?? 0,
+    // Nor, before early windows existed, a 21st: not shown yet.
+    sh: p[20] ?? 0,
   };
 }
 
@@ -128,6 +158,11 @@ export interface CoreConfig {
   payloadDedupMs: number;
   /** Event ids of closed windows are remembered this long (event time behind the watermark), ms. */
   dedupHorizonMs: number;
+  /**
+   * Live runs: early windows of a session in progress at most this often (processing time, ms) while
+   * it has events no window showed yet; 0 = none.
+   */
+  earlyEveryMs: number;
   /** Bot bursts: an event with at least `burstMinEvents` events of its user within ±`burstRadiusMs`. */
   burstRadiusMs: number;
   burstMinEvents: number;
@@ -151,6 +186,7 @@ export const defaultCoreConfig: CoreConfig = {
   latenessMs: 10 * 60_000,
   payloadDedupMs: 2_000,
   dedupHorizonMs: 3_600_000,
+  earlyEveryMs: 60_000,
   burstRadiusMs: 5_000,
   burstMinEvents: 8,
   accidentalDwellMs: 2_000,

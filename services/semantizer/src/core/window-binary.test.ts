@@ -1,4 +1,4 @@
-import { create, toBinary } from '@bufbuild/protobuf';
+import { create, type DescMessage, ScalarType, toBinary } from '@bufbuild/protobuf';
 import {
   type BehaviorEvent,
   CompressionStatsSchema,
@@ -80,3 +80,50 @@ describe('encodeWindowRecord', () => {
     });
   });
 });
+
+describe('encodeWindow covers every field of the contract', () => {
+  it('writes what toBinary writes for a window with every field (by reflection) set to a non-default value', () => {
+    const w = create(SemantizedWindowSchema, filled(SemantizedWindowSchema) as Parameters<typeof encodeWindow>[0]);
+    // every field of the schema is set: a field added to windows.proto and forgotten by the encoder fails here
+    for (const f of SemantizedWindowSchema.fields) {
+      expect(w[f.localName as keyof typeof w], f.name).not.toEqual(
+        create(SemantizedWindowSchema)[f.localName as keyof typeof w],
+      );
+    }
+    expectSameBytes(w);
+  });
+});
+
+/** A message init with every field set to a non-default value (scalars, enums, lists, maps, nested messages). */
+function filled(schema: DescMessage, depth = 0): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of schema.fields) {
+    const one = (): unknown => {
+      if (f.fieldKind === 'message' || (f.fieldKind === 'list' && f.listKind === 'message')) {
+        return depth > 2 ? {} : filled(f.message as DescMessage, depth + 1);
+      }
+      if (f.fieldKind === 'enum' || (f.fieldKind === 'list' && f.listKind === 'enum')) return 1;
+      return scalarValue(f.scalar as ScalarType);
+    };
+    if (f.fieldKind === 'list') out[f.localName] = [one(), one()];
+    else if (f.fieldKind === 'map') out[f.localName] = { k: f.mapKind === 'scalar' ? scalarValue(f.scalar) : 1 };
+    else out[f.localName] = one();
+  }
+  return out;
+}
+
+function scalarValue(t: ScalarType): unknown {
+  switch (t) {
+    case ScalarType.STRING:
+      return 'x';
+    case ScalarType.BOOL:
+      return true;
+    case ScalarType.DOUBLE:
+    case ScalarType.FLOAT:
+      return 1.5;
+    case ScalarType.BYTES:
+      return new Uint8Array([1]);
+    default:
+      return 7;
+  }
+}

@@ -222,4 +222,9 @@ function writeWindow(out: Writer, w: SemantizedWindow): void {
   u32(out, 23, w.seq);
   dbl(out, 24, w.ingestTimeMs);
   stringMap(out, 25, w.signals);
+  if (w.provisional) {
+    out.tag(26, VARINT);
+    out.uint32(1);
+  }
+  u32(out, 27, w.revision);
 }

@@ -31,6 +31,16 @@ export function windowIdOf(tenant: string, userId: string, runId: string, startM
   return hex8(murmur3(s, SEED1)) + hex8(murmur3(s, SEED2));
 }
 
+/**
+ * The id of an early window (a preview of a live session in progress): (tenant, user id, run id,
+ * the seq of the session's final window, the early window's revision), hashed like `windowIdOf`. A
+ * marker word keeps it apart from every final window's id.
+ */
+export function earlyWindowId(tenant: string, userId: string, runId: string, seq: number, revision: number): string {
+  const s = `${tenant}\u0000${userId}\u0000${runId}\u0000early\u0000${seq}\u0000${revision}`;
+  return hex8(murmur3(s, SEED1)) + hex8(murmur3(s, SEED2));
+}
+
 const SEED1 = 0x9747b28c;
 const SEED2 = 0x5bd1e995;
 

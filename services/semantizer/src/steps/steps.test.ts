@@ -38,6 +38,7 @@ function e(id: string, t: number, over: Partial<Ev> = {}): Ev {
     a: -1,
     s: 0,
     en: 0,
+    sh: 0,
     ...over,
   };
 }
@@ -87,7 +88,7 @@ describe('decode step', () => {
     expect(decode({ value: json })).toEqual({ type: 'dlq', reason: 'invalid_protobuf' });
     expect(decode({ value: new Uint8Array([0x0a, 0xff, 0xff]) })).toEqual({ type: 'dlq', reason: 'invalid_protobuf' });
     expect(decode({ value: new Uint8Array() })).toEqual({ type: 'dlq', reason: 'empty_payload' });
-    expect(decode({ value: new Uint8Array([0x18, 0x01]) })).toEqual({ type: 'dlq', reason: 'empty_record' });
+    expect(decode({ value: new Uint8Array([0x48, 0x01]) })).toEqual({ type: 'dlq', reason: 'empty_record' });
   });
 });
 

@@ -1,4 +1,4 @@
-import { type BehaviorEvent, EventType } from '@personastream/contracts';
+import { type BehaviorEvent, EventType, tenantIdProblem } from '@personastream/contracts';
 import type { StepResult } from '../core/types.js';
 
 export interface ValidateDeps {
@@ -12,7 +12,8 @@ const KNOWN_TYPES = new Set<number>(Object.values(EventType).filter((v): v is nu
 
 /**
  * Schema rules a behaviour event must meet before it enters a window. DLQ reasons (snake_case):
- * `missing_event_id`, `missing_tenant`, `missing_user_id`, `missing_event_time`, `invalid_event_time`,
+ * `missing_event_id`, `missing_tenant`, `invalid_tenant` (not of the tenant id character set,
+ * `TENANT_ID_PATTERN`: keys built from it could collide), `missing_user_id`, `missing_event_time`, `invalid_event_time`,
  * `invalid_event_type`, `invalid_price`, `invalid_dwell`, `key_mismatch` (the Kafka key is not
  * `tenant/user_id`, so the event may sit on the wrong partition for its user's state).
  */
@@ -21,9 +22,15 @@ export function createValidateStep(
 ): (event: BehaviorEvent, key?: string) => StepResult<BehaviorEvent> {
   const minT = deps.minEventTimeMs ?? Date.UTC(1990, 0, 1);
   const maxT = deps.maxEventTimeMs ?? Date.UTC(2100, 0, 1);
+  // the last valid tenant: consecutive events mostly share one
+  let goodTenant = '';
   return (e, key) => {
     if (e.eventId === '') return { type: 'dlq', reason: 'missing_event_id' };
     if (e.tenant === '') return { type: 'dlq', reason: 'missing_tenant' };
+    if (e.tenant !== goodTenant) {
+      if (tenantIdProblem(e.tenant) !== undefined) return { type: 'dlq', reason: 'invalid_tenant' };
+      goodTenant = e.tenant;
+    }
     if (e.userId === '') return { type: 'dlq', reason: 'missing_user_id' };
     if (e.eventTimeMs === 0) return { type: 'dlq', reason: 'missing_event_time' };
     if (!Number.isFinite(e.eventTimeMs) || e.eventTimeMs < minT || e.eventTimeMs > maxT) {
