@@ -74,6 +74,10 @@ export interface LocalTopics {
 export interface LocalStackOptions {
   /** The tenant the persona token and the ingest API key belong to. */
   tenant: string;
+  /** More tenants, each with a token of its own (`LocalStack.tokens`). */
+  otherTenants?: readonly string[];
+  /** Service variables for all four services (e.g. `SEMANTIZER_GAP_MS`), over the caller's environment. */
+  env?: Readonly<Record<string, string>>;
   scoreAllUsers?: boolean;
   /** Samples per persona update (Avg@k). */
   samples?: number;
@@ -99,6 +103,8 @@ export interface LocalStack {
   infra: Record<string, string>;
   /** Persona bearer token and ingest API key of the tenant. */
   token: string;
+  /** Token (persona bearer token and ingest API key) of every tenant, `tenant` and `otherTenants`. */
+  tokens: Record<string, string>;
   /** Run facts the streams do not carry, used by the evaluator when the run completes. */
   putFacts(runId: string, facts: { info?: Record<string, unknown>; baselines?: unknown }): Promise<void>;
   /** The run's report, once the evaluator has every end-of-run marker and has written it. */
@@ -119,8 +125,14 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   }
   const infra = readInfraEnv();
   const ports = opts.ports ?? LOCAL_PORTS;
-  const token = `demo-token-${Date.now().toString(36)}`;
-  const common = { ...infra, LOG_LEVEL: 'info' };
+  const stamp = Date.now().toString(36);
+  const tokens: Record<string, string> = {};
+  for (const [i, t] of [opts.tenant, ...(opts.otherTenants ?? [])].entries()) tokens[t] = `demo-token-${stamp}-${i}`;
+  const token = tokens[opts.tenant] as string;
+  const tenantTokens = Object.entries(tokens)
+    .map(([t, k]) => `${t}:${k}`)
+    .join(',');
+  const common = { ...infra, LOG_LEVEL: 'info', ...(opts.env ?? {}) };
   const iso = opts.isolate;
   const topics: LocalTopics = iso
     ? {
@@ -169,7 +181,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         ...common,
         PERSONA_GRPC_PORT: String(ports.personaGrpc),
         OPS_PORT: String(ports.personaOps),
-        PERSONA_TENANT_TOKENS: `${opts.tenant}:${token}`,
+        PERSONA_TENANT_TOKENS: tenantTokens,
         PERSONA_SAMPLES: String(opts.samples ?? 1),
         ...(opts.modelPath ? { PERSONA_MODEL_PATH: opts.modelPath } : {}),
         ...isolated({
@@ -201,7 +213,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         ...common,
         INGEST_HTTP_PORT: String(ports.ingestHttp),
         OPS_PORT: String(ports.ingestOps),
-        INGEST_API_KEYS: `${opts.tenant}:${token}`,
+        INGEST_API_KEYS: tenantTokens,
         ...isolated({ INGEST_EVENTS_TOPIC: topics.events, INGEST_DLQ_TOPIC: topics.dlq }),
       },
       log,
@@ -224,6 +236,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     topics,
     infra,
     token,
+    tokens,
     async putFacts(runId, facts) {
       const put = await fetch(`${evaluatorUrl}/api/runs/${encodeURIComponent(runId)}/facts`, {
         method: 'PUT',

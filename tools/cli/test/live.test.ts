@@ -1,0 +1,203 @@
+import { Analytics } from '@segment/analytics-node';
+import * as grpc from '@grpc/grpc-js';
+import { partitionForKey, type Persona, userKey } from '@personastream/contracts';
+import { createPersonaClient, type PersonaClient } from '@personastream/persona';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalStack, startLocalStack } from '../src/pipeline/local.js';
+
+/**
+ * A tenant's live clickstream on the real stack (Kafka, Redis, ClickHouse, the four services as
+ * processes), sent by Segment's own Node library, read back through a real gRPC client — with short
+ * windows, so processing-time closing happens within the test.
+ */
+const GAP_MS = 3_000;
+const LATENESS_MS = 2_000;
+const TICK_MS = 500;
+const EARLY_EVERY_MS = 1_500;
+const stamp = Date.now().toString(36);
+const ACME = `acme-${stamp}`;
+const GLOBEX = `globex-${stamp}`;
+const PORTS = {
+  semantizerOps: 25102,
+  personaGrpc: 25051,
+  personaOps: 25103,
+  evaluatorHttp: 25081,
+  ingestHttp: 25080,
+  ingestOps: 25105,
+};
+
+let stack: LocalStack;
+let acme: PersonaClient;
+let globex: PersonaClient;
+const analytics: Analytics[] = [];
+
+beforeAll(async () => {
+  stack = await startLocalStack({
+    tenant: ACME,
+    otherTenants: [GLOBEX],
+    isolate: `live-${stamp}`,
+    ports: PORTS,
+    logSuffix: '-live-test',
+    env: {
+      SEMANTIZER_GAP_MS: String(GAP_MS),
+      SEMANTIZER_LATENESS_MS: String(LATENESS_MS),
+      SEMANTIZER_TICK_MS: String(TICK_MS),
+      SEMANTIZER_EARLY_EVERY_MS: String(EARLY_EVERY_MS),
+      // the partition count of the private topics' consumers: 4 partitions, handled together
+      SEMANTIZER_CONCURRENCY: '4',
+    },
+  });
+  acme = createPersonaClient(`127.0.0.1:${PORTS.personaGrpc}`, stack.tokens[ACME] as string);
+  globex = createPersonaClient(`127.0.0.1:${PORTS.personaGrpc}`, stack.tokens[GLOBEX] as string);
+}, 180_000);
+
+afterAll(async () => {
+  for (const a of analytics) await a.closeAndFlush({ timeout: 5_000 }).catch(() => undefined);
+  acme?.close();
+  globex?.close();
+  await stack?.stop();
+}, 60_000);
+
+/** Segment's Node library pointed at the local ingest, writing with a tenant's key. */
+function segment(tenant: string): Analytics {
+  const a = new Analytics({
+    writeKey: stack.tokens[tenant] as string,
+    host: `http://127.0.0.1:${PORTS.ingestHttp}`,
+    path: '/v1/batch',
+    flushAt: 50,
+    flushInterval: 100,
+    maxRetries: 3,
+  });
+  const errors: unknown[] = [];
+  a.on('error', (err) => errors.push(err));
+  analytics.push(a);
+  return a;
+}
+
+/** What a shopper does: views, carts and buys headphones, one event every `stepMs` from `start`. */
+function shopping(userId: string, n: number, start: number, stepMs: number) {
+  return Array.from({ length: n }, (_, k) => ({
+    userId,
+    messageId: `${userId}-${k}`,
+    event: k % 6 === 5 ? 'Product Added' : k === n - 1 ? 'Order Completed' : 'Product Viewed',
+    timestamp: new Date(start + k * stepMs),
+    properties: {
+      product_id: `sku-${k % 4}`,
+      category: 'Electronics > Audio > Headphones',
+      brand: 'Sony',
+      price: 249,
+      dwell_ms: 40_000,
+    },
+  }));
+}
+
+async function send(a: Analytics, events: ReturnType<typeof shopping>): Promise<void> {
+  for (const e of events) a.track(e);
+  await new Promise<void>((resolve, reject) => {
+    a.flush((err) => (err ? reject(err) : resolve()));
+  });
+}
+
+async function personaOf(client: PersonaClient, tenant: string, userId: string): Promise<Persona | undefined> {
+  try {
+    return (await client.getPersona({ tenant, userId }, { timeoutMs: 3_000 })).persona;
+  } catch (err) {
+    if ((err as grpc.ServiceError).code === grpc.status.NOT_FOUND) return undefined;
+    throw err;
+  }
+}
+
+/** Polls until `ok(persona)` or the deadline; the persona and when it was seen. */
+async function until(
+  read: () => Promise<Persona | undefined>,
+  ok: (p: Persona) => boolean,
+  withinMs: number,
+): Promise<{ persona: Persona; afterMs: number }> {
+  const from = Date.now();
+  let last: Persona | undefined;
+  while (Date.now() - from < withinMs) {
+    last = await read();
+    if (last && ok(last)) return { persona: last, afterMs: Date.now() - from };
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`not reached within ${withinMs} ms; last persona: ${JSON.stringify(last ?? null)}`);
+}
+
+/** The parts of a persona that its statistics decide (not ids, versions or wall times). */
+function substance(p: Persona) {
+  return {
+    windowsSeen: p.windowsSeen,
+    eventsSeen: p.eventsSeen,
+    lastEventTimeMs: p.lastEventTimeMs,
+    summary: p.summary,
+    tags: p.tags.map((t) => ({ dimension: t.dimension, value: t.value, confidence: t.confidence })),
+  };
+}
+
+/** Two user ids of one partition (the live run's prices and vocabulary are per partition). */
+function samePartitionUsers(tenant: string, prefix: string): [string, string] {
+  const a = `${prefix}-a`;
+  const p = partitionForKey(userKey(tenant, a), 4);
+  for (let i = 0; ; i++) {
+    const b = `${prefix}-b${i}`;
+    if (partitionForKey(userKey(tenant, b), 4) === p) return [a, b];
+  }
+}
+
+describe('live clickstream from a real Segment client (no end-of-run marker)', () => {
+  it('turns a finished session into a persona within gap + lateness + 10 s of processing time', async () => {
+    const a = segment(ACME);
+    // a 40-minute session that ended two hours ago
+    const start = Date.now() - 2 * 3_600_000 - 40 * 60_000;
+    await send(a, shopping('returning-never', 25, start, 100_000));
+    const { persona, afterMs } = await until(
+      () => personaOf(acme, ACME, 'returning-never'),
+      (p) => !p.early && p.windowsSeen >= 1,
+      GAP_MS + LATENESS_MS + 10_000,
+    );
+    expect(afterMs).toBeLessThanOrEqual(GAP_MS + LATENESS_MS + 10_000);
+    expect(persona.windowsSeen).toBe(1);
+    expect(persona.eventsSeen).toBe(25);
+    expect(persona.tags.some((t) => t.dimension === 'interests')).toBe(true);
+  });
+
+  it('shows a session in progress through an early update; its final persona equals one finished session', async () => {
+    const a = segment(ACME);
+    const [live, once] = samePartitionUsers(ACME, `shopper-${stamp}`);
+    const start = Date.now() - 60_000;
+    const events = shopping(live, 8, start, 5_000);
+    await send(a, events.slice(0, 4));
+    const early = await until(
+      () => personaOf(acme, ACME, live),
+      (p) => p.early,
+      10_000,
+    );
+    expect(early.persona.eventsSeen).toBe(4);
+    await send(a, events.slice(4));
+    const later = await until(
+      () => personaOf(acme, ACME, live),
+      (p) => p.early && p.eventsSeen === 8,
+      10_000,
+    );
+    expect(later.persona.version).toBeGreaterThan(early.persona.version);
+    const final = await until(
+      () => personaOf(acme, ACME, live),
+      (p) => !p.early,
+      GAP_MS + LATENESS_MS + 10_000,
+    );
+    expect(final.persona.windowsSeen).toBe(1);
+    expect(final.persona.eventsSeen).toBe(8);
+
+    // the same events as one finished session, from another user of the same partition
+    await send(
+      a,
+      events.map((e, k) => ({ ...e, userId: once, messageId: `${once}-${k}` })),
+    );
+    const reference = await until(
+      () => personaOf(acme, ACME, once),
+      (p) => !p.early,
+      GAP_MS + LATENESS_MS + 10_000,
+    );
+    expect(substance(final.persona)).toEqual(substance(reference.persona));
+  });
+});
