@@ -122,23 +122,9 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const token = `demo-token-${Date.now().toString(36)}`;
   const common = { ...infra, LOG_LEVEL: 'info' };
   const iso = opts.isolate;
-  const topics: LocalTopics = iso
-    ? {
-        events: `${Topics.events}-${iso}`,
-        dlq: `${Topics.eventsDlq}-${iso}`,
-        windows: `${Topics.windows}-${iso}`,
-        updates: `${Topics.updates}-${iso}`,
-        truth: `${Topics.truth}-${iso}`,
-      }
-    : {
-        events: Topics.events,
-        dlq: Topics.eventsDlq,
-        windows: Topics.windows,
-        updates: Topics.updates,
-        truth: Topics.truth,
-      };
+  const topics = localTopics(iso);
   if (iso) await createTopics(infra, topics);
-  const isolated = (env: Record<string, string>) => (iso ? env : {});
+  const isolated = isolationEnv(iso, topics);
   const services: ServiceProcess[] = [];
   let stopped = false;
   const stop = async () => {
@@ -154,12 +140,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       {
         ...common,
         OPS_PORT: String(ports.semantizerOps),
-        ...isolated({
-          SEMANTIZER_GROUP_ID: `semantizer-${iso}`,
-          SEMANTIZER_EVENTS_TOPIC: topics.events,
-          SEMANTIZER_WINDOWS_TOPIC: topics.windows,
-          SEMANTIZER_DLQ_TOPIC: topics.dlq,
-        }),
+        ...isolated.semantizer,
       },
       log,
     );
@@ -172,11 +153,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         PERSONA_TENANT_TOKENS: `${opts.tenant}:${token}`,
         PERSONA_SAMPLES: String(opts.samples ?? 1),
         ...(opts.modelPath ? { PERSONA_MODEL_PATH: opts.modelPath } : {}),
-        ...isolated({
-          PERSONA_GROUP_ID: `persona-${iso}`,
-          PERSONA_WINDOWS_TOPIC: topics.windows,
-          PERSONA_UPDATES_TOPIC: topics.updates,
-        }),
+        ...isolated.persona,
       },
       log,
     );
@@ -187,11 +164,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         EVALUATOR_HTTP_PORT: String(ports.evaluatorHttp),
         EVALUATOR_SCORE_ALL_USERS: String(Boolean(opts.scoreAllUsers)),
         EVALUATOR_INCLUDE_SENSITIVE: 'true',
-        ...isolated({
-          EVALUATOR_GROUP_ID: `evaluator-${iso}`,
-          EVALUATOR_UPDATES_TOPIC: topics.updates,
-          EVALUATOR_TRUTH_TOPIC: topics.truth,
-        }),
+        ...isolated.evaluator,
       },
       log,
     );
@@ -202,7 +175,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         INGEST_HTTP_PORT: String(ports.ingestHttp),
         OPS_PORT: String(ports.ingestOps),
         INGEST_API_KEYS: `${opts.tenant}:${token}`,
-        ...isolated({ INGEST_EVENTS_TOPIC: topics.events, INGEST_DLQ_TOPIC: topics.dlq }),
+        ...isolated.ingest,
       },
       log,
     );
@@ -240,8 +213,60 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   };
 }
 
+/** The topics of a stack: the contract's, or a private set named with the `isolate` suffix. */
+export function localTopics(iso?: string): LocalTopics {
+  return iso
+    ? {
+        events: `${Topics.events}-${iso}`,
+        dlq: `${Topics.eventsDlq}-${iso}`,
+        windows: `${Topics.windows}-${iso}`,
+        updates: `${Topics.updates}-${iso}`,
+        truth: `${Topics.truth}-${iso}`,
+      }
+    : {
+        events: Topics.events,
+        dlq: Topics.eventsDlq,
+        windows: Topics.windows,
+        updates: Topics.updates,
+        truth: Topics.truth,
+      };
+}
+
+/** Service names of the long-running local stack. */
+export type StackService = 'semantizer' | 'persona' | 'evaluator' | 'ingest';
+
+/**
+ * The variables that make a stack private (its own topics and consumer groups, named with the
+ * `isolate` suffix); empty for the default stack (the contract's topics, the services' default groups).
+ */
+export function isolationEnv(
+  iso: string | undefined,
+  topics: LocalTopics,
+): Record<StackService, Record<string, string>> {
+  if (!iso) return { semantizer: {}, persona: {}, evaluator: {}, ingest: {} };
+  return {
+    semantizer: {
+      SEMANTIZER_GROUP_ID: `semantizer-${iso}`,
+      SEMANTIZER_EVENTS_TOPIC: topics.events,
+      SEMANTIZER_WINDOWS_TOPIC: topics.windows,
+      SEMANTIZER_DLQ_TOPIC: topics.dlq,
+    },
+    persona: {
+      PERSONA_GROUP_ID: `persona-${iso}`,
+      PERSONA_WINDOWS_TOPIC: topics.windows,
+      PERSONA_UPDATES_TOPIC: topics.updates,
+    },
+    evaluator: {
+      EVALUATOR_GROUP_ID: `evaluator-${iso}`,
+      EVALUATOR_UPDATES_TOPIC: topics.updates,
+      EVALUATOR_TRUTH_TOPIC: topics.truth,
+    },
+    ingest: { INGEST_EVENTS_TOPIC: topics.events, INGEST_DLQ_TOPIC: topics.dlq },
+  };
+}
+
 /** Creates a private stack's topics with the contract's partition counts. */
-async function createTopics(infra: Record<string, string>, topics: LocalTopics): Promise<void> {
+export async function createTopics(infra: Record<string, string>, topics: LocalTopics): Promise<void> {
   const brokers = (infra.KAFKA_BROKERS ?? '').split(',').filter(Boolean);
   const stream = createKafkaStream(
     { brokers, clientId: 'local-stack' },
