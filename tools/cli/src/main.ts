@@ -15,6 +15,7 @@ Usage:
   personastream replay --path DIR --target http|kafka [--url URL] [--speedup X]
   personastream dashboard [--port P]
   personastream stack up|down|status [--tenant NAME]… [--json] [--port-base N] [--isolate NAME] [--purge]
+  personastream loadtest NAME [--json] [options of the load test]   (personastream loadtest --list)
 
 Every command prints progress on stderr; with --json the last line of stdout is one JSON object.`;
 
@@ -30,6 +31,7 @@ const commands: Record<string, Command> = {
   replay: async (args) => (await import('./commands/replay.js')).runReplay(args),
   dashboard: async (args) => (await import('./commands/dashboard.js')).runDashboard(args),
   stack: async (args) => (await import('./commands/stack.js')).runStack(args),
+  loadtest: async (args) => (await import('./commands/loadtest.js')).runLoadtest(args),
 };
 
 async function main(argv: string[]): Promise<number> {
