@@ -78,7 +78,7 @@ describe('stack plan', () => {
     expect(priv.semantizer).toMatchObject({
       SEMANTIZER_GROUP_ID: 'semantizer-t1',
       SEMANTIZER_EVENTS_TOPIC: 'behavior.events.v1-t1',
-      SEMANTIZER_CHECKPOINT_PREFIX: 'ps:stack:t1:',
+      SEMANTIZER_CHECKPOINT_PREFIX: 'ps:stack:t1:sem:',
     });
     expect(priv.persona.PERSONA_REDIS_PREFIX).toBe('ps:stack:t1:persona:');
     expect(priv.evaluator.CLICKHOUSE_DATABASE).toBe('ps_stack_t1');

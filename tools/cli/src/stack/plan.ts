@@ -128,7 +128,7 @@ export function stackStorage(iso: string | undefined): StackStorage {
   }
   return {
     redisRoot: `ps:stack:${iso}:`,
-    semantizerPrefix: `ps:stack:${iso}:`,
+    semantizerPrefix: `ps:stack:${iso}:sem:`,
     personaPrefix: `ps:stack:${iso}:persona:`,
     clickhouseDatabase: `ps_stack_${iso.replace(/[^A-Za-z0-9_]/g, '_')}`,
   };
