@@ -4,7 +4,15 @@ import { createLogger, deleteKeysWithPrefix } from '@personastream/runtime';
 import { createKafkaStream } from '@personastream/stream';
 import { Redis } from 'ioredis';
 import { choiceOption, parseOptions } from '../args.js';
-import { createTopics, type LocalPorts, localTopics, readInfraEnv, type StackService } from '../pipeline/local.js';
+import { answers, openPorts } from '../net.js';
+import {
+  createTopics,
+  infraReachable,
+  type LocalPorts,
+  localTopics,
+  readInfraEnv,
+  type StackService,
+} from '../pipeline/local.js';
 import { type ServiceProcess, STOP_GRACE_MS, startDetachedService, waitHealthy } from '../pipeline/processes.js';
 import { say } from '../progress.js';
 import {
@@ -25,11 +33,8 @@ import {
   type TenantCredentials,
 } from '../stack/plan.js';
 import {
-  answers,
   isRunning,
-  openPorts,
   pidFiles,
-  portOpen,
   readState,
   removeState,
   type StackState,
@@ -203,35 +208,6 @@ async function startStack(o: StartOptions): Promise<number> {
   say(`stack: up — ingest ${summary.ingest}, persona ${summary.persona} (gRPC), evaluator ${summary.evaluator}`);
   printSummary(summary, o.json);
   return 0;
-}
-
-/**
- * True when the addresses in `.infra/env` answer: Kafka and Redis accept connections and ClickHouse
- * answers `/ping`. (Asked before `infra status`, which only knows the processes its own folder
- * started — a git worktree whose `.infra` links to another checkout's would look stopped.)
- */
-async function infraReachable(): Promise<boolean> {
-  let env: Record<string, string>;
-  try {
-    env = readInfraEnv();
-  } catch {
-    return false;
-  }
-  const hostPort = (s: string | undefined): [string, number] | undefined => {
-    const m = /^(?:[a-z]+:\/\/)?([^:/,]+):(\d+)/.exec(s ?? '');
-    return m?.[1] && m[2] ? [m[1], Number(m[2])] : undefined;
-  };
-  const kafka = hostPort(env.KAFKA_BROKERS);
-  const redis = hostPort(env.REDIS_URL);
-  if (!kafka || !redis || !env.CLICKHOUSE_URL) return false;
-  const local = (host: string) => host === '127.0.0.1' || host === 'localhost';
-  if (!local(kafka[0]) || !local(redis[0])) return false;
-  const [k, r, c] = await Promise.all([
-    portOpen(kafka[1]),
-    portOpen(redis[1]),
-    answers(`${env.CLICKHOUSE_URL.replace(/\/+$/, '')}/ping`),
-  ]);
-  return k && r && c;
 }
 
 /** The addresses and credentials: the JSON line with `--json`, else a few readable lines. */

@@ -6,6 +6,7 @@ import { createLogger } from '@personastream/runtime';
 import type { SimulatorConfig } from '@personastream/simulator';
 import { createKafkaStream } from '@personastream/stream';
 import { runInfra } from '../commands/infra.js';
+import { answers, portOpen } from '../net.js';
 import { repoRoot } from '../paths.js';
 import { say } from '../progress.js';
 import { type ServiceProcess, startService, waitHealthy } from './processes.js';
@@ -34,6 +35,35 @@ export const LOCAL_PORTS = {
   ingestHttp: 18080,
   ingestOps: 19105,
 } as const;
+
+/**
+ * True when the addresses in `.infra/env` answer: Kafka and Redis accept connections and ClickHouse
+ * answers `/ping`. (Asked before `infra status`, which only knows the processes its own folder
+ * started — a git worktree whose `.infra` links to another checkout's would look stopped.)
+ */
+export async function infraReachable(): Promise<boolean> {
+  let env: Record<string, string>;
+  try {
+    env = readInfraEnv();
+  } catch {
+    return false;
+  }
+  const hostPort = (s: string | undefined): [string, number] | undefined => {
+    const m = /^(?:[a-z]+:\/\/)?([^:/,]+):(\d+)/.exec(s ?? '');
+    return m?.[1] && m[2] ? [m[1], Number(m[2])] : undefined;
+  };
+  const kafka = hostPort(env.KAFKA_BROKERS);
+  const redis = hostPort(env.REDIS_URL);
+  if (!kafka || !redis || !env.CLICKHOUSE_URL) return false;
+  const local = (host: string) => host === '127.0.0.1' || host === 'localhost';
+  if (!local(kafka[0]) || !local(redis[0])) return false;
+  const [k, r, c] = await Promise.all([
+    portOpen(kafka[1]),
+    portOpen(redis[1]),
+    answers(`${env.CLICKHOUSE_URL.replace(/\/+$/, '')}/ping`),
+  ]);
+  return k && r && c;
+}
 
 /** Reads `.infra/env` (written by `infra up`) into a plain object. */
 export function readInfraEnv(): Record<string, string> {
@@ -112,7 +142,7 @@ export interface LocalStack {
 /** Starts the infra if needed and the four long-running services; resolves once all are healthy. */
 export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
   let startedInfra = false;
-  if (runInfra(['status']) !== 0) {
+  if (!(await infraReachable()) && runInfra(['status']) !== 0) {
     say('starting the local infrastructure (Kafka, Redis, ClickHouse)…');
     if (runInfra(['up']) !== 0) throw new Error('infra up failed (see above)');
     startedInfra = true;
