@@ -16,7 +16,7 @@ export interface GenerationBenchmark {
 
 /**
  * Measures generation speed: personas, behaviour and canonical JSON lines for `users` users of the
- * default config (one core, no I/O). Not a timed test — run it from `bench-cli` or the CLI.
+ * default config (one core, no I/O). Not a timed test — run it from `npx personastream loadtest simulator-kafka` (load-tests) or the CLI.
  */
 export function benchmarkGeneration(users: number, seed = 1): GenerationBenchmark {
   const config = simulatorConfig({ users, seed });

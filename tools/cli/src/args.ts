@@ -1,7 +1,10 @@
 import { parseArgs } from 'node:util';
 import { ErrorCode, PersonaStreamError } from '@personastream/contracts';
 
-type Spec = Record<string, { type: 'string' | 'boolean'; default?: string | boolean; short?: string }>;
+type Spec = Record<
+  string,
+  { type: 'string' | 'boolean'; default?: string | boolean | string[]; short?: string; multiple?: boolean }
+>;
 
 /** Parses a command's options; unknown options and bad values are errors naming the option. */
 export function parseOptions<S extends Spec>(command: string, args: string[], spec: S) {

@@ -14,6 +14,8 @@ Usage:
   personastream import --format movielens|retailrocket|taobao|segment-jsonl --path P --out DIR
   personastream replay --path DIR --target http|kafka [--url URL] [--speedup X]
   personastream dashboard [--port P]
+  personastream stack up|down|status [--tenant NAME]… [--json] [--port-base N] [--isolate NAME] [--purge]
+  personastream loadtest NAME [--json] [options of the load test]   (personastream loadtest --list)
 
 Every command prints progress on stderr; with --json the last line of stdout is one JSON object.`;
 
@@ -28,6 +30,8 @@ const commands: Record<string, Command> = {
   import: async (args) => (await import('./commands/import.js')).runImport(args),
   replay: async (args) => (await import('./commands/replay.js')).runReplay(args),
   dashboard: async (args) => (await import('./commands/dashboard.js')).runDashboard(args),
+  stack: async (args) => (await import('./commands/stack.js')).runStack(args),
+  loadtest: async (args) => (await import('./commands/loadtest.js')).runLoadtest(args),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -6,6 +6,7 @@ import { createLogger } from '@personastream/runtime';
 import type { SimulatorConfig } from '@personastream/simulator';
 import { createKafkaStream } from '@personastream/stream';
 import { runInfra } from '../commands/infra.js';
+import { answers, portOpen } from '../net.js';
 import { repoRoot } from '../paths.js';
 import { say } from '../progress.js';
 import { type ServiceProcess, startService, waitHealthy } from './processes.js';
@@ -34,6 +35,35 @@ export const LOCAL_PORTS = {
   ingestHttp: 18080,
   ingestOps: 19105,
 } as const;
+
+/**
+ * True when the addresses in `.infra/env` answer: Kafka and Redis accept connections and ClickHouse
+ * answers `/ping`. (Asked before `infra status`, which only knows the processes its own folder
+ * started — a git worktree whose `.infra` links to another checkout's would look stopped.)
+ */
+export async function infraReachable(): Promise<boolean> {
+  let env: Record<string, string>;
+  try {
+    env = readInfraEnv();
+  } catch {
+    return false;
+  }
+  const hostPort = (s: string | undefined): [string, number] | undefined => {
+    const m = /^(?:[a-z]+:\/\/)?([^:/,]+):(\d+)/.exec(s ?? '');
+    return m?.[1] && m[2] ? [m[1], Number(m[2])] : undefined;
+  };
+  const kafka = hostPort(env.KAFKA_BROKERS);
+  const redis = hostPort(env.REDIS_URL);
+  if (!kafka || !redis || !env.CLICKHOUSE_URL) return false;
+  const local = (host: string) => host === '127.0.0.1' || host === 'localhost';
+  if (!local(kafka[0]) || !local(redis[0])) return false;
+  const [k, r, c] = await Promise.all([
+    portOpen(kafka[1]),
+    portOpen(redis[1]),
+    answers(`${env.CLICKHOUSE_URL.replace(/\/+$/, '')}/ping`),
+  ]);
+  return k && r && c;
+}
 
 /** Reads `.infra/env` (written by `infra up`) into a plain object. */
 export function readInfraEnv(): Record<string, string> {
@@ -118,7 +148,7 @@ export interface LocalStack {
 /** Starts the infra if needed and the four long-running services; resolves once all are healthy. */
 export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
   let startedInfra = false;
-  if (runInfra(['status']) !== 0) {
+  if (!(await infraReachable()) && runInfra(['status']) !== 0) {
     say('starting the local infrastructure (Kafka, Redis, ClickHouse)…');
     if (runInfra(['up']) !== 0) throw new Error('infra up failed (see above)');
     startedInfra = true;
@@ -134,23 +164,9 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     .join(',');
   const common = { ...infra, LOG_LEVEL: 'info', ...(opts.env ?? {}) };
   const iso = opts.isolate;
-  const topics: LocalTopics = iso
-    ? {
-        events: `${Topics.events}-${iso}`,
-        dlq: `${Topics.eventsDlq}-${iso}`,
-        windows: `${Topics.windows}-${iso}`,
-        updates: `${Topics.updates}-${iso}`,
-        truth: `${Topics.truth}-${iso}`,
-      }
-    : {
-        events: Topics.events,
-        dlq: Topics.eventsDlq,
-        windows: Topics.windows,
-        updates: Topics.updates,
-        truth: Topics.truth,
-      };
+  const topics = localTopics(iso);
   if (iso) await createTopics(infra, topics);
-  const isolated = (env: Record<string, string>) => (iso ? env : {});
+  const isolated = isolationEnv(iso, topics);
   const services: ServiceProcess[] = [];
   let stopped = false;
   const stop = async () => {
@@ -166,12 +182,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       {
         ...common,
         OPS_PORT: String(ports.semantizerOps),
-        ...isolated({
-          SEMANTIZER_GROUP_ID: `semantizer-${iso}`,
-          SEMANTIZER_EVENTS_TOPIC: topics.events,
-          SEMANTIZER_WINDOWS_TOPIC: topics.windows,
-          SEMANTIZER_DLQ_TOPIC: topics.dlq,
-        }),
+        ...isolated.semantizer,
       },
       log,
     );
@@ -184,11 +195,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         PERSONA_TENANT_TOKENS: tenantTokens,
         PERSONA_SAMPLES: String(opts.samples ?? 1),
         ...(opts.modelPath ? { PERSONA_MODEL_PATH: opts.modelPath } : {}),
-        ...isolated({
-          PERSONA_GROUP_ID: `persona-${iso}`,
-          PERSONA_WINDOWS_TOPIC: topics.windows,
-          PERSONA_UPDATES_TOPIC: topics.updates,
-        }),
+        ...isolated.persona,
       },
       log,
     );
@@ -199,11 +206,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         EVALUATOR_HTTP_PORT: String(ports.evaluatorHttp),
         EVALUATOR_SCORE_ALL_USERS: String(Boolean(opts.scoreAllUsers)),
         EVALUATOR_INCLUDE_SENSITIVE: 'true',
-        ...isolated({
-          EVALUATOR_GROUP_ID: `evaluator-${iso}`,
-          EVALUATOR_UPDATES_TOPIC: topics.updates,
-          EVALUATOR_TRUTH_TOPIC: topics.truth,
-        }),
+        ...isolated.evaluator,
       },
       log,
     );
@@ -214,7 +217,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         INGEST_HTTP_PORT: String(ports.ingestHttp),
         OPS_PORT: String(ports.ingestOps),
         INGEST_API_KEYS: tenantTokens,
-        ...isolated({ INGEST_EVENTS_TOPIC: topics.events, INGEST_DLQ_TOPIC: topics.dlq }),
+        ...isolated.ingest,
       },
       log,
     );
@@ -253,8 +256,60 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   };
 }
 
+/** The topics of a stack: the contract's, or a private set named with the `isolate` suffix. */
+export function localTopics(iso?: string): LocalTopics {
+  return iso
+    ? {
+        events: `${Topics.events}-${iso}`,
+        dlq: `${Topics.eventsDlq}-${iso}`,
+        windows: `${Topics.windows}-${iso}`,
+        updates: `${Topics.updates}-${iso}`,
+        truth: `${Topics.truth}-${iso}`,
+      }
+    : {
+        events: Topics.events,
+        dlq: Topics.eventsDlq,
+        windows: Topics.windows,
+        updates: Topics.updates,
+        truth: Topics.truth,
+      };
+}
+
+/** Service names of the long-running local stack. */
+export type StackService = 'semantizer' | 'persona' | 'evaluator' | 'ingest';
+
+/**
+ * The variables that make a stack private (its own topics and consumer groups, named with the
+ * `isolate` suffix); empty for the default stack (the contract's topics, the services' default groups).
+ */
+export function isolationEnv(
+  iso: string | undefined,
+  topics: LocalTopics,
+): Record<StackService, Record<string, string>> {
+  if (!iso) return { semantizer: {}, persona: {}, evaluator: {}, ingest: {} };
+  return {
+    semantizer: {
+      SEMANTIZER_GROUP_ID: `semantizer-${iso}`,
+      SEMANTIZER_EVENTS_TOPIC: topics.events,
+      SEMANTIZER_WINDOWS_TOPIC: topics.windows,
+      SEMANTIZER_DLQ_TOPIC: topics.dlq,
+    },
+    persona: {
+      PERSONA_GROUP_ID: `persona-${iso}`,
+      PERSONA_WINDOWS_TOPIC: topics.windows,
+      PERSONA_UPDATES_TOPIC: topics.updates,
+    },
+    evaluator: {
+      EVALUATOR_GROUP_ID: `evaluator-${iso}`,
+      EVALUATOR_UPDATES_TOPIC: topics.updates,
+      EVALUATOR_TRUTH_TOPIC: topics.truth,
+    },
+    ingest: { INGEST_EVENTS_TOPIC: topics.events, INGEST_DLQ_TOPIC: topics.dlq },
+  };
+}
+
 /** Creates a private stack's topics with the contract's partition counts. */
-async function createTopics(infra: Record<string, string>, topics: LocalTopics): Promise<void> {
+export async function createTopics(infra: Record<string, string>, topics: LocalTopics): Promise<void> {
   const brokers = (infra.KAFKA_BROKERS ?? '').split(',').filter(Boolean);
   const stream = createKafkaStream(
     { brokers, clientId: 'local-stack' },

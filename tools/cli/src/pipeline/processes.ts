@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, createWriteStream, mkdirSync, openSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { repoRoot } from '../paths.js';
 
 export interface ServiceProcess {
@@ -21,6 +21,16 @@ export const STOP_GRACE_MS = 15_000;
  */
 const SHUTDOWN_DEADLINE_MS = STOP_GRACE_MS - 3_000;
 
+/** The environment a service process gets: the caller's, then `env` (the stack's settings win). */
+function serviceEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  return { SHUTDOWN_DEADLINE_MS: String(SHUTDOWN_DEADLINE_MS), ...process.env, ...env };
+}
+
+/** `node services/<name>/dist/main.js`. */
+function serviceArgs(name: string): string[] {
+  return [join(repoRoot(), 'services', name, 'dist', 'main.js')];
+}
+
 /** Starts `services/<name>/dist/main.js` as its own process, logging (JSON) to `.infra/logs/<name>.log`. */
 export function startService(name: string, env: Record<string, string>, logSuffix = ''): ServiceProcess {
   const root = repoRoot();
@@ -28,13 +38,40 @@ export function startService(name: string, env: Record<string, string>, logSuffi
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${name}${logSuffix}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, [join(root, 'services', name, 'dist', 'main.js')], {
+  const child = spawn(process.execPath, serviceArgs(name), {
     cwd: root,
-    env: { SHUTDOWN_DEADLINE_MS: String(SHUTDOWN_DEADLINE_MS), ...process.env, ...env },
+    env: serviceEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
+  return serviceProcess(name, child, logFile);
+}
+
+/**
+ * Starts `services/<name>/dist/main.js` as a process that outlives this one: its own process group
+ * (`detached`), stdout and stderr appended straight to `logFile` (its own file descriptor, not a pipe
+ * through this process), and not keeping this process alive (`unref`). `stop` works while this
+ * process runs; afterwards stop it by its pid.
+ */
+export function startDetachedService(name: string, env: Record<string, string>, logFile: string): ServiceProcess {
+  mkdirSync(dirname(logFile), { recursive: true });
+  const fd = openSync(logFile, 'a');
+  try {
+    const child = spawn(process.execPath, serviceArgs(name), {
+      cwd: repoRoot(),
+      env: serviceEnv(env),
+      stdio: ['ignore', fd, fd],
+      detached: true,
+    });
+    child.unref();
+    return serviceProcess(name, child, logFile);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function serviceProcess(name: string, child: ChildProcess, logFile: string): ServiceProcess {
   const exited = new Promise<number>((resolve) => {
     child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });

@@ -1,5 +1,6 @@
-// A persona gRPC server for load tests: Redis store (REDIS_URL, own key prefix), N seeded personas,
-// ephemeral port on 127.0.0.1. Prints "READY <port> <prefix>" when serving; removes its keys on SIGTERM.
+// A persona gRPC server for load tests (the `get-persona` and `get-persona-node` load tests start it):
+// Redis store (REDIS_URL, own key prefix), N seeded personas, ephemeral port on 127.0.0.1. Prints
+// "READY <port> <prefix> <pid>" when serving; removes its keys on SIGTERM.
 // With --requests DIR it also writes the GetPersona requests of the seeded users for ghz:
 // DIR/get-requests.json (`-D`) and DIR/get-requests.bin (`-B`: count-prefixed binary messages, which
 // ghz sends without converting JSON per request).
@@ -7,22 +8,25 @@
 // request with one seeded persona's response bytes (no auth, no Redis, no decoding): the same ghz
 // command then measures what grpc-js and the load client alone cost on this machine — the floor
 // under the service's own figures.
-//   npx vite-node --config vitest.config.ts services/persona/scripts/serve-for-load.ts [users] [--requests DIR] [--floor]
+//   node load-tests/dist/get-persona-server.js [users] [--requests DIR] [--floor]
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import * as grpc from '@grpc/grpc-js';
-import { GetPersonaRequestSchema, GetPersonaResponseSchema, PersonaService } from '@personastream/contracts';
+import { GetPersonaRequestSchema, PersonaService } from '@personastream/contracts';
+import {
+  createBuiltinBackend,
+  createPersonaService,
+  loadModel,
+  parseTenantTokens,
+  RedisPersonaStore,
+  startGrpcServer,
+  syntheticUsers,
+} from '@personastream/persona';
 import { createRegistry, deleteKeysWithPrefix, silentLogger } from '@personastream/runtime';
 import { MemoryBroker } from '@personastream/stream';
 import { Redis } from 'ioredis';
-import { parseTenantTokens, startGrpcServer } from '../src/adapters/grpc-server.js';
-import { RedisPersonaStore } from '../src/adapters/redis-store.js';
-import { createBuiltinBackend } from '../src/core/builtin/backend.js';
-import { syntheticUsers } from '../src/core/synthetic.js';
-import { loadModel } from '../src/model-file.js';
-import { createPersonaService, encodingOf } from '../src/service.js';
 
 const url = process.env.REDIS_URL;
 if (!url) throw new Error('REDIS_URL is not set (source .infra/env)');
@@ -59,16 +63,41 @@ if (requestsDir) {
   for (const r of reqs) framed.bytes(toBinary(GetPersonaRequestSchema, r));
   writeFileSync(join(requestsDir, 'get-requests.bin'), framed.finish());
 }
+const tokens = parseTenantTokens('load:load-token');
 const server = process.argv.includes('--floor')
   ? await startFloorServer(await seededResponse(seeded[0]?.userId ?? ''))
-  : await startGrpcServer(service.api, { port: 0, tokens: parseTenantTokens('load:load-token') });
-process.stdout.write(`READY ${server.port} ${prefix}\n`);
+  : await startGrpcServer(service.api, { port: 0, tokens });
+process.stdout.write(`READY ${server.port} ${prefix} ${process.pid}\n`);
 
-/** The bytes the service answers GetPersona with for one seeded user (as its gRPC server sends them). */
+/**
+ * The bytes the service answers GetPersona with for one seeded user, exactly as its gRPC server sends
+ * them: one call to the real server (on a port of its own, closed afterwards), response not decoded.
+ */
 async function seededResponse(userId: string): Promise<Uint8Array> {
-  const response = await service.api.getPersona({ tenant: 'load' }, { tenant: 'load', userId });
-  if (!response.persona?.tags.length) throw new Error(`seeded user ${userId} has no persona`);
-  return encodingOf(response) ?? toBinary(GetPersonaResponseSchema, response);
+  const real = await startGrpcServer(service.api, { port: 0, tokens });
+  const client = new grpc.Client(`127.0.0.1:${real.port}`, grpc.credentials.createInsecure());
+  const md = new grpc.Metadata();
+  md.set('authorization', 'Bearer load-token');
+  const request = Buffer.from(
+    toBinary(GetPersonaRequestSchema, create(GetPersonaRequestSchema, { tenant: 'load', userId })),
+  );
+  try {
+    const bytes = await new Promise<Buffer>((resolve, reject) =>
+      client.makeUnaryRequest(
+        `/${PersonaService.typeName}/GetPersona`,
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        request,
+        md,
+        (err, res) => (err || !res ? reject(err ?? new Error('no response')) : resolve(res)),
+      ),
+    );
+    if (bytes.length < 16) throw new Error(`seeded user ${userId} has no persona (${bytes.length} bytes)`);
+    return bytes;
+  } finally {
+    client.close();
+    await real.close(1000);
+  }
 }
 
 /** A grpc-js server that answers GetPersona with fixed response bytes (the framework's own cost). */

@@ -1,14 +1,15 @@
 /**
  * Semantizer throughput through the local Kafka (a command, not a test):
  *
- *   node services/semantizer/dist/bench-kafka.js [users=1000] [--tokenizer cl100k_base|o200k_base|none]
- *        [--concurrency N] [--partitions N] [--instances N] [--profile DIR]
+ *   npx personastream loadtest semantizer-kafka [users=1000] [--tokenizer cl100k_base|o200k_base|none]
+ *        [--concurrency N] [--partitions N] [--instances N] [--profile DIR] [--dist DIR]
  *
- * with KAFKA_BROKERS and REDIS_URL set (`source .infra/env`). Steps:
+ * (after `npm run build`; the CLI passes KAFKA_BROKERS and REDIS_URL from `.infra/env`). Steps:
  * 1. creates private topics `bench.sem.<id>.{events,windows,dlq,truth}` (never the pipeline's);
  * 2. pre-loads the events topic with a simulated run (the simulator's `publishRun`: events,
  *    malformed records, an end-of-run marker on every partition) and reports that rate too;
- * 3. starts the semantizer service (`dist/main.js`; `--instances` child processes in one consumer
+ * 3. starts the semantizer service (`services/semantizer/dist/main.js`, or `DIR/main.js` of another
+ *    build with `--dist DIR` for an A/B; `--instances` child processes in one consumer
  *    group, the documented way to scale; its own group and Redis checkpoint prefix) and reads the windows topic until every partition's forwarded
  *    end-of-run marker arrived;
  * 4. prints one JSON line — input records ÷ seconds from the service's start to the last marker,
@@ -22,11 +23,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createLogger, deleteKeysWithPrefix } from '@personastream/runtime';
+import { publishRun, simulatorConfig } from '@personastream/simulator';
 import { createKafkaStream, type Stream } from '@personastream/stream';
 import { Redis } from 'ioredis';
+import { cpuSecondsOf } from './lib/proc.js';
+import { repoRoot, serviceMain } from './lib/repo.js';
 
 export interface KafkaBenchOptions {
   users: number;
@@ -37,6 +41,8 @@ export interface KafkaBenchOptions {
   instances: number;
   /** Writes a V8 CPU profile of the service process into this directory. */
   profileDir?: string;
+  /** Another build's `dist/` folder whose `main.js` runs instead of this checkout's service. */
+  dist?: string;
 }
 
 export interface KafkaBenchResult {
@@ -78,7 +84,7 @@ export interface KafkaBenchResult {
   stackCpuSeconds: { broker: number | null; redis: number | null; benchmark: number };
 }
 
-/** Parses `[users] [--tokenizer T] [--concurrency N] [--partitions N] [--instances N] [--profile DIR]`. */
+/** Parses `[users] [--tokenizer T] [--concurrency N] [--partitions N] [--instances N] [--profile DIR] [--dist DIR]`. */
 export function parseBenchArgs(argv: string[]): KafkaBenchOptions {
   const flag = (name: string) => {
     const i = argv.indexOf(`--${name}`);
@@ -87,13 +93,16 @@ export function parseBenchArgs(argv: string[]): KafkaBenchOptions {
   const positive = (v: string | undefined, fallback: number, what: string) => {
     if (v === undefined) return fallback;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`bench-kafka: ${what} must be a positive integer (got ${v})`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error(`semantizer-kafka: ${what} must be a positive integer (got ${v})`);
     return n;
   };
   const tokenizer = flag('tokenizer') ?? 'cl100k_base';
   if (tokenizer !== 'cl100k_base' && tokenizer !== 'o200k_base' && tokenizer !== 'none')
-    throw new Error(`bench-kafka: --tokenizer must be cl100k_base, o200k_base or none (got ${tokenizer})`);
-  const flagValues = new Set(['tokenizer', 'concurrency', 'partitions', 'instances', 'profile'].map((f) => flag(f)));
+    throw new Error(`semantizer-kafka: --tokenizer must be cl100k_base, o200k_base or none (got ${tokenizer})`);
+  const flagValues = new Set(
+    ['tokenizer', 'concurrency', 'partitions', 'instances', 'profile', 'dist'].map((f) => flag(f)),
+  );
   const usersArg = argv.find((a) => /^\d+$/.test(a) && !flagValues.has(a));
   return {
     users: positive(usersArg, 1000, 'users'),
@@ -102,20 +111,8 @@ export function parseBenchArgs(argv: string[]): KafkaBenchOptions {
     partitions: positive(flag('partitions'), 4, '--partitions'),
     instances: positive(flag('instances'), 1, '--instances'),
     profileDir: flag('profile'),
+    dist: flag('dist'),
   };
-}
-
-/** CPU seconds (user + system) of a process, from `/proc/<pid>/stat`; null when unavailable. */
-function cpuSecondsOf(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // fields[11], fields[12] = utime, stime in clock ticks (100 per second on Linux)
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return null;
-  }
 }
 
 /** The pid in the first `*.pid` file of `dir`, if any. */
@@ -171,8 +168,6 @@ export async function runKafkaBench(
   opts: KafkaBenchOptions,
   env: { KAFKA_BROKERS: string; REDIS_URL: string },
 ): Promise<KafkaBenchResult> {
-  // the simulator is a dev dependency: loaded only by this benchmark
-  const { publishRun, simulatorConfig } = await import('@personastream/simulator');
   const logger = createLogger('bench-kafka', 'warn');
   const stream: Stream = createKafkaStream(
     { brokers: env.KAFKA_BROKERS.split(','), clientId: 'bench-kafka' },
@@ -231,8 +226,8 @@ export async function runKafkaBench(
     });
 
     // 3. the service, as in production
-    const main = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
-    const infra = process.env.PS_INFRA_DIR ?? '.infra';
+    const main = opts.dist ? resolve(opts.dist, 'main.js') : serviceMain('semantizer');
+    const infra = process.env.PS_INFRA_DIR ?? join(repoRoot(), '.infra');
     const brokerPid = pidIn(join(infra, 'kafka'));
     const redisPid = pidIn(join(infra, 'redis'));
     const stack0 = { broker: cpuSecondsOf(brokerPid), redis: cpuSecondsOf(redisPid), benchmark: process.cpuUsage() };
@@ -323,7 +318,7 @@ export async function runKafkaBench(
 async function main(): Promise<void> {
   const { KAFKA_BROKERS, REDIS_URL } = process.env;
   if (!KAFKA_BROKERS || !REDIS_URL)
-    throw new Error('bench-kafka needs KAFKA_BROKERS and REDIS_URL (source .infra/env)');
+    throw new Error('semantizer-kafka needs KAFKA_BROKERS and REDIS_URL (source .infra/env)');
   const result = await runKafkaBench(parseBenchArgs(process.argv.slice(2)), { KAFKA_BROKERS, REDIS_URL });
   process.stdout.write(`${JSON.stringify({ benchmark: 'semantizer-kafka', ...result })}\n`);
 }

@@ -1,19 +1,18 @@
-// GetPersona load test (a benchmark command, not a test): open-loop at a fixed rate on loopback,
-// latency measured from each request's scheduled time (no coordinated omission).
+// GetPersona load test with a Node client (a benchmark command, not a test): open-loop at a fixed
+// rate on loopback, latency measured from each request's scheduled time (no coordinated omission).
 //
-//   set -a; . .infra/env; set +a
-//   npx vite-node --config vitest.config.ts services/persona/scripts/load-get.ts [--rate 2000] [--seconds 10]
-//     [--users 1000] [--address host:port --token T --tenant t]
+//   npx personastream loadtest get-persona-node [--rate 2000] [--seconds 10] [--users 1000]
+//     [--address host:port --token T --tenant t]
 //
-// Without --address it starts `serve-for-load.ts` as a separate process (Redis store, seeded
+// Without --address it starts `get-persona-server.js` as a separate process (Redis store, seeded
 // personas) and stops it afterwards. With redis-benchmark on PATH it also runs `redis-benchmark -t get`
-// against the same Redis as the reference.
+// against the same Redis as the reference. Ends with one JSON line.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { create, toBinary } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
 import { GetPersonaRequestSchema } from '@personastream/contracts';
-import { createPersonaClient } from '../src/adapters/grpc-client.js';
+import { createPersonaClient } from '@personastream/persona';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2)
@@ -28,15 +27,9 @@ let address = args.get('address');
 let token = args.get('token') ?? 'load-token';
 let tenant = args.get('tenant') ?? 'load';
 if (!address) {
-  const script = fileURLToPath(new URL('./serve-for-load.ts', import.meta.url));
+  const script = fileURLToPath(new URL('./get-persona-server.js', import.meta.url));
   // Node itself (not npx), so the SIGTERM below reaches the server process.
-  const c = spawn(
-    process.execPath,
-    ['node_modules/vite-node/vite-node.mjs', '--config', 'vitest.config.ts', script, String(users)],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+  const c = spawn(process.execPath, [script, String(users)], { stdio: ['ignore', 'pipe', 'inherit'] });
   child = c;
   const port = await new Promise<string>((resolve, reject) => {
     let buf = '';
@@ -123,6 +116,20 @@ await new Promise<void>((resolve) => {
 const elapsed = (performance.now() - start) / 1000;
 const sorted = Array.from(latencies).sort((a, b) => a - b);
 const q = (p: number) => (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0).toFixed(3);
+const summary: Record<string, unknown> = {
+  loadtest: 'get-persona-node',
+  requests: total,
+  rate_target: rate,
+  achieved_rps: Math.round(total / elapsed),
+  errors,
+  latency_ms: {
+    p50: Number(q(0.5)),
+    p90: Number(q(0.9)),
+    p99: Number(q(0.99)),
+    p999: Number(q(0.999)),
+    max: Number(q(1)),
+  },
+};
 console.log(
   `GetPersona: ${total} requests at ${rate}/s target, ${(total / elapsed).toFixed(0)}/s achieved, ${errors} errors; ` +
     `latency ms p50 ${q(0.5)} p90 ${q(0.9)} p99 ${q(0.99)} p99.9 ${q(0.999)} max ${q(1)}`,
@@ -140,8 +147,11 @@ if (redisUrl) {
       ['-h', u.hostname, '-p', u.port || '6379', '-t', 'get', '-n', '100000', '-c', '50', '-q', '--precision', '3'],
       { encoding: 'utf8', timeout: 120_000 },
     );
-    console.log(`reference (redis-benchmark GET, same Redis): ${out.trim().split('\r').pop()?.trim()}`);
+    const line = out.trim().split('\r').pop()?.trim();
+    summary.redis_benchmark_get = line;
+    console.log(`reference (redis-benchmark GET, same Redis): ${line}`);
   } catch (err) {
     console.log(`reference redis-benchmark not run: ${(err as Error).message}`);
   }
 }
+console.log(JSON.stringify(summary));

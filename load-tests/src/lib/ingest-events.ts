@@ -1,5 +1,5 @@
 // The event the ingest benchmarks send (native JSON shape): one item view, users/items/sessions cycling.
-export const benchEventJson = (t0, id, i) => ({
+export const benchEventJson = (t0: number, id: string, i: number) => ({
   eventId: id,
   userId: `user-${i % 1000}`,
   eventTimeMs: t0 + i,

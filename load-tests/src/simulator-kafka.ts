@@ -1,22 +1,27 @@
 /**
- * Speed benchmark: `node services/simulator/dist/bench-cli.js [users] [--files] [--kafka] [--batch N]`
+ * Simulator speed and simulator → Kafka:
+ * `npx personastream loadtest simulator-kafka [users] [--files] [--no-kafka] [--send-only] [--batch N]`
  * prints events/s of generation to canonical JSON lines; with --files the end-to-end rate of writing
- * a dataset (temporary directory); with --kafka (KAFKA_BROKERS set) the rate of publishing a run
- * (`BENCH_KAFKA_USERS` users, default 500; batches of `--batch` records, default 4,000) to fresh
+ * a dataset (temporary directory); then (unless --no-kafka; KAFKA_BROKERS set) the rate of publishing
+ * a run (`BENCH_KAFKA_USERS` users, default 500; batches of `--batch` records, default 4,000) to fresh
  * benchmark topics (4 partitions each, never the pipeline's topics), deleted afterwards; with
- * --send-only also the Kafka path alone (the run's event payloads generated first, then sent).
+ * --send-only also the Kafka path alone (the run's event records encoded first, then sent). One JSON
+ * line per part, then a summary line with all of them.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { userKey } from '@personastream/contracts';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { EventRecordSchema, userKey } from '@personastream/contracts';
 import { silentLogger } from '@personastream/runtime';
+import {
+  benchmarkGeneration,
+  publishRun,
+  simulateUsers,
+  simulatorConfig,
+  writeSimulatedDataset,
+} from '@personastream/simulator';
 import { createKafkaStream, type OutRecord } from '@personastream/stream';
-import { publishRun } from './adapters/publish.js';
-import { benchmarkGeneration } from './bench.js';
-import { simulatorConfig } from './core/config.js';
-import { simulateUserPayloads } from './core/run.js';
-import { writeSimulatedDataset } from './dataset.js';
 
 const args = process.argv.slice(2);
 const batchAt = args.indexOf('--batch');
@@ -25,7 +30,12 @@ if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`--batch must
 const users = Number(args.find((a, i) => /^\d+$/.test(a) && (batchAt < 0 || i !== batchAt + 1)) ?? 2000);
 benchmarkGeneration(Math.min(200, users)); // warm-up
 const gen = benchmarkGeneration(users);
-console.log(JSON.stringify({ benchmark: 'generation', ...gen }));
+const parts: Record<string, unknown>[] = [];
+const report = (part: Record<string, unknown>) => {
+  parts.push(part);
+  console.log(JSON.stringify(part));
+};
+report({ benchmark: 'generation', ...gen });
 if (args.includes('--files')) {
   const dir = await mkdtemp(join(tmpdir(), 'ps-sim-bench-'));
   const start = process.hrtime.bigint();
@@ -35,20 +45,18 @@ if (args.includes('--files')) {
   const used = process.cpuUsage(cpu);
   // CPU time includes zlib's worker thread (gzip runs off the main thread).
   const cpuSeconds = (used.user + used.system) / 1e6;
-  console.log(
-    JSON.stringify({
-      benchmark: 'files',
-      users,
-      events: m.counts.events,
-      seconds,
-      eventsPerSecond: m.counts.events / seconds,
-      cpuSeconds,
-      eventsPerCpuSecond: m.counts.events / cpuSeconds,
-    }),
-  );
+  report({
+    benchmark: 'files',
+    users,
+    events: m.counts.events,
+    seconds,
+    eventsPerSecond: m.counts.events / seconds,
+    cpuSeconds,
+    eventsPerCpuSecond: m.counts.events / cpuSeconds,
+  });
   await rm(dir, { recursive: true, force: true });
 }
-if (args.includes('--kafka')) {
+if (!args.includes('--no-kafka')) {
   const brokers = process.env.KAFKA_BROKERS;
   if (!brokers) throw new Error('--kafka needs KAFKA_BROKERS (source .infra/env)');
   const logger = silentLogger();
@@ -70,25 +78,27 @@ if (args.includes('--kafka')) {
   );
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const used = process.cpuUsage(cpu);
-  console.log(
-    JSON.stringify({
-      benchmark: 'kafka',
-      users: kUsers,
-      events: s.events,
-      seconds,
-      eventsPerSecond: s.events / seconds,
-      cpuSeconds: (used.user + used.system) / 1e6,
-      batchSize,
-    }),
-  );
+  report({
+    benchmark: 'kafka',
+    users: kUsers,
+    events: s.events,
+    seconds,
+    eventsPerSecond: s.events / seconds,
+    cpuSeconds: (used.user + used.system) / 1e6,
+    batchSize,
+  });
   if (args.includes('--send-only')) {
-    // the Kafka path alone: the same run's event payloads generated first, then sent in batches,
+    // the Kafka path alone: the same run's event records encoded first, then sent in batches,
     // one in flight, as publishRun sends them
     const records: OutRecord[] = [];
     const config = simulatorConfig({ users: kUsers, runId: `bench-${suffix}` });
-    for (const { userId, payloads } of simulateUserPayloads(config))
-      for (const p of payloads)
-        if (p.kind === 'event') records.push({ key: userKey(config.tenant, userId), value: p.bytes });
+    for (const { userId, records: simulated } of simulateUsers(config))
+      for (const r of simulated)
+        if (r.kind === 'event')
+          records.push({
+            key: userKey(config.tenant, userId),
+            value: toBinary(EventRecordSchema, create(EventRecordSchema, { kind: { case: 'event', value: r.event } })),
+          });
     const producer = stream.producer();
     await producer.send(topics.events, records.slice(0, 1)); // connect
     const t0 = process.hrtime.bigint();
@@ -98,17 +108,16 @@ if (args.includes('--kafka')) {
     const sec = Number(process.hrtime.bigint() - t0) / 1e9;
     const u = process.cpuUsage(c0);
     await producer.close();
-    console.log(
-      JSON.stringify({
-        benchmark: 'kafka-send-only',
-        events: records.length - 1,
-        seconds: sec,
-        eventsPerSecond: (records.length - 1) / sec,
-        cpuSeconds: (u.user + u.system) / 1e6,
-        batchSize,
-      }),
-    );
+    report({
+      benchmark: 'kafka-send-only',
+      events: records.length - 1,
+      seconds: sec,
+      eventsPerSecond: (records.length - 1) / sec,
+      cpuSeconds: (u.user + u.system) / 1e6,
+      batchSize,
+    });
   }
   await admin.deleteTopics([topics.events, topics.truth]);
   await admin.close();
 }
+console.log(JSON.stringify({ loadtest: 'simulator-kafka', ...Object.fromEntries(parts.map((p) => [p.benchmark, p])) }));

@@ -1,11 +1,11 @@
-// The ingest HTTP API as bench-http.mjs runs it: a separate process (so the load generator does not
-// share its event loop), real Kafka producer, rate limit out of the way. Reports its port over IPC.
+// The ingest HTTP API as ingest-http.ts runs it: a separate process (so the load generator does not
+// share its event loop), real Kafka producer, rate limit out of the way. Reports its address over IPC.
+import { ApiKeyStore, buildIngestApp, DEFAULT_APP_CONFIG } from '@personastream/ingest';
 import { createRegistry, silentLogger } from '@personastream/runtime';
 import { createKafkaStream } from '@personastream/stream';
-import { ApiKeyStore, buildIngestApp, DEFAULT_APP_CONFIG } from '../dist/index.js';
 
-const brokers = process.env.KAFKA_BROKERS.split(',');
-const topic = process.env.BENCH_TOPIC;
+const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
+const topic = process.env.BENCH_TOPIC ?? '';
 const stream = createKafkaStream({ brokers, clientId: 'ingest-bench-server' }, { logger: silentLogger() });
 const admin = stream.admin();
 const producer = stream.producer();

@@ -1,26 +1,29 @@
-#!/usr/bin/env node
 // CPU per event of the ingest service core, without HTTP and without Kafka: JSON.parse of a body of
 // `batch` events → validation and mapping → de-duplication → encoding → the bookkeeping after the
 // (no-op) producer acknowledged. CPU time, not wall time, and the best of several rounds, so it
 // compares code versions on a busy machine better than the HTTP benchmark does.
 //
-//   npm run build -w @personastream/ingest      (it runs the built dist; pass another dist to compare)
-//   node services/ingest/scripts/bench-core.mjs [--requests 1000] [--batch 100] [--dedup 2000000] [--dist PATH/index.js]
+//   npx personastream loadtest ingest-core [--requests 1000] [--batch 100] [--dedup 2000000] [--dist PATH/index.js]
+//   (it runs the built `@personastream/ingest`; pass another build's dist/index.js to compare)
 //
 // Prints one JSON line: ms CPU per 1,000 events for the whole core and for JSON.parse alone.
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type * as Ingest from '@personastream/ingest';
 import { createRegistry, silentLogger } from '@personastream/runtime';
-import { benchEventJson } from './bench-events.mjs';
+import { benchEventJson } from './lib/ingest-events.js';
 
 const args = process.argv.slice(2);
-const opt = (name, def) => {
+const opt = (name: string, def: string): string => {
   const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : def;
+  return (i >= 0 ? args[i + 1] : undefined) ?? def;
 };
-const requests = Number(opt('requests', 1000));
-const batch = Number(opt('batch', 100));
-const dedup = Number(opt('dedup', 2_000_000));
-const dist = opt('dist', new URL('../dist/index.js', import.meta.url).href);
-const { createIngestService, DEFAULT_APP_CONFIG } = await import(dist);
+const requests = Number(opt('requests', '1000'));
+const batch = Number(opt('batch', '100'));
+const dedup = Number(opt('dedup', '2000000'));
+const distArg = opt('dist', import.meta.resolve('@personastream/ingest'));
+const dist = /^[a-z]+:/.test(distArg) ? distArg : pathToFileURL(resolve(distArg)).href;
+const { createIngestService, DEFAULT_APP_CONFIG } = (await import(dist)) as typeof Ingest;
 
 const svc = createIngestService(
   { ...DEFAULT_APP_CONFIG, ratePerS: 1e9, burst: 1e9, dedupCapacity: dedup },
@@ -31,24 +34,25 @@ const svc = createIngestService(
   },
 );
 const t0 = Date.now() - 3_600_000;
-const eventJson = (id, i) => benchEventJson(t0, id, i);
+const eventJson = (id: string, i: number) => benchEventJson(t0, id, i);
 const template = JSON.stringify({ events: Array.from({ length: batch }, (_, i) => eventJson(`@@-${i}`, i)) });
-const cpuMs = (c0) => {
+const cpuMs = (c0: NodeJS.CpuUsage) => {
   const c = process.cpuUsage(c0);
   return (c.user + c.system) / 1000;
 };
 
 let next = 0;
-async function round(n) {
+async function round(n: number): Promise<number> {
   const c0 = process.cpuUsage();
   for (let r = 0; r < n; r++) {
     const body = JSON.parse(template.replaceAll('@@', `r${next++}`));
     const out = await svc.ingest({ tenant: 'bench', shape: 'native', body });
-    if (out.body.accepted !== batch) throw new Error(`not accepted: ${JSON.stringify(out.body).slice(0, 200)}`);
+    if (!('accepted' in out.body) || out.body.accepted !== batch)
+      throw new Error(`not accepted: ${JSON.stringify(out.body).slice(0, 200)}`);
   }
   return (cpuMs(c0) / (n * batch)) * 1000;
 }
-function parseRound(n) {
+function parseRound(n: number): number {
   const c0 = process.cpuUsage();
   for (let r = 0; r < n; r++) JSON.parse(template.replaceAll('@@', `p${r}`));
   return (cpuMs(c0) / (n * batch)) * 1000;

@@ -1,11 +1,9 @@
-#!/usr/bin/env node
 // HTTP ingest benchmark (loopback only, bounded duration): events/s accepted by POST /v1/events with
 // batches of N events (autocannon), beside the raw Kafka produce rate of the same records measured
 // in the same run with the project's producer (acks=all).
 //
-//   npm run build -w @personastream/ingest      (the bench runs the built dist)
-//   set -a; . .infra/env; set +a
-//   node services/ingest/scripts/bench-http.mjs [--duration 10] [--connections 16] [--batch 100] [--profile DIR]
+//   npx personastream loadtest ingest-http [--duration 10] [--connections 16] [--batch 100] [--profile DIR]
+//   (after `npm run build`; or `node load-tests/dist/ingest-http.js …` with KAFKA_BROKERS set)
 //
 // --profile DIR writes a CPU profile of the API process (node --cpu-prof); BENCH_SERVER_FLAGS passes
 // node flags to it (e.g. --max-semi-space-size=32).
@@ -21,10 +19,10 @@ import { BehaviorEventSchema, EventRecordSchema, EventType, userKey } from '@per
 import { silentLogger } from '@personastream/runtime';
 import { createKafkaStream } from '@personastream/stream';
 import autocannon from 'autocannon';
-import { benchEventJson } from './bench-events.mjs';
+import { benchEventJson } from './lib/ingest-events.js';
 
 const args = process.argv.slice(2);
-const opt = (name, def) => {
+const opt = (name: string, def: number) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && args[i + 1] !== undefined ? Number(args[i + 1]) : def;
 };
@@ -42,7 +40,7 @@ for (const b of brokers) {
     process.exit(2);
   }
 }
-const loadBefore = loadavg();
+const loadBefore = loadavg() as [number, number, number];
 const suffix = `${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
 const httpTopic = `ingest-bench-http-${suffix}`;
 const rawTopic = `ingest-bench-raw-${suffix}`;
@@ -55,7 +53,7 @@ await admin.ensureTopics([
 ]);
 
 const t0 = Date.now() - 3_600_000;
-const eventJson = (id, i) => benchEventJson(t0, id, i);
+const eventJson = (id: string, i: number) => benchEventJson(t0, id, i);
 
 // 1. raw Kafka produce rate: the same records, pre-encoded (so only Kafka is measured),
 //    `connections` concurrent sends of `batch` records each
@@ -76,9 +74,9 @@ const pool = Array.from({ length: 50 }, (_, b) =>
     };
   }),
 );
-await producer.send(rawTopic, pool[0]); // connect + metadata outside the timed part
+await producer.send(rawTopic, pool[0] ?? []); // connect + metadata outside the timed part
 /** Produces for `seconds` with `concurrency` sends in flight, each of `size` records; events/s. */
-async function rawRun(seconds, concurrency, size) {
+async function rawRun(seconds: number, concurrency: number, size: number): Promise<number> {
   const flat = pool.flat();
   const sendsOf = Array.from({ length: Math.ceil(flat.length / size) }, (_, i) => flat.slice(i * size, (i + 1) * size));
   let n = 0;
@@ -88,7 +86,7 @@ async function rawRun(seconds, concurrency, size) {
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (Date.now() < end) {
-        const records = sendsOf[seq++ % sendsOf.length];
+        const records = sendsOf[seq++ % sendsOf.length] ?? [];
         await producer.send(rawTopic, records);
         n += records.length;
       }
@@ -107,7 +105,7 @@ await producer.close();
 
 // 2. HTTP: the server in its own process, autocannon here
 const profileDir = args.includes('--profile') ? args[args.indexOf('--profile') + 1] : undefined;
-const server = fork(fileURLToPath(new URL('./bench-server.mjs', import.meta.url)), {
+const server = fork(fileURLToPath(new URL('./ingest-http-server.js', import.meta.url)), {
   env: { ...process.env, BENCH_TOPIC: httpTopic, BENCH_KEY: key },
   execArgv: [
     ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
@@ -115,8 +113,8 @@ const server = fork(fileURLToPath(new URL('./bench-server.mjs', import.meta.url)
     ...(process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean),
   ],
 });
-const address = await new Promise((resolve, reject) => {
-  server.once('message', (m) => resolve(m.address));
+const address = await new Promise<string>((resolve, reject) => {
+  server.once('message', (m: { address: string }) => resolve(m.address));
   server.once('exit', (code) => reject(new Error(`bench server exited (${code})`)));
 });
 // a body template with a placeholder per event id; each request gets fresh ids
@@ -141,7 +139,9 @@ const metrics = await (await fetch(`${address}/metrics`)).text();
 const accepted = Number(/ingest_events_total\{tenant="bench",outcome="accepted"[^}]*\} (\d+)/.exec(metrics)?.[1] ?? 0);
 const httpRate = accepted / duration;
 server.send('cpu');
-const serverCpuMs = await new Promise((resolve) => server.once('message', (m) => resolve(m.cpuMs)));
+const serverCpuMs = await new Promise<number>((resolve) =>
+  server.once('message', (m: { cpuMs: number }) => resolve(m.cpuMs)),
+);
 server.send('stop');
 await new Promise((r) => server.once('exit', r));
 await admin.close();
@@ -173,7 +173,7 @@ const report = {
   client_cpu_ms_per_1k_events: Number(
     (((clientCpu.user + clientCpu.system) / 1000 / Math.max(1, accepted)) * 1000).toFixed(2),
   ),
-  load_avg_1m_after: Number(loadavg()[0].toFixed(2)),
+  load_avg_1m_after: Number((loadavg()[0] ?? 0).toFixed(2)),
 };
 console.log('\ningest HTTP benchmark (loopback)');
 console.log(`  batches of ${batch}, ${connections} connections, ${duration} s each`);
