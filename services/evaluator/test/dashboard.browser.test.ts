@@ -260,7 +260,7 @@ describe('dashboard in headless Chromium', () => {
 
     // the other tenant: its own rows, no labelled users so no rolling score
     await page.locator('#live-tenant').selectOption('globex-live');
-    await page.waitForFunction(() => location.hash === '#live=globex-live');
+    await page.waitForFunction('location.hash === "#live=globex-live"');
     await page.waitForSelector('body[data-ready="1"]');
     await page.locator('#live-updated', { hasText: 'tenant globex-live' }).waitFor();
     const globex = (await (await fetch(`${server.url}/api/tenants/globex-live/live`)).json()) as { minutes: unknown[] };
