@@ -390,3 +390,67 @@ describe('evaluator service: the live run', () => {
     await again.stop();
   });
 });
+
+describe('evaluator service: live truths checkpointed by another instance', () => {
+  it('reads them again after liveTruthRefreshMs and scores the user’s later updates', async () => {
+    const T0 = 1_759_999_980_000;
+    let clock = T0;
+    const broker = new MemoryBroker(4, 50);
+    broker.createTopic(topics.updates, 4);
+    broker.createTopic(topics.truth, 4);
+    const sink = new MemoryScoreSink();
+    const service = createEvaluatorService(
+      { groupId: 'eval-refresh', topics, labeledDimensions: ['age_band'], liveTruthRefreshMs: 60_000 },
+      {
+        stream: broker,
+        sink,
+        logger: silentLogger(),
+        registry: createRegistry('eval-refresh', false),
+        now: () => clock,
+      },
+    );
+    const tags = [create(TagSchema, { dimension: 'age_band', value: '25-34', confidence: 1 })];
+    const send = async (version: number, at: number) => {
+      const u = create(PersonaUpdateSchema, {
+        runId: 'live',
+        windowId: `w${version}`,
+        persona: create(PersonaSchema, { tenant: 'acme', userId: 'u1', version, tags, updatedMs: at }),
+      });
+      await broker
+        .producer()
+        .send(topics.updates, [
+          {
+            key: 'acme/u1',
+            value: toBinary(
+              PersonaUpdateRecordSchema,
+              create(PersonaUpdateRecordSchema, { kind: { case: 'update', value: u } }),
+            ),
+          },
+        ]);
+      await broker.drained();
+    };
+    await service.start();
+    await send(1, T0);
+    // another instance (owner of u1's truth partition) checkpoints u1's truth
+    const truth = create(GroundTruthSchema, { tenant: 'acme', userId: 'u1', runId: 'live', tags, split: 'test' });
+    await sink.checkpoint([
+      {
+        tenant: 'acme',
+        runId: 'live',
+        recordId: 't|acme/u1',
+        role: 'truth',
+        payload: toBinary(TruthRecordSchema, create(TruthRecordSchema, { kind: { case: 'truth', value: truth } })),
+      },
+    ]);
+    clock = T0 + 30_000;
+    await send(2, T0 + 30_000); // not read again yet
+    clock = T0 + 61_000;
+    await send(3, T0 + 61_000); // read again: scored
+    const minutes = await sink.liveMinutes('acme', T0, T0 + 2 * 60_000);
+    expect(minutes.map((m) => [m.updates, m.scored_updates, m.tag_score])).toEqual([
+      [2, 0, null],
+      [1, 1, 1],
+    ]);
+    await service.stop();
+  });
+});

@@ -25,8 +25,9 @@
  * The live run (`isLiveRun`, each tenant's clickstream) is not accumulated: each of its persona
  * updates becomes one row of the sink's live table as it arrives (idempotent by the row's identity),
  * scored when the user is labelled. Its ground truths are kept per labelled user (`LiveTruths`,
- * checkpointed under the tenant's `live` run and loaded when the tenant's first live record of this
- * process arrives). It takes no end-of-run marker.
+ * checkpointed under the tenant's `live` run, loaded when the tenant's first live record of this
+ * process arrives and read again every `liveTruthRefreshMs` while its live records arrive — another
+ * instance may own a user's truth partition). It takes no end-of-run marker.
  */
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
@@ -84,6 +85,12 @@ export interface EvaluatorServiceConfig {
   keepCompleted?: number;
   /** Default `waitForRun` timeout, ms (default 10 min). */
   waitTimeoutMs?: number;
+  /**
+   * How often a tenant's live truths are read again from the checkpoint while its live updates
+   * arrive, ms (default 60 000): with several evaluator instances, another one may own the truth
+   * partition of a user whose updates this one scores.
+   */
+  liveTruthRefreshMs?: number;
 }
 
 export interface EvaluatorDeps {
@@ -100,6 +107,8 @@ export interface EvaluatorDeps {
   runInfo?: (tenant: string, runId: string) => Promise<RunInfo>;
   /** Optional LLM judge for Acc_Ex; the deterministic extractor is the default. */
   judge?: LLMJudge;
+  /** Wall clock (default Date.now): when a tenant's live truths were last read. */
+  now?: () => number;
 }
 
 export type RunCompleteCallback = (report: RunReport) => void | Promise<void>;
@@ -269,6 +278,8 @@ export function createEvaluatorService(config: EvaluatorServiceConfig, deps: Eva
     ...(config.stack ? { stack: config.stack } : {}),
   };
   const keepCompleted = config.keepCompleted ?? 20;
+  const liveTruthRefreshMs = config.liveTruthRefreshMs ?? 60_000;
+  const now = deps.now ?? Date.now;
 
   const records = metric(
     deps.registry,
@@ -348,6 +359,8 @@ export function createEvaluatorService(config: EvaluatorServiceConfig, deps: Eva
   const callbacks = new Set<RunCompleteCallback>();
   /** Truths of labelled live users, per tenant (loaded at the tenant's first live record). */
   const liveTruths = new LiveTruths();
+  /** When each tenant's live truths were last read from the checkpoint. */
+  const liveTruthsRead = new Map<string, number>();
   const baseDims = scoringDimensions({
     includeSensitive: accOptions.includeSensitive ?? false,
     ...(accOptions.labeledDimensions ? { labeled: accOptions.labeledDimensions } : {}),
@@ -465,13 +478,14 @@ export function createEvaluatorService(config: EvaluatorServiceConfig, deps: Eva
   /** Loads a tenant's labelled live users (its `live` checkpoint holds only truths). */
   async function loadLiveTruths(tenant: string): Promise<void> {
     const stored = await deps.sink.loadCheckpoint(tenant, LIVE_RUN_ID);
+    liveTruthsRead.set(tenant, now());
     liveTruths.open(tenant);
     for (const r of stored) {
       const d = decodeRecord(r.role, r.payload);
       if (!('invalid' in d) && d.kind === 'live-truth' && d.tenant === tenant) liveTruths.set(d.truth, r.payload);
     }
     liveLabelled.set(liveTruths.size);
-    if (stored.length > 0) log.info({ tenant, labelled: stored.length }, 'live truths loaded');
+    if (stored.length > 0) log.debug({ tenant, labelled: stored.length }, 'live truths loaded');
   }
 
   /** The dimensions a tenant's live updates are scored on: the evaluator's, narrowed to the labelled ones. */
@@ -487,7 +501,10 @@ export function createEvaluatorService(config: EvaluatorServiceConfig, deps: Eva
    */
   async function handleLive(role: StreamRole, items: readonly (LiveUpdateDecoded | LiveTruthDecoded)[]): Promise<void> {
     for (const tenant of new Set(items.map((d) => d.tenant))) {
-      if (!liveTruths.has(tenant)) await loadLiveTruths(tenant);
+      const read = liveTruthsRead.get(tenant);
+      if (!liveTruths.has(tenant) || read === undefined || now() - read >= liveTruthRefreshMs) {
+        await loadLiveTruths(tenant);
+      }
     }
     const truths = items.filter((d): d is LiveTruthDecoded => d.kind === 'live-truth');
     const changed = truths.filter((d) => !liveTruths.holds(d.truth, d.record.payload));
