@@ -416,17 +416,15 @@ describe('evaluator service: live truths checkpointed by another instance', () =
         windowId: `w${version}`,
         persona: create(PersonaSchema, { tenant: 'acme', userId: 'u1', version, tags, updatedMs: at }),
       });
-      await broker
-        .producer()
-        .send(topics.updates, [
-          {
-            key: 'acme/u1',
-            value: toBinary(
-              PersonaUpdateRecordSchema,
-              create(PersonaUpdateRecordSchema, { kind: { case: 'update', value: u } }),
-            ),
-          },
-        ]);
+      await broker.producer().send(topics.updates, [
+        {
+          key: 'acme/u1',
+          value: toBinary(
+            PersonaUpdateRecordSchema,
+            create(PersonaUpdateRecordSchema, { kind: { case: 'update', value: u } }),
+          ),
+        },
+      ]);
       await broker.drained();
     };
     await service.start();
