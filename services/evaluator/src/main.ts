@@ -41,8 +41,8 @@ async function main(): Promise<void> {
       sink,
       logger,
       registry,
-      runInfo: (runId) => facts.info(runId),
-      baselines: (runId) => facts.baselines(runId),
+      runInfo: (tenant, runId) => facts.info(tenant, runId),
+      baselines: (tenant, runId) => facts.baselines(tenant, runId),
     },
   );
   const http = await startDashboardServer({
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     registry,
     health: () => service.health(),
     facts,
-    waitForRun: (runId, timeoutMs) => service.waitForRun(runId, timeoutMs),
+    waitForRun: (tenant, runId, timeoutMs) => service.waitForRun(tenant, runId, timeoutMs),
   });
   await service.start();
   logger.info({ dashboard: http.url }, 'evaluator ready');

@@ -18,25 +18,42 @@
  * deterministic ids. A completed run is evicted from memory (its record ids are kept for the last
  * `keepCompleted` runs); a genuinely new record of a scored run rebuilds it from the checkpoint and
  * scores it again.
+ *
+ * Runs are (tenant, run id) (`runKey`): accumulators, record ids, checkpoints, reports and waiters
+ * are per tenant, and a record (end-of-run markers included) only ever touches its own tenant's run.
+ *
+ * The live run (`isLiveRun`, each tenant's clickstream) is not accumulated: each of its persona
+ * updates becomes one row of the sink's live table as it arrives (idempotent by the row's identity),
+ * scored when the user is labelled. Its ground truths are kept per labelled user (`LiveTruths`,
+ * checkpointed under the tenant's `live` run, loaded when the tenant's first live record of this
+ * process arrives and read again every `liveTruthRefreshMs` while its live records arrive — another
+ * instance may own a user's truth partition). It takes no end-of-run marker.
  */
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
   dimensionSpec,
   type EndOfRun,
   ErrorCode,
+  type GroundTruth,
+  isLiveRun,
+  LIVE_RUN_ID,
   PersonaStreamError,
   type PersonaUpdate,
   type PersonaUpdateRecord,
   PersonaUpdateRecordSchema,
+  runKey,
   Topics,
   type TruthRecord,
   TruthRecordSchema,
+  tenantIdProblem,
 } from '@personastream/contracts';
 import { Counter, Gauge, Histogram, type Logger, type Registry } from '@personastream/runtime';
 import type { InBatch, Stream, StreamConsumer } from '@personastream/stream';
 import type { CheckpointRecord, ScoreSink } from './adapters/sink.js';
 import type { FactRef, LLMJudge } from './core/facts.js';
+import { LiveTruths, type LiveUpdateRow, liveUpdateRow } from './core/live.js';
 import type { Baselines } from './core/metrics/baselines.js';
+import { type ScoringDimension, scoringDimensions } from './core/metrics/labels.js';
 import {
   type AccumulatorOptions,
   RunAccumulator,
@@ -68,6 +85,12 @@ export interface EvaluatorServiceConfig {
   keepCompleted?: number;
   /** Default `waitForRun` timeout, ms (default 10 min). */
   waitTimeoutMs?: number;
+  /**
+   * How often a tenant's live truths are read again from the checkpoint while its live updates
+   * arrive, ms (default 60 000): with several evaluator instances, another one may own the truth
+   * partition of a user whose updates this one scores.
+   */
+  liveTruthRefreshMs?: number;
 }
 
 export interface EvaluatorDeps {
@@ -76,11 +99,16 @@ export interface EvaluatorDeps {
   logger: Logger;
   registry: Registry;
   /** Baselines of a run from the caller (e.g. the CLI's raw_frequency); merged over the run's own prior. */
-  baselines?: (runId: string) => Promise<Baselines>;
-  /** Run facts the streams do not carry (seed, stack, backend, raw-input score). */
-  runInfo?: (runId: string) => Promise<RunInfo>;
+  baselines?: (tenant: string, runId: string) => Promise<Baselines>;
+  /**
+   * Run facts the streams do not carry (seed, stack, backend, raw-input score). For the live run
+   * only `labeled_dimensions` is used: the dimensions its truths label (scored on those only).
+   */
+  runInfo?: (tenant: string, runId: string) => Promise<RunInfo>;
   /** Optional LLM judge for Acc_Ex; the deterministic extractor is the default. */
   judge?: LLMJudge;
+  /** Wall clock (default Date.now): when a tenant's live truths were last read. */
+  now?: () => number;
 }
 
 export type RunCompleteCallback = (report: RunReport) => void | Promise<void>;
@@ -90,19 +118,44 @@ export interface EvaluatorService {
   stop(): Promise<void>;
   /** True while consuming, unless the last 5 batches failed in a row. */
   health(): boolean;
-  /** Resolves with the run's report once it is complete and written to the sink. */
-  waitForRun(runId: string, timeoutMs?: number): Promise<RunReport>;
+  /**
+   * Resolves with the tenant's run's report once it is complete and written to the sink. The live
+   * run never completes: asking for it is refused.
+   */
+  waitForRun(tenant: string, runId: string, timeoutMs?: number): Promise<RunReport>;
   /** Called after each run is written; returns an unsubscribe function. */
   onRunComplete(cb: RunCompleteCallback): () => void;
-  /** Progress of a run held in memory (undefined when unknown or already evicted). */
-  progress(runId: string): RunProgress | undefined;
+  /** Progress of a tenant's run held in memory (undefined when unknown or already evicted). */
+  progress(tenant: string, runId: string): RunProgress | undefined;
 }
 
-interface Decoded {
+/** A record of a finite run: checkpointed, then applied to the (tenant, run)'s accumulator. */
+interface RunDecoded {
+  kind: 'run';
+  tenant: string;
   runId: string;
+  /** `runKey(tenant, runId)`. */
+  key: string;
   record: CheckpointRecord;
   apply: (acc: RunAccumulator) => boolean;
 }
+
+/** A persona update of the live run: one live row. */
+interface LiveUpdateDecoded {
+  kind: 'live-update';
+  tenant: string;
+  update: PersonaUpdate;
+}
+
+/** Ground truth of a live user: kept per labelled user (and checkpointed under the tenant's live run). */
+interface LiveTruthDecoded {
+  kind: 'live-truth';
+  tenant: string;
+  truth: GroundTruth;
+  record: CheckpointRecord;
+}
+
+export type Decoded = RunDecoded | LiveUpdateDecoded | LiveTruthDecoded;
 
 function metric<T>(registry: Registry, name: string, make: () => T): T {
   return (registry.getSingleMetric(name) as T | undefined) ?? make();
@@ -113,9 +166,35 @@ function stripEvidence(u: PersonaUpdate): void {
   for (const s of u.samples) for (const t of s.tags) t.evidence = [];
 }
 
+/** Why a record's tenant cannot be used, or undefined (ids of every kind are built from it). */
+function badTenant(what: string, tenant: string): { invalid: string } | undefined {
+  const problem = tenantIdProblem(tenant);
+  return problem ? { invalid: `${what} with tenant "${tenant}": the tenant id ${problem}` } : undefined;
+}
+
+/** A record of a finite run. */
+function runRecord(
+  tenant: string,
+  runId: string,
+  recordId: string,
+  role: StreamRole,
+  payload: Uint8Array,
+  apply: (acc: RunAccumulator) => boolean,
+): RunDecoded {
+  return {
+    kind: 'run',
+    tenant,
+    runId,
+    key: runKey(tenant, runId),
+    record: { tenant, runId, recordId, role, payload },
+    apply,
+  };
+}
+
 /**
- * An end-of-run marker of either topic. Markers without a partition count (older producers) take the
- * partition the record was read from.
+ * An end-of-run marker of either topic: it touches its own tenant's run only. Markers without a
+ * partition count (older producers) take the partition the record was read from. The live run takes
+ * none (it never ends).
  */
 function decodeMarker(
   m: EndOfRun,
@@ -124,15 +203,17 @@ function decodeMarker(
   recordPartition: number,
 ): Decoded | { invalid: string } {
   if (m.runId === '') return { invalid: 'end-of-run marker without run id' };
+  const bad = badTenant(`end-of-run marker of run ${m.runId}`, m.tenant);
+  if (bad) return bad;
+  if (isLiveRun(m.runId))
+    return { invalid: `end-of-run marker for the live run of tenant ${m.tenant} (it never ends)` };
   const partition = m.totalPartitions > 0 ? m.partition : recordPartition;
-  return {
-    runId: m.runId,
-    record: { runId: m.runId, recordId: `m|${role}|${partition}`, role, payload: bytes },
-    apply: (acc) => acc.addMarker(role, { ...m, partition }),
-  };
+  return runRecord(m.tenant, m.runId, `m|${role}|${partition}`, role, bytes, (acc) =>
+    acc.addMarker(role, { ...m, partition }),
+  );
 }
 
-/** Decodes one record of one of the two topics into something the accumulator can apply. */
+/** Decodes one record of one of the two topics: a finite run's record, or a live update or truth. */
 export function decodeRecord(role: StreamRole, bytes: Uint8Array, recordPartition = 0): Decoded | { invalid: string } {
   if (role === 'updates') {
     let rec: PersonaUpdateRecord;
@@ -145,17 +226,18 @@ export function decodeRecord(role: StreamRole, bytes: Uint8Array, recordPartitio
       const u = rec.kind.value;
       const p = u.persona;
       if (!p || p.userId === '' || u.runId === '') return { invalid: 'persona update without persona, user or run id' };
+      const bad = badTenant('persona update', p.tenant);
+      if (bad) return bad;
       stripEvidence(u);
-      return {
-        runId: u.runId,
-        record: {
-          runId: u.runId,
-          recordId: `u|${p.tenant}/${p.userId}|${p.version}|${u.tombstone ? 't' : 'u'}`,
-          role,
-          payload: toBinary(PersonaUpdateRecordSchema, rec),
-        },
-        apply: (acc) => acc.addUpdate(u),
-      };
+      if (isLiveRun(u.runId)) return { kind: 'live-update', tenant: p.tenant, update: u };
+      return runRecord(
+        p.tenant,
+        u.runId,
+        `u|${p.tenant}/${p.userId}|${p.version}|${u.tombstone ? 't' : 'u'}`,
+        role,
+        toBinary(PersonaUpdateRecordSchema, rec),
+        (acc) => acc.addUpdate(u),
+      );
     }
     if (rec.kind.case === 'endOfRun') return decodeMarker(rec.kind.value, role, bytes, recordPartition);
     return { invalid: 'empty persona update record' };
@@ -169,11 +251,18 @@ export function decodeRecord(role: StreamRole, bytes: Uint8Array, recordPartitio
   if (rec.kind.case === 'truth') {
     const t = rec.kind.value;
     if (t.userId === '' || t.runId === '') return { invalid: 'ground truth without user or run id' };
-    return {
-      runId: t.runId,
-      record: { runId: t.runId, recordId: `t|${t.tenant}/${t.userId}`, role, payload: bytes },
-      apply: (acc) => acc.addTruth(t),
-    };
+    const bad = badTenant('ground truth', t.tenant);
+    if (bad) return bad;
+    const recordId = `t|${t.tenant}/${t.userId}`;
+    if (isLiveRun(t.runId)) {
+      return {
+        kind: 'live-truth',
+        tenant: t.tenant,
+        truth: t,
+        record: { tenant: t.tenant, runId: t.runId, recordId, role, payload: bytes },
+      };
+    }
+    return runRecord(t.tenant, t.runId, recordId, role, bytes, (acc) => acc.addTruth(t));
   }
   if (rec.kind.case === 'endOfRun') return decodeMarker(rec.kind.value, role, bytes, recordPartition);
   return { invalid: 'empty truth record' };
@@ -189,6 +278,8 @@ export function createEvaluatorService(config: EvaluatorServiceConfig, deps: Eva
     ...(config.stack ? { stack: config.stack } : {}),
   };
   const keepCompleted = config.keepCompleted ?? 20;
+  const liveTruthRefreshMs = config.liveTruthRefreshMs ?? 60_000;
+  const now = deps.now ?? Date.now;
 
   const records = metric(
     deps.registry,
@@ -234,7 +325,29 @@ export function createEvaluatorService(config: EvaluatorServiceConfig, deps: Eva
         registers: [deps.registry],
       }),
   );
+  const liveLabelled = metric(
+    deps.registry,
+    'evaluator_live_labelled_users',
+    () =>
+      new Gauge({
+        name: 'evaluator_live_labelled_users',
+        help: 'Labelled live users whose truth is held in memory (the bound of the live scoring state)',
+        registers: [deps.registry],
+      }),
+  );
+  const liveRowsWritten = metric(
+    deps.registry,
+    'evaluator_live_updates_total',
+    () =>
+      new Counter({
+        name: 'evaluator_live_updates_total',
+        help: 'Live persona updates written to the live table, by whether the user was labelled (scored)',
+        labelNames: ['scored'],
+        registers: [deps.registry],
+      }),
+  );
 
+  /** Open finite runs by `runKey(tenant, runId)`. */
   const runs = new Map<string, RunAccumulator>();
   /** Record ids of each open run that are durable in the checkpoint (and applied in memory). */
   const seenIds = new Map<string, Set<string>>();
@@ -244,6 +357,14 @@ export function createEvaluatorService(config: EvaluatorServiceConfig, deps: Eva
   const completed = new Map<string, RunReport>();
   const waiters = new Map<string, Set<{ resolve: (r: RunReport) => void; reject: (e: Error) => void }>>();
   const callbacks = new Set<RunCompleteCallback>();
+  /** Truths of labelled live users, per tenant (loaded at the tenant's first live record). */
+  const liveTruths = new LiveTruths();
+  /** When each tenant's live truths were last read from the checkpoint. */
+  const liveTruthsRead = new Map<string, number>();
+  const baseDims = scoringDimensions({
+    includeSensitive: accOptions.includeSensitive ?? false,
+    ...(accOptions.labeledDimensions ? { labeled: accOptions.labeledDimensions } : {}),
+  });
   let consumer: StreamConsumer | undefined;
   let running = false;
   let failures = 0;
@@ -258,37 +379,41 @@ export function createEvaluatorService(config: EvaluatorServiceConfig, deps: Eva
     return result;
   }
 
-  async function ensureRun(runId: string): Promise<RunAccumulator> {
-    let acc = runs.get(runId);
+  async function ensureRun(tenant: string, runId: string): Promise<RunAccumulator> {
+    const key = runKey(tenant, runId);
+    let acc = runs.get(key);
     if (acc) return acc;
-    acc = new RunAccumulator(runId, accOptions);
+    acc = new RunAccumulator(runId, { ...accOptions, tenant });
     const ids = new Set<string>();
-    const stored = await deps.sink.loadCheckpoint(runId);
+    const stored = await deps.sink.loadCheckpoint(tenant, runId);
+    let restored = 0;
     for (const r of stored) {
       const d = decodeRecord(r.role, r.payload);
-      if ('invalid' in d) log.warn({ runId, recordId: r.recordId, reason: d.invalid }, 'skipping checkpointed record');
-      else {
+      if ('invalid' in d)
+        log.warn({ tenant, runId, recordId: r.recordId, reason: d.invalid }, 'skipping checkpointed record');
+      else if (d.kind === 'run' && d.key === key) {
         d.apply(acc);
         ids.add(r.recordId);
-      }
+        restored++;
+      } // else: a record stored before runs were keyed by tenant, of another tenant's run of this id
     }
-    seenIds.set(runId, ids);
-    if (stored.length > 0) {
-      dirty.add(runId); // a restart may have stopped between checkpoint and report: score again when complete
-      log.info({ runId, records: stored.length }, 'run state restored from checkpoint');
+    seenIds.set(key, ids);
+    if (restored > 0) {
+      dirty.add(key); // a restart may have stopped between checkpoint and report: score again when complete
+      log.info({ tenant, runId, records: restored }, 'run state restored from checkpoint');
     }
-    runs.set(runId, acc);
+    runs.set(key, acc);
     runsOpen.set(runs.size);
     return acc;
   }
 
   /** Forgets an open run that is complete and written; remembers its record ids. */
-  function evict(runId: string): void {
-    completedIds.delete(runId);
-    completedIds.set(runId, seenIds.get(runId) ?? new Set());
+  function evict(key: string): void {
+    completedIds.delete(key);
+    completedIds.set(key, seenIds.get(key) ?? new Set());
     while (completedIds.size > keepCompleted) completedIds.delete(completedIds.keys().next().value as string);
-    seenIds.delete(runId);
-    runs.delete(runId);
+    seenIds.delete(key);
+    runs.delete(key);
     runsOpen.set(runs.size);
   }
 
@@ -303,10 +428,11 @@ export function createEvaluatorService(config: EvaluatorServiceConfig, deps: Eva
     return out;
   }
 
-  async function complete(runId: string, acc: RunAccumulator): Promise<void> {
+  async function complete(tenant: string, runId: string, acc: RunAccumulator): Promise<void> {
+    const key = runKey(tenant, runId);
     const [info, baselines, statedFacts] = await Promise.all([
-      deps.runInfo ? deps.runInfo(runId) : Promise.resolve(undefined),
-      deps.baselines ? deps.baselines(runId) : Promise.resolve(undefined),
+      deps.runInfo ? deps.runInfo(tenant, runId) : Promise.resolve(undefined),
+      deps.baselines ? deps.baselines(tenant, runId) : Promise.resolve(undefined),
       judgeFacts(acc),
     ]);
     const report = acc.report({
@@ -315,10 +441,10 @@ export function createEvaluatorService(config: EvaluatorServiceConfig, deps: Eva
       ...(statedFacts ? { statedFacts } : {}),
     });
     await deps.sink.writeRun(report);
-    dirty.delete(runId);
-    evict(runId);
-    completed.delete(runId);
-    completed.set(runId, report);
+    dirty.delete(key);
+    evict(key);
+    completed.delete(key);
+    completed.set(key, report);
     while (completed.size > keepCompleted) completed.delete(completed.keys().next().value as string);
     runsCompleted.inc();
     lastScore.set({ metric: 'tag_avg_at_k' }, report.tag_avg_at_k);
@@ -327,23 +453,126 @@ export function createEvaluatorService(config: EvaluatorServiceConfig, deps: Eva
     if (report.compression_bytes !== null) lastScore.set({ metric: 'compression_bytes' }, report.compression_bytes);
     log.info(
       {
+        tenant,
         runId,
         users: report.users,
         testUsers: report.test_users,
         tagAvgAtK: report.tag_avg_at_k,
         accEx: report.acc_ex,
         compression: report.compression_bytes,
+        freshnessP50Ms: report.freshness_p50_ms,
       },
       'run scored',
     );
-    for (const w of waiters.get(runId) ?? []) w.resolve(report);
-    waiters.delete(runId);
+    for (const w of waiters.get(key) ?? []) w.resolve(report);
+    waiters.delete(key);
     for (const cb of callbacks) {
       try {
         await cb(report);
       } catch (err) {
-        log.error({ err, runId }, 'run-complete callback failed');
+        log.error({ err, tenant, runId }, 'run-complete callback failed');
       }
+    }
+  }
+
+  /** Loads a tenant's labelled live users (its `live` checkpoint holds only truths). */
+  async function loadLiveTruths(tenant: string): Promise<void> {
+    const stored = await deps.sink.loadCheckpoint(tenant, LIVE_RUN_ID);
+    liveTruthsRead.set(tenant, now());
+    liveTruths.open(tenant);
+    for (const r of stored) {
+      const d = decodeRecord(r.role, r.payload);
+      if (!('invalid' in d) && d.kind === 'live-truth' && d.tenant === tenant) liveTruths.set(d.truth, r.payload);
+    }
+    liveLabelled.set(liveTruths.size);
+    if (stored.length > 0) log.debug({ tenant, labelled: stored.length }, 'live truths loaded');
+  }
+
+  /** The dimensions a tenant's live updates are scored on: the evaluator's, narrowed to the labelled ones. */
+  async function liveDims(tenant: string): Promise<readonly ScoringDimension[]> {
+    const labeled = deps.runInfo ? (await deps.runInfo(tenant, LIVE_RUN_ID)).labeled_dimensions : undefined;
+    return labeled ? baseDims.filter((d) => labeled.includes(d.name)) : baseDims;
+  }
+
+  /**
+   * Live records: truths are checkpointed (when new or changed) and kept per labelled user; updates
+   * become live rows (scored for labelled users), written before the batch resolves. Nothing per
+   * update stays in memory.
+   */
+  async function handleLive(role: StreamRole, items: readonly (LiveUpdateDecoded | LiveTruthDecoded)[]): Promise<void> {
+    for (const tenant of new Set(items.map((d) => d.tenant))) {
+      const read = liveTruthsRead.get(tenant);
+      if (!liveTruths.has(tenant) || read === undefined || now() - read >= liveTruthRefreshMs) {
+        await loadLiveTruths(tenant);
+      }
+    }
+    const truths = items.filter((d): d is LiveTruthDecoded => d.kind === 'live-truth');
+    const changed = truths.filter((d) => !liveTruths.holds(d.truth, d.record.payload));
+    records.inc({ role, outcome: 'duplicate' }, truths.length - changed.length);
+    if (changed.length > 0) {
+      await deps.sink.checkpoint(changed.map((d) => d.record));
+      for (const d of changed) liveTruths.set(d.truth, d.record.payload);
+      records.inc({ role, outcome: 'applied' }, changed.length);
+      liveLabelled.set(liveTruths.size);
+    }
+    const rows: LiveUpdateRow[] = [];
+    const dims = new Map<string, readonly ScoringDimension[]>();
+    for (const d of items) {
+      if (d.kind !== 'live-update') continue;
+      if (d.update.tombstone) {
+        records.inc({ role, outcome: 'live_tombstone' });
+        continue;
+      }
+      const userId = d.update.persona?.userId ?? '';
+      const truth = liveTruths.labels(d.tenant, userId);
+      let tenantDims = dims.get(d.tenant);
+      if (!tenantDims) {
+        tenantDims = await liveDims(d.tenant);
+        dims.set(d.tenant, tenantDims);
+      }
+      rows.push(liveUpdateRow(d.update, truth, tenantDims));
+    }
+    if (rows.length > 0) {
+      await deps.sink.writeLiveUpdates(rows);
+      const scored = rows.filter((r) => r.tag_score !== null).length;
+      liveRowsWritten.inc({ scored: 'true' }, scored);
+      liveRowsWritten.inc({ scored: 'false' }, rows.length - scored);
+      records.inc({ role, outcome: 'live' }, rows.length);
+    }
+  }
+
+  /** Finite runs' records: checkpointed, applied, and a run scored when complete. */
+  async function handleRuns(role: StreamRole, decoded: readonly RunDecoded[]): Promise<void> {
+    // records already durable (checkpointed or scored in this process) need no I/O at all
+    const known = (d: RunDecoded) =>
+      (seenIds.get(d.key)?.has(d.record.recordId) ?? false) ||
+      (completedIds.get(d.key)?.has(d.record.recordId) ?? false);
+    let fresh = decoded.filter((d) => !known(d));
+    records.inc({ role, outcome: 'duplicate' }, decoded.length - fresh.length);
+    if (fresh.length === 0) return;
+    const keys = new Map(fresh.map((d) => [d.key, d] as const));
+    for (const [key, d] of keys) {
+      completedIds.delete(key); // a new record for a scored run: rebuild it from the checkpoint
+      await ensureRun(d.tenant, d.runId);
+    }
+    const beforeLoad = fresh.length;
+    fresh = fresh.filter((d) => !known(d));
+    records.inc({ role, outcome: 'duplicate' }, beforeLoad - fresh.length);
+    // durable before the batch resolves (and its offsets are committed)
+    await deps.sink.checkpoint(fresh.map((d) => d.record));
+    for (const d of fresh) {
+      const acc = runs.get(d.key) as RunAccumulator;
+      seenIds.get(d.key)?.add(d.record.recordId);
+      if (d.apply(acc)) {
+        dirty.add(d.key);
+        records.inc({ role, outcome: 'applied' });
+      } else records.inc({ role, outcome: 'duplicate' });
+    }
+    for (const [key, d] of keys) {
+      const acc = runs.get(key) as RunAccumulator;
+      if (!acc.isComplete()) continue;
+      if (dirty.has(key)) await complete(d.tenant, d.runId, acc);
+      else evict(key); // complete and already written: only duplicates arrived
     }
   }
 
@@ -355,50 +584,23 @@ export function createEvaluatorService(config: EvaluatorServiceConfig, deps: Eva
       return;
     }
     const end = batchSeconds.startTimer();
-    const decoded: Decoded[] = [];
+    const runRecords: RunDecoded[] = [];
+    const liveRecords: (LiveUpdateDecoded | LiveTruthDecoded)[] = [];
     for (const r of batch.records) {
       const d = decodeRecord(role, r.value, r.partition);
       if ('invalid' in d) {
         records.inc({ role, outcome: 'invalid' });
         log.warn({ topic: r.topic, partition: r.partition, offset: r.offset, reason: d.invalid }, 'record skipped');
-      } else decoded.push(d);
+      } else if (d.kind === 'run') runRecords.push(d);
+      else liveRecords.push(d);
     }
-    if (decoded.length === 0) {
+    if (runRecords.length === 0 && liveRecords.length === 0) {
       end();
       return;
     }
     await serialized(async () => {
-      // records already durable (checkpointed or scored in this process) need no I/O at all
-      const known = (d: Decoded) =>
-        (seenIds.get(d.runId)?.has(d.record.recordId) ?? false) ||
-        (completedIds.get(d.runId)?.has(d.record.recordId) ?? false);
-      let fresh = decoded.filter((d) => !known(d));
-      records.inc({ role, outcome: 'duplicate' }, decoded.length - fresh.length);
-      if (fresh.length === 0) return;
-      const runIds = [...new Set(fresh.map((d) => d.runId))];
-      for (const id of runIds) {
-        completedIds.delete(id); // a new record for a scored run: rebuild it from the checkpoint
-        await ensureRun(id);
-      }
-      const beforeLoad = fresh.length;
-      fresh = fresh.filter((d) => !known(d));
-      records.inc({ role, outcome: 'duplicate' }, beforeLoad - fresh.length);
-      // durable before the batch resolves (and its offsets are committed)
-      await deps.sink.checkpoint(fresh.map((d) => d.record));
-      for (const d of fresh) {
-        const acc = runs.get(d.runId) as RunAccumulator;
-        seenIds.get(d.runId)?.add(d.record.recordId);
-        if (d.apply(acc)) {
-          dirty.add(d.runId);
-          records.inc({ role, outcome: 'applied' });
-        } else records.inc({ role, outcome: 'duplicate' });
-      }
-      for (const id of runIds) {
-        const acc = runs.get(id) as RunAccumulator;
-        if (!acc.isComplete()) continue;
-        if (dirty.has(id)) await complete(id, acc);
-        else evict(id); // complete and already written: only duplicates arrived
-      }
+      if (liveRecords.length > 0) await handleLive(role, liveRecords);
+      if (runRecords.length > 0) await handleRuns(role, runRecords);
     });
     end();
   }
@@ -448,9 +650,9 @@ export function createEvaluatorService(config: EvaluatorServiceConfig, deps: Eva
       running = false;
       await consumer?.stop();
       await lock;
-      for (const [runId, ws] of waiters) {
+      for (const [key, ws] of waiters) {
         for (const w of ws)
-          w.reject(new PersonaStreamError(ErrorCode.Unavailable, `evaluator stopped before run ${runId} completed`));
+          w.reject(new PersonaStreamError(ErrorCode.Unavailable, `evaluator stopped before run ${key} completed`));
       }
       waiters.clear();
       log.info('evaluator stopped');
@@ -460,15 +662,24 @@ export function createEvaluatorService(config: EvaluatorServiceConfig, deps: Eva
       return running && failures < 5;
     },
 
-    waitForRun(runId, timeoutMs = config.waitTimeoutMs ?? 600_000) {
-      const done = completed.get(runId);
+    waitForRun(tenant, runId, timeoutMs = config.waitTimeoutMs ?? 600_000) {
+      if (isLiveRun(runId)) {
+        return Promise.reject(
+          new PersonaStreamError(
+            ErrorCode.InvalidArgument,
+            `the live run of tenant ${tenant} never completes; its metrics are per minute (live view)`,
+          ),
+        );
+      }
+      const key = runKey(tenant, runId);
+      const done = completed.get(key);
       if (done) return Promise.resolve(done);
       return new Promise<RunReport>((resolve, reject) => {
-        const set = waiters.get(runId) ?? new Set();
-        waiters.set(runId, set);
+        const set = waiters.get(key) ?? new Set();
+        waiters.set(key, set);
         const timer = setTimeout(() => {
           set.delete(entry);
-          const p = runs.get(runId)?.progress();
+          const p = runs.get(key)?.progress();
           const detail = p
             ? `updates markers ${p.markers.updates.received.length}/${p.markers.updates.total || '?'}, truth markers ` +
               `${p.markers.truth.received.length}/${p.markers.truth.total || '?'}, ${p.users} users, ${p.updates} updates`
@@ -476,7 +687,7 @@ export function createEvaluatorService(config: EvaluatorServiceConfig, deps: Eva
           reject(
             new PersonaStreamError(
               ErrorCode.DeadlineExceeded,
-              `run ${runId} not complete after ${timeoutMs} ms (${detail})`,
+              `run ${runId} of tenant ${tenant} not complete after ${timeoutMs} ms (${detail})`,
             ),
           );
         }, timeoutMs);
@@ -500,8 +711,8 @@ export function createEvaluatorService(config: EvaluatorServiceConfig, deps: Eva
       return () => callbacks.delete(cb);
     },
 
-    progress(runId) {
-      return runs.get(runId)?.progress();
+    progress(tenant, runId) {
+      return runs.get(runKey(tenant, runId))?.progress();
     },
   };
 }

@@ -3,7 +3,8 @@ import { ClickHouseClient, ClickHouseError } from '../src/adapters/clickhouse.js
 import { applyMigrations, loadMigrations } from '../src/adapters/migrations.js';
 import { ClickHouseScoreSink } from '../src/adapters/sink.js';
 import { sql } from '../src/adapters/sql.js';
-import { syntheticRun } from '../src/core/fixtures.js';
+import { seededRandom, syntheticRun } from '../src/core/fixtures.js';
+import { type LiveUpdateRow, liveMinutes, liveTagDistribution } from '../src/core/live.js';
 import { RunAccumulator } from '../src/core/run.js';
 import { expectReportsEqual, requireEnv, testDatabase } from './helpers.js';
 
@@ -16,8 +17,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-function report(runId: string, users = 30) {
-  const run = syntheticRun({ runId, users, seed: 11, samples: 2, missingPersona: 0.1 });
+function report(runId: string, users = 30, tenant = 'acme', seed = 11) {
+  const run = syntheticRun({ runId, users, seed, samples: 2, missingPersona: 0.1, tenant });
   const acc = new RunAccumulator(runId);
   for (const u of run.updates) acc.addUpdate(u.value);
   for (const t of run.truths) acc.addTruth(t.value);
@@ -64,10 +65,11 @@ describe('ClickHouse client and SQL escaping (real server)', () => {
   });
 
   it('applies migrations once, idempotently, and refuses an edited applied migration', async () => {
-    expect(db.migrations.applied).toEqual(['001_scores', '002_evaluator_inbox']);
+    const all = ['001_scores', '002_evaluator_inbox', '003_tenant_runs', '004_live_updates'];
+    expect(db.migrations.applied).toEqual(all);
     const again = await applyMigrations(db.client);
     expect(again.applied).toEqual([]);
-    expect(again.alreadyApplied).toEqual(['001_scores', '002_evaluator_inbox']);
+    expect(again.alreadyApplied).toEqual(all);
     const tables = (
       await db.client.query<{ name: string }>(
         sql`SELECT name FROM system.tables WHERE database = ${db.database} ORDER BY name`,
@@ -76,9 +78,12 @@ describe('ClickHouse client and SQL escaping (real server)', () => {
     expect(tables).toEqual([
       'convergence',
       'dimension_scores',
+      'dimension_scores_before_tenants',
       'evaluator_inbox',
       'latency',
+      'live_updates',
       'runs',
+      'runs_before_tenants',
       'schema_migrations',
       'user_scores',
     ]);
@@ -92,10 +97,11 @@ describe('ClickHouseScoreSink', () => {
     const sink = new ClickHouseScoreSink(db.client);
     const r = report('sink-run-1');
     await sink.writeRun(r);
-    expectReportsEqual(await sink.getRun('sink-run-1'), r);
-    const light = await sink.getRun('sink-run-1', { updates: false });
+    expectReportsEqual(await sink.getRun('acme', 'sink-run-1'), r);
+    const light = await sink.getRun('acme', 'sink-run-1', { updates: false });
     expect(light?.update_rows).toEqual([]);
-    expect(await sink.getRun('missing')).toBeUndefined();
+    expect(await sink.getRun('acme', 'missing')).toBeUndefined();
+    expect(await sink.getRun('globex', 'sink-run-1')).toBeUndefined();
     const [listed] = await sink.listRuns();
     expect(listed?.run_id).toBe('sink-run-1');
     expect(listed?.baselines.raw_frequency).toEqual({ tag_avg_at_k: 0.31, acc_ex: 0.2 });
@@ -129,6 +135,7 @@ describe('ClickHouseScoreSink', () => {
   it('checkpoints records idempotently', async () => {
     const sink = new ClickHouseScoreSink(db.client);
     const rec = (id: string, bytes: number[]) => ({
+      tenant: 'acme',
       runId: 'cp-1',
       recordId: id,
       role: 'updates' as const,
@@ -136,12 +143,182 @@ describe('ClickHouseScoreSink', () => {
     });
     await sink.checkpoint([rec('a', [0, 1, 2, 255]), rec('b', [])]);
     await sink.checkpoint([rec('a', [0, 1, 2, 255])]);
-    const back = (await sink.loadCheckpoint('cp-1')).sort((x, y) => (x.recordId < y.recordId ? -1 : 1));
+    const back = (await sink.loadCheckpoint('acme', 'cp-1')).sort((x, y) => (x.recordId < y.recordId ? -1 : 1));
     expect(back.map((r) => [r.recordId, [...r.payload]])).toEqual([
       ['a', [0, 1, 2, 255]],
       ['b', []],
     ]);
-    expect(await sink.loadCheckpoint('cp-2')).toEqual([]);
+    expect(await sink.loadCheckpoint('acme', 'cp-2')).toEqual([]);
+    expect(await sink.loadCheckpoint('globex', 'cp-1')).toEqual([]);
+  });
+});
+
+describe('runs are (tenant, run id) in ClickHouse', () => {
+  it("stores two tenants' runs of one run id apart", async () => {
+    const sink = new ClickHouseScoreSink(db.client);
+    const a = report('shared-run', 12, 'acme', 12);
+    const b = report('shared-run', 7, 'globex', 13);
+    await sink.writeRun(a);
+    await sink.writeRun(b);
+    expectReportsEqual(await sink.getRun('acme', 'shared-run'), a);
+    expectReportsEqual(await sink.getRun('globex', 'shared-run'), b);
+    const [n] = await db.client.query<{ runs: number; dims: number }>(
+      sql`SELECT (SELECT count() FROM runs FINAL WHERE run_id = 'shared-run') AS runs,
+                 (SELECT count() FROM dimension_scores FINAL WHERE run_id = 'shared-run') AS dims`,
+    );
+    expect(n).toEqual({ runs: 2, dims: 24 });
+    expect((await sink.listRuns(200, 'globex')).map((r) => r.run_id)).toEqual(['shared-run']);
+    expect((await sink.listRuns()).filter((r) => r.run_id === 'shared-run')).toHaveLength(2);
+  });
+});
+
+describe('migration 003 (runs keyed by tenant) on a database written before it', () => {
+  async function legacyDatabase() {
+    const legacy = await testDatabase('it_eval_legacy', { upTo: 2 });
+    await legacy.client.insert('runs', [
+      { run_id: 'old-run', tenant: 'acme', written_ms: 1, users: 3, tag_avg_at_k: 0.4 },
+    ]);
+    await legacy.client.insert('dimension_scores', [
+      { run_id: 'old-run', dimension: 'age_band', written_ms: 1, accuracy: 0.5 },
+      { run_id: 'orphan-run', dimension: 'age_band', written_ms: 1, accuracy: 0.25 },
+    ]);
+    await legacy.client.insert('evaluator_inbox', [
+      { run_id: 'open-run', record_id: 'm|updates|0', written_ms: 1, role: 'updates', payload: 'AAE=' },
+    ]);
+    return legacy;
+  }
+
+  async function expectUpgraded(legacy: Awaited<ReturnType<typeof testDatabase>>) {
+    const q = (text: string) => legacy.client.query(text);
+    expect(await q('SELECT tenant, run_id, users, tag_avg_at_k, freshness_p50_ms FROM runs FINAL')).toEqual([
+      { tenant: 'acme', run_id: 'old-run', users: 3, tag_avg_at_k: 0.4, freshness_p50_ms: null },
+    ]);
+    expect(await q('SELECT tenant, run_id, dimension, accuracy FROM dimension_scores FINAL ORDER BY run_id')).toEqual([
+      { tenant: 'acme', run_id: 'old-run', dimension: 'age_band', accuracy: 0.5 },
+      { tenant: '', run_id: 'orphan-run', dimension: 'age_band', accuracy: 0.25 },
+    ]);
+    expect(await q('SELECT count() AS n FROM runs_before_tenants')).toEqual([{ n: 1 }]);
+    const tables = (
+      await legacy.client.query<{ name: string }>(
+        sql`SELECT name FROM system.tables WHERE database = ${legacy.database} AND name LIKE '%by_tenant'`,
+      )
+    ).map((t) => t.name);
+    expect(tables).toEqual([]);
+    // the legacy checkpoint row is still read (tenant ''), and a second tenant's run of an old id is its own
+    const sink = new ClickHouseScoreSink(legacy.client);
+    expect((await sink.loadCheckpoint('acme', 'open-run')).map((r) => [r.tenant, r.recordId])).toEqual([
+      ['', 'm|updates|0'],
+    ]);
+    await sink.writeRun(report('old-run', 5, 'globex', 14));
+    expect(await q("SELECT tenant, users FROM runs FINAL WHERE run_id = 'old-run' ORDER BY tenant")).toEqual([
+      { tenant: 'acme', users: 3 },
+      { tenant: 'globex', users: 5 },
+    ]);
+  }
+
+  it('copies runs and dimension scores (with the run’s tenant) into the tenant-keyed tables', async () => {
+    const legacy = await legacyDatabase();
+    try {
+      const result = await applyMigrations(legacy.client);
+      expect(result.applied).toEqual(['003_tenant_runs', '004_live_updates']);
+      await expectUpgraded(legacy);
+    } finally {
+      await legacy.drop();
+    }
+  });
+
+  it('finishes the upgrade when a previous start stopped after any of its statements', async () => {
+    const m3 = (await loadMigrations()).find((m) => m.version === 3);
+    if (!m3) throw new Error('migration 003 missing');
+    for (let done = 1; done <= m3.statements.length; done++) {
+      const legacy = await legacyDatabase();
+      try {
+        for (const statement of m3.statements.slice(0, done)) await legacy.client.exec(statement.sql); // then "crashed"
+        await applyMigrations(legacy.client);
+        await expectUpgraded(legacy);
+      } finally {
+        await legacy.drop();
+      }
+    }
+  });
+});
+
+describe('live_updates', () => {
+  const T0 = 1_759_999_980_000; // a whole minute
+  function liveRows(seed: number): LiveUpdateRow[] {
+    const rnd = seededRandom(seed);
+    const rows: LiveUpdateRow[] = [];
+    const versions = new Map<string, number>();
+    const values = ['18-24', '25-34', '35-44', "it's \\ odd"];
+    for (let i = 0; i < 400; i++) {
+      const tenant = rnd() < 0.7 ? 'acme' : 'globex';
+      const user = `u${Math.floor(rnd() * 40)}`;
+      const v = (versions.get(`${tenant}/${user}`) ?? 0) + 1;
+      versions.set(`${tenant}/${user}`, v);
+      const minute = T0 + Math.floor(rnd() * 6) * 60_000;
+      const tags = [
+        ['age_band', values[Math.floor(rnd() * values.length)] as string],
+        ...(rnd() < 0.6 ? [['interests', 'tech']] : []),
+        ...(rnd() < 0.3 ? [['interests', 'art']] : []),
+      ];
+      const conf = tags.map(() => Math.round(rnd() * 100) / 100);
+      rows.push({
+        tenant,
+        user_id: user,
+        persona_version: v,
+        window_id: `${user}-w${v}`,
+        time_ms: minute + Math.floor(rnd() * 60_000),
+        minute_ms: minute,
+        early: rnd() < 0.4,
+        freshness_ms: rnd() < 0.8 ? Math.floor(rnd() * 90_000) : null,
+        flipped: rnd() < 0.3 ? 1 + Math.floor(rnd() * 3) : 0,
+        mean_confidence: tags.length > 0 ? conf.reduce((a, b) => a + b, 0) / conf.length : null,
+        tag_dimension: tags.map((t) => t[0] as string),
+        tag_value: tags.map((t) => t[1] as string),
+        tag_confidence: conf,
+        tag_score: rnd() < 0.25 ? Math.round(rnd() * 8) / 8 : null,
+        model: 'synthetic/v1',
+      });
+    }
+    return rows;
+  }
+  const round = (v: unknown): unknown =>
+    JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'number' ? Math.round(x * 1e9) / 1e9 : x)));
+
+  it('keeps one row per update under re-delivery, and its SQL gives the TypeScript definitions’ figures', async () => {
+    let clock = 1000;
+    const sink = new ClickHouseScoreSink(db.client, () => clock++);
+    const rows = liveRows(5);
+    await sink.writeLiveUpdates(rows);
+    await sink.writeLiveUpdates(rows.slice(0, 150)); // re-delivered
+    // a re-delivery after the user's truth arrived: the later, scored row wins
+    const rescored = rows.slice(150, 170).map((r) => ({ ...r, tag_score: 0.125 }));
+    await sink.writeLiveUpdates(rescored);
+    const final = [...rescored, ...rows.slice(0, 150), ...rows.slice(170)];
+    const [n] = await db.client.query<{ all: number; final: number }>(
+      'SELECT (SELECT count() FROM live_updates) AS all, (SELECT count() FROM live_updates FINAL) AS final',
+    );
+    expect(n).toEqual({ all: 570, final: 400 });
+    const to = T0 + 6 * 60_000;
+    for (const tenant of ['acme', 'globex']) {
+      const minutes = await sink.liveMinutes(tenant, T0, to);
+      expect(minutes).toHaveLength(6);
+      expect(round(minutes)).toEqual(round(liveMinutes(final, tenant, T0, to)));
+      expect(round(await sink.liveTags(tenant, T0, to))).toEqual(round(liveTagDistribution(final, tenant, T0, to)));
+      expect(round(await sink.liveTags(tenant, T0, to, true))).toEqual(
+        round(liveTagDistribution(final, tenant, T0, to, true)),
+      );
+      // a narrower range selects whole minutes
+      expect((await sink.liveMinutes(tenant, T0 + 60_000, T0 + 180_000)).map((m) => m.minute_ms)).toEqual([
+        T0 + 60_000,
+        T0 + 120_000,
+      ]);
+    }
+    expect(await sink.liveTenants(T0)).toEqual([
+      { tenant: 'acme', last_ms: Math.max(...final.filter((r) => r.tenant === 'acme').map((r) => r.time_ms)) },
+      { tenant: 'globex', last_ms: Math.max(...final.filter((r) => r.tenant === 'globex').map((r) => r.time_ms)) },
+    ]);
+    expect(await sink.liveTenants(T0 + 60 * 60_000)).toEqual([]);
   });
 });
 

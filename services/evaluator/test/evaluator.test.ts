@@ -44,6 +44,12 @@ async function recordsCounted(registry: Registry, outcome: string): Promise<numb
   return values.filter((v) => v.labels.outcome === outcome).reduce((s, v) => s + v.value, 0);
 }
 
+/** Live updates the evaluator wrote (`evaluator_live_updates_total`, scored or not). */
+async function liveWritten(registry: Registry): Promise<number> {
+  const values = (await registry.getSingleMetric('evaluator_live_updates_total')?.get())?.values ?? [];
+  return values.reduce((s, v) => s + v.value, 0);
+}
+
 async function publish(records: { updates: EncodedRecord[]; truth: EncodedRecord[] }) {
   const producer = stream.producer();
   await producer.send(topics.truth, records.truth);
@@ -58,6 +64,131 @@ async function count(table: string, runId: string): Promise<number> {
   return row?.n ?? -1;
 }
 
+describe('runs are (tenant, run id) on real Kafka + ClickHouse', () => {
+  it("two tenants send the same run id: A's markers complete only A's run; B's own markers complete B's", async () => {
+    const runId = `it-shared-${suffix}`;
+    const a = syntheticRun({ runId, tenant: 'acme', users: 20, seed: 41, partitions: PARTITIONS });
+    const b = syntheticRun({ runId, tenant: 'globex', users: 14, seed: 42, partitions: PARTITIONS });
+    const encA = encodeSyntheticRun(a);
+    const encB = encodeSyntheticRun(b);
+    const isMarker = (r: EncodedRecord) => r.key.startsWith('run/');
+    const svc = service(`it-eval-tenants-${suffix}`);
+    await svc.start();
+    try {
+      const waitA = svc.waitForRun('acme', runId);
+      // B's records without its markers, then all of A's (markers included)
+      await publish({
+        truth: encB.truth.filter((r) => !isMarker(r)),
+        updates: encB.updates.filter((r) => !isMarker(r)),
+      });
+      await publish(encA);
+      const reportA = await waitA;
+      expect(reportA.tenant).toBe('acme');
+      expect(reportA.users).toBe(20);
+      const acc = new RunAccumulator(runId, { stack: 'local' });
+      for (const u of a.updates) acc.addUpdate(u.value);
+      for (const t of a.truths) acc.addTruth(t.value);
+      for (const m of a.updateMarkers) acc.addMarker('updates', m);
+      for (const m of a.truthMarkers) acc.addMarker('truth', m);
+      expect(reportA).toEqual(acc.report());
+      // B: consumed (its checkpoint is there) but not complete, not scored
+      const sink = new ClickHouseScoreSink(db.client);
+      const deadline = Date.now() + 60_000;
+      while (
+        (await sink.loadCheckpoint('globex', runId)).length <
+        encB.updates.length + encB.truth.length - 2 * PARTITIONS
+      ) {
+        if (Date.now() > deadline) throw new Error("globex's records were not checkpointed");
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(svc.progress('globex', runId)).toMatchObject({ complete: false, users: 14 });
+      expect(await sink.getRun('globex', runId)).toBeUndefined();
+      const [rows] = await db.client.query<{ n: number }>(
+        sql`SELECT count() AS n FROM runs FINAL WHERE run_id = ${runId}`,
+      );
+      expect(rows?.n).toBe(1);
+      // B's markers complete B with its own records only; A's rows are unchanged
+      const waitB = svc.waitForRun('globex', runId);
+      await publish({ truth: encB.truth.filter(isMarker), updates: encB.updates.filter(isMarker) });
+      const reportB = await waitB;
+      expect(reportB.users).toBe(14);
+      expect(reportB.user_rows.every((u) => u.tenant === 'globex')).toBe(true);
+      expectReportsEqual(await sink.getRun('globex', runId), reportB);
+      expectReportsEqual(await sink.getRun('acme', runId), reportA);
+      const perTenant = await db.client.query<{ tenant: string; users: number }>(
+        sql`SELECT tenant, count() AS users FROM user_scores FINAL WHERE run_id = ${runId} GROUP BY tenant ORDER BY tenant`,
+      );
+      expect(perTenant).toEqual([
+        { tenant: 'acme', users: 20 },
+        { tenant: 'globex', users: 14 },
+      ]);
+    } finally {
+      await svc.stop();
+    }
+  });
+});
+
+describe('the live run on real Kafka + ClickHouse', () => {
+  it('writes one live_updates row per update (re-delivery does not double count) and scores labelled users', async () => {
+    const tenant = `live-${suffix}`.replaceAll('_', '-');
+    const now = Date.now();
+    const minute = Math.floor(now / 60_000) * 60_000;
+    const live = syntheticRun({ runId: 'live', tenant, users: 15, seed: 43, partitions: PARTITIONS, startMs: minute });
+    // live updates: entered the system 200 ms · version before their update; the first of each user early
+    const updates = live.updates.map((u) => {
+      const p = u.value.persona as NonNullable<typeof u.value.persona>;
+      p.updatedMs = minute + 1000 * p.version;
+      u.value.firstEntryMs = p.updatedMs - 200 * p.version;
+      u.value.early = p.version === 1;
+      return u;
+    });
+    const enc = encodeSyntheticRun({ ...live, updates, updateMarkers: [], truthMarkers: [] });
+    // truths of 5 users only (labelled), sent before the updates
+    const labelled = enc.truth.slice(0, 5);
+    const registry = createRegistry('evaluator-it-live', false);
+    const svc = service(`it-eval-live-${suffix}`, registry);
+    await svc.start();
+    const sink = new ClickHouseScoreSink(db.client);
+    const rowsFinal = async () =>
+      (
+        await db.client.query<{ n: number; scored: number }>(
+          sql`SELECT count() AS n, count(tag_score) AS scored FROM live_updates FINAL WHERE tenant = ${tenant}`,
+        )
+      )[0];
+    try {
+      await publish({ truth: labelled, updates: [] });
+      const deadline = Date.now() + 60_000;
+      while ((await sink.loadCheckpoint(tenant, 'live')).length < 5) {
+        if (Date.now() > deadline) throw new Error('live truths were not checkpointed');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await publish({ truth: [], updates: enc.updates });
+      while ((await rowsFinal())?.n !== updates.length) {
+        if (Date.now() > deadline) throw new Error('live rows were not written');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const labelledUsers = new Set(labelled.map((r) => r.key));
+      const expectedScored = updates.filter((u) => labelledUsers.has(u.key)).length;
+      expect((await rowsFinal())?.scored).toBe(expectedScored);
+      expect(svc.progress(tenant, 'live')).toBeUndefined(); // nothing accumulated
+      const minutes = await sink.liveMinutes(tenant, minute, minute + 60 * 60_000);
+      const total = minutes.reduce((s, m) => s + m.updates, 0);
+      expect(total).toBe(updates.length);
+      // re-deliver everything: same rows, same figures
+      await publish({ truth: labelled, updates: enc.updates });
+      const redelivered = Date.now() + 60_000;
+      while ((await liveWritten(registry)) < 2 * updates.length) {
+        if (Date.now() > redelivered) throw new Error('re-delivered live updates were not written');
+        await new Promise((res) => setTimeout(res, 200));
+      }
+      expect(await rowsFinal()).toEqual({ n: updates.length, scored: expectedScored });
+      expect(await sink.liveMinutes(tenant, minute, minute + 60 * 60_000)).toEqual(minutes);
+    } finally {
+      await svc.stop();
+    }
+  });
+});
+
 describe('evaluator on real Kafka + ClickHouse', () => {
   it('scores a run into ClickHouse; rows equal the report; re-delivery does not double count', async () => {
     const runId = `it-run-${suffix}`;
@@ -69,7 +200,7 @@ describe('evaluator on real Kafka + ClickHouse', () => {
     svc.onRunComplete((r) => void completions.push(r));
     await svc.start();
     try {
-      const wait = svc.waitForRun(runId);
+      const wait = svc.waitForRun('acme', runId);
       await publish(enc);
       const report = await wait;
 
@@ -81,7 +212,7 @@ describe('evaluator on real Kafka + ClickHouse', () => {
 
       // the rows in ClickHouse equal the report
       const sink = new ClickHouseScoreSink(db.client);
-      expectReportsEqual(await sink.getRun(runId), report);
+      expectReportsEqual(await sink.getRun('acme', runId), report);
       const [runRow] = await db.client.query<{
         users: number;
         test_users: number;
@@ -117,7 +248,7 @@ describe('evaluator on real Kafka + ClickHouse', () => {
       expect(await count('runs', runId)).toBe(1);
       expect(await count('dimension_scores', runId)).toBe(12);
       expect(await count('convergence', runId)).toBe(run.updates.length);
-      expectReportsEqual(await sink.getRun(runId), report);
+      expectReportsEqual(await sink.getRun('acme', runId), report);
       expect(completions.filter((r) => r.run_id === runId)).toHaveLength(1);
     } finally {
       await svc.stop();
@@ -150,7 +281,7 @@ describe('evaluator on real Kafka + ClickHouse', () => {
     const b = service(group);
     await b.start();
     try {
-      const wait = b.waitForRun(runId);
+      const wait = b.waitForRun('acme', runId);
       await publish(rest);
       const report = await wait;
       expect(report.users).toBe(30);

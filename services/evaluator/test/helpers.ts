@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { ClickHouseClient } from '../src/adapters/clickhouse.js';
-import { applyMigrations } from '../src/adapters/migrations.js';
+import { applyMigrations, loadMigrations } from '../src/adapters/migrations.js';
 import { ident, sql } from '../src/adapters/sql.js';
 import type { RunReport } from '../src/core/run.js';
 
@@ -21,12 +21,19 @@ export function uniqueSuffix(): string {
   return `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
 }
 
-/** A fresh, migrated test database (`it_eval_<random>`); `drop()` removes it. */
-export async function testDatabase(prefix = 'it_eval') {
+/**
+ * A fresh, migrated test database (`it_eval_<random>`); `drop()` removes it. `upTo`: apply the
+ * migrations up to that version only (a database as an older evaluator left it).
+ */
+export async function testDatabase(prefix = 'it_eval', options: { upTo?: number } = {}) {
   const url = requireEnv('CLICKHOUSE_URL');
   const database = `${prefix}_${uniqueSuffix()}`;
   const client = new ClickHouseClient({ url, database, timeoutMs: 20_000 });
-  const migrations = await applyMigrations(client);
+  const upTo = options.upTo;
+  const migrations = await applyMigrations(
+    client,
+    upTo === undefined ? {} : { migrations: (await loadMigrations()).filter((m) => m.version <= upTo) },
+  );
   return {
     client,
     database,

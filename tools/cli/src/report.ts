@@ -25,6 +25,7 @@ export function formatReport(r: RunReport): string {
     `  retention            ${f(r.retention)}`,
     `  calibration ECE      ${f(r.calibration_ece)}`,
     `  latency p50/p90/p99  ${latency(r)}`,
+    `  freshness p50/p99    ${freshness(r)}`,
     '',
     '  per dimension:',
     ...Object.entries(r.tag_per_dimension).map(([d, v]) => `    ${d.padEnd(18)} ${f(v, 3)}  ${bar(v)}`),
@@ -37,6 +38,11 @@ function latency(r: RunReport): string {
   const l = r.latency;
   if (!l || l.count === 0) return '—';
   return `${Math.round(l.p50_ms)} / ${Math.round(l.p90_ms)} / ${Math.round(l.p99_ms)} ms (event ingest → persona update)`;
+}
+
+function freshness(r: RunReport): string {
+  if (r.freshness_p50_ms === null || r.freshness_p50_ms === undefined) return '—';
+  return `${Math.round(r.freshness_p50_ms)} / ${Math.round(r.freshness_p99_ms ?? 0)} ms (event entry → first persona update showing it)`;
 }
 
 function bar(v: number): string {

@@ -6,6 +6,12 @@
  * or a crash half-way through a file, are harmless. ClickHouse 18.16 has no
  * `ADD COLUMN IF NOT EXISTS`; the runner treats "column already exists" (code 44) on an
  * `ALTER … ADD COLUMN` as done, so such migrations stay re-runnable too.
+ *
+ * Steps that cannot be written idempotently (18.16 cannot put an existing column into a sorting
+ * key, so such a table is rebuilt: new table, copy, `RENAME`) carry a guard comment on the line
+ * before them: `-- unless-table: NAME` skips the statement when table NAME exists in the database.
+ * With guards chosen so that each step is skipped once its effect exists, a rebuild re-run after a
+ * crash at any point finishes it (see 003_tenant_runs.sql).
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -16,11 +22,18 @@ import { ErrorCode, PersonaStreamError } from '@personastream/contracts';
 import { type ClickHouseClient, ClickHouseError } from './clickhouse.js';
 import { ident, sql } from './sql.js';
 
+/** One statement of a migration, with its guard. */
+export interface MigrationStatement {
+  sql: string;
+  /** Skip the statement when this table exists (`-- unless-table: NAME` on the line before it). */
+  unlessTable?: string;
+}
+
 export interface Migration {
   version: number;
   name: string;
   checksum: string;
-  statements: string[];
+  statements: MigrationStatement[];
 }
 
 export interface MigrationResult {
@@ -52,22 +65,40 @@ export function defaultMigrationsDir(): string {
   );
 }
 
-/** Splits a migration file into statements: `;` at the end of a line ends one; `--` lines are comments. */
-export function splitStatements(text: string): string[] {
-  const out: string[] = [];
+const GUARD = /^--\s*unless-table:\s*([A-Za-z_][A-Za-z0-9_]*)\s*$/;
+
+/**
+ * Parses a migration file into statements: `;` at the end of a line ends one; `--` lines are
+ * comments, except a `-- unless-table: NAME` guard, which applies to the statement that follows.
+ */
+export function parseStatements(text: string): MigrationStatement[] {
+  const out: MigrationStatement[] = [];
   let current: string[] = [];
+  let unlessTable: string | undefined;
+  const push = () => {
+    const sql = current.join('\n').trim().replace(/;$/, '');
+    if (sql) out.push(unlessTable ? { sql, unlessTable } : { sql });
+    current = [];
+    unlessTable = undefined;
+  };
   for (const line of text.split('\n')) {
     const trimmed = line.trim();
+    const guard = GUARD.exec(trimmed);
+    if (guard && current.length === 0) {
+      unlessTable = guard[1];
+      continue;
+    }
     if (trimmed.startsWith('--') || trimmed === '') continue;
     current.push(line);
-    if (trimmed.endsWith(';')) {
-      out.push(current.join('\n').trim().replace(/;$/, ''));
-      current = [];
-    }
+    if (trimmed.endsWith(';')) push();
   }
-  const rest = current.join('\n').trim();
-  if (rest) out.push(rest);
+  push();
   return out;
+}
+
+/** The statements of a migration file as SQL text (guards dropped). */
+export function splitStatements(text: string): string[] {
+  return parseStatements(text).map((s) => s.sql);
 }
 
 /** Reads and orders the migrations of a directory. */
@@ -81,7 +112,7 @@ export async function loadMigrations(dir = defaultMigrationsDir()): Promise<Migr
       version: Number(m[1]),
       name: m[2] as string,
       checksum: createHash('sha256').update(text).digest('hex'),
-      statements: splitStatements(text),
+      statements: parseStatements(text),
     });
   }
   const versions = out.map((m) => m.version);
@@ -97,6 +128,13 @@ export interface ApplyMigrationsOptions {
   dir?: string;
   migrations?: Migration[];
   log?: (message: string) => void;
+}
+
+async function tableExists(db: ClickHouseClient, database: string, table: string): Promise<boolean> {
+  const rows = await db.query<{ n: number }>(
+    sql`SELECT count() AS n FROM system.tables WHERE database = ${database} AND name = ${table}`,
+  );
+  return Number(rows[0]?.n ?? 0) > 0;
 }
 
 /** Creates the database if missing and applies the migrations not yet applied, in order. */
@@ -134,11 +172,12 @@ export async function applyMigrations(
       continue;
     }
     for (const statement of m.statements) {
+      if (statement.unlessTable && (await tableExists(db, database, statement.unlessTable))) continue;
       try {
-        await db.exec(statement);
+        await db.exec(statement.sql);
       } catch (err) {
         const columnExists =
-          err instanceof ClickHouseError && err.serverCode === 44 && /\bADD\s+COLUMN\b/i.test(statement);
+          err instanceof ClickHouseError && err.serverCode === 44 && /\bADD\s+COLUMN\b/i.test(statement.sql);
         if (!columnExists) throw err;
       }
     }

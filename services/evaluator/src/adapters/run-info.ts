@@ -1,3 +1,4 @@
+import { runKey } from '@personastream/contracts';
 import type { Baselines } from '../core/metrics/baselines.js';
 import type { RunInfo } from '../core/run.js';
 
@@ -9,25 +10,27 @@ export interface RunFacts {
 
 /**
  * Run facts the streams do not carry (seed, backend, stack, raw-input score, caller baselines), put
- * by the caller over HTTP before it publishes the run and used when the run completes. Kept in
- * memory: after an evaluator restart a run is still scored, with the defaults.
+ * by the caller over HTTP before it publishes the run and used when the run completes; per (tenant,
+ * run id). Kept in memory (the last `limit` runs): after an evaluator restart a run is still scored,
+ * with the defaults.
  */
 export class RunFactsStore {
   private readonly facts = new Map<string, RunFacts>();
 
   constructor(private readonly limit = 1000) {}
 
-  set(runId: string, facts: RunFacts): void {
-    this.facts.delete(runId);
-    this.facts.set(runId, facts);
+  set(tenant: string, runId: string, facts: RunFacts): void {
+    const key = runKey(tenant, runId);
+    this.facts.delete(key);
+    this.facts.set(key, facts);
     while (this.facts.size > this.limit) this.facts.delete(this.facts.keys().next().value as string);
   }
 
-  async info(runId: string): Promise<RunInfo> {
-    return this.facts.get(runId)?.info ?? {};
+  async info(tenant: string, runId: string): Promise<RunInfo> {
+    return this.facts.get(runKey(tenant, runId))?.info ?? {};
   }
 
-  async baselines(runId: string): Promise<Baselines> {
-    return this.facts.get(runId)?.baselines ?? {};
+  async baselines(tenant: string, runId: string): Promise<Baselines> {
+    return this.facts.get(runKey(tenant, runId))?.baselines ?? {};
   }
 }

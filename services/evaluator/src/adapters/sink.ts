@@ -2,12 +2,23 @@
  * Where run reports go: the `ScoreSink` port with a ClickHouse adapter (tables of
  * deploy/clickhouse/migrations) and an in-memory twin (embedded mode, fast tests). A sink also keeps
  * the evaluator's checkpoint (the records of unfinished runs), so the service can commit offsets
- * before a run completes without losing state on a restart.
+ * before a run completes without losing state on a restart. Runs are (tenant, run id) everywhere:
+ * reports, checkpoints and reads take both. Live runs' updates go to `live_updates`, one row each
+ * (`writeLiveUpdates`), and are read back as per minute metrics.
  */
-import { DIMENSION_NAMES } from '@personastream/contracts';
+import { DIMENSION_NAMES, runKey } from '@personastream/contracts';
+import {
+  type LiveMinute,
+  type LiveTagShare,
+  type LiveUpdateRow,
+  liveMinutes,
+  liveTagDistribution,
+  MINUTE_MS,
+} from '../core/live.js';
 import type { DimensionScore } from '../core/metrics/classification.js';
 import type { RunReport, StreamRole, UpdateRow, UserRow } from '../core/run.js';
 import type { ClickHouseClient } from './clickhouse.js';
+import { liveMinutesSql, liveTagDistributionSql, liveTenantsSql } from './live-sql.js';
 import { sql } from './sql.js';
 
 /** A run as listed: the report without its per-dimension, per-user and per-update rows. */
@@ -18,6 +29,7 @@ export type RunSummary = Omit<
 
 /** One consumed record kept until its run is scored (protobuf bytes of the topic's record type). */
 export interface CheckpointRecord {
+  tenant: string;
   runId: string;
   /** Deterministic id: a re-delivered record replaces itself. */
   recordId: string;
@@ -30,17 +42,34 @@ export interface GetRunOptions {
   updates?: boolean;
 }
 
+/** A tenant with live updates: its latest update time. */
+export interface LiveTenant {
+  tenant: string;
+  last_ms: number;
+}
+
 export interface ScoreSink {
   /** Stores a run's report (idempotent: writing the same run again replaces it). */
   writeRun(report: RunReport): Promise<void>;
-  /** Runs, most recently completed first. */
-  listRuns(limit?: number): Promise<RunSummary[]>;
-  /** A stored run, rebuilt from what is stored; undefined when unknown. */
-  getRun(runId: string, options?: GetRunOptions): Promise<RunReport | undefined>;
-  /** Durably keeps records of a run until it is scored (idempotent by record id). */
+  /** Runs (of one tenant when given), most recently completed first. */
+  listRuns(limit?: number, tenant?: string): Promise<RunSummary[]>;
+  /** A stored run of a tenant, rebuilt from what is stored; undefined when unknown. */
+  getRun(tenant: string, runId: string, options?: GetRunOptions): Promise<RunReport | undefined>;
+  /** Durably keeps records of a run until it is scored (idempotent by tenant, run and record id). */
   checkpoint(records: readonly CheckpointRecord[]): Promise<void>;
-  /** Every distinct checkpointed record of a run. */
-  loadCheckpoint(runId: string): Promise<CheckpointRecord[]>;
+  /**
+   * The checkpointed records of a tenant's run. May include records stored before runs were keyed
+   * by tenant (tenant ''): the caller keeps those whose payload is of the tenant.
+   */
+  loadCheckpoint(tenant: string, runId: string): Promise<CheckpointRecord[]>;
+  /** Stores live updates, one row each (idempotent: a re-delivered update replaces its row). */
+  writeLiveUpdates(rows: readonly LiveUpdateRow[]): Promise<void>;
+  /** Tenants with live updates whose minute is at or after `sinceMs`. */
+  liveTenants(sinceMs: number): Promise<LiveTenant[]>;
+  /** Per minute live metrics of a tenant, minutes in [fromMs, toMs). */
+  liveMinutes(tenant: string, fromMs: number, toMs: number): Promise<LiveMinute[]>;
+  /** Tag value distribution per dimension of a tenant's live users in [fromMs, toMs) (per minute when asked). */
+  liveTags(tenant: string, fromMs: number, toMs: number, perMinute?: boolean): Promise<LiveTagShare[]>;
 }
 
 const SUMMARY_OMIT = ['tag_per_dimension', 'dimensions', 'convergence', 'user_rows', 'update_rows'] as const;
@@ -64,27 +93,46 @@ function byDimension(a: DimensionScore, b: DimensionScore): number {
   return DIMENSION_NAMES.indexOf(a.dimension as never) - DIMENSION_NAMES.indexOf(b.dimension as never);
 }
 
-/** In-memory sink: stores deep copies, so callers see what was stored, not their own objects. */
+/** The identity of a live row (the sorting key of `live_updates`). */
+function liveRowId(r: LiveUpdateRow): string {
+  return `${r.tenant}\u0000${r.minute_ms}\u0000${r.user_id}\u0000${r.persona_version}\u0000${r.window_id}`;
+}
+
+/**
+ * In-memory sink (embedded mode, tests): stores deep copies, so callers see what was stored, not
+ * their own objects. Live rows are kept as `live_updates` keeps them (one per identity, the latest
+ * write wins) for `liveRetentionMs` before the newest row's minute (default 24 h), so embedded mode
+ * stays bounded too.
+ */
 export class MemoryScoreSink implements ScoreSink {
   private readonly runs = new Map<string, RunReport>();
   private readonly inbox = new Map<string, Map<string, CheckpointRecord>>();
+  private readonly live = new Map<string, LiveUpdateRow>();
+  private newestMinute = 0;
   /** Number of `writeRun` calls (tests check idempotence with it). */
   writes = 0;
 
+  constructor(private readonly liveRetentionMs = 24 * 60 * MINUTE_MS) {}
+
   async writeRun(report: RunReport): Promise<void> {
     this.writes++;
-    this.runs.set(report.run_id, structuredClone(report));
+    this.runs.set(runKey(report.tenant, report.run_id), structuredClone(report));
   }
 
-  async listRuns(limit = 200): Promise<RunSummary[]> {
+  async listRuns(limit = 200, tenant?: string): Promise<RunSummary[]> {
     return [...this.runs.values()]
-      .sort((a, b) => b.completed_ms - a.completed_ms || (a.run_id < b.run_id ? -1 : 1))
+      .filter((r) => tenant === undefined || r.tenant === tenant)
+      .sort(
+        (a, b) =>
+          b.completed_ms - a.completed_ms ||
+          (a.run_id < b.run_id ? -1 : a.run_id > b.run_id ? 1 : a.tenant < b.tenant ? -1 : 1),
+      )
       .slice(0, limit)
       .map((r) => structuredClone(summaryOf(r)));
   }
 
-  async getRun(runId: string, options: GetRunOptions = {}): Promise<RunReport | undefined> {
-    const r = this.runs.get(runId);
+  async getRun(tenant: string, runId: string, options: GetRunOptions = {}): Promise<RunReport | undefined> {
+    const r = this.runs.get(runKey(tenant, runId));
     if (!r) return undefined;
     const copy = structuredClone(r);
     if (options.updates === false) copy.update_rows = [];
@@ -93,17 +141,47 @@ export class MemoryScoreSink implements ScoreSink {
 
   async checkpoint(records: readonly CheckpointRecord[]): Promise<void> {
     for (const r of records) {
-      let m = this.inbox.get(r.runId);
+      const key = runKey(r.tenant, r.runId);
+      let m = this.inbox.get(key);
       if (!m) {
         m = new Map();
-        this.inbox.set(r.runId, m);
+        this.inbox.set(key, m);
       }
       m.set(r.recordId, { ...r, payload: new Uint8Array(r.payload) });
     }
   }
 
-  async loadCheckpoint(runId: string): Promise<CheckpointRecord[]> {
-    return [...(this.inbox.get(runId)?.values() ?? [])].map((r) => ({ ...r, payload: new Uint8Array(r.payload) }));
+  async loadCheckpoint(tenant: string, runId: string): Promise<CheckpointRecord[]> {
+    return [...(this.inbox.get(runKey(tenant, runId))?.values() ?? [])].map((r) => ({
+      ...r,
+      payload: new Uint8Array(r.payload),
+    }));
+  }
+
+  async writeLiveUpdates(rows: readonly LiveUpdateRow[]): Promise<void> {
+    for (const r of rows) {
+      this.live.set(liveRowId(r), structuredClone(r));
+      this.newestMinute = Math.max(this.newestMinute, r.minute_ms);
+    }
+    const horizon = this.newestMinute - this.liveRetentionMs;
+    for (const [id, r] of this.live) if (r.minute_ms < horizon) this.live.delete(id);
+  }
+
+  async liveTenants(sinceMs: number): Promise<LiveTenant[]> {
+    const last = new Map<string, number>();
+    for (const r of this.live.values()) {
+      if (r.minute_ms >= Math.floor(sinceMs / 1000) * 1000)
+        last.set(r.tenant, Math.max(last.get(r.tenant) ?? 0, r.time_ms));
+    }
+    return [...last.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([tenant, last_ms]) => ({ tenant, last_ms }));
+  }
+
+  async liveMinutes(tenant: string, fromMs: number, toMs: number): Promise<LiveMinute[]> {
+    return liveMinutes([...this.live.values()], tenant, fromMs, toMs);
+  }
+
+  async liveTags(tenant: string, fromMs: number, toMs: number, perMinute = false): Promise<LiveTagShare[]> {
+    return liveTagDistribution([...this.live.values()], tenant, fromMs, toMs, perMinute);
   }
 }
 
@@ -117,7 +195,7 @@ const fin = (v: number): number => (Number.isFinite(v) ? v : 0);
 const finOrNull = (v: number | null | undefined): number | null =>
   v === null || v === undefined || !Number.isFinite(v) ? null : v;
 
-/** The ClickHouse sink (tables of deploy/clickhouse/migrations/001_scores.sql). */
+/** The ClickHouse sink (tables of deploy/clickhouse/migrations/). */
 export class ClickHouseScoreSink implements ScoreSink {
   constructor(
     private readonly client: ClickHouseClient,
@@ -161,6 +239,7 @@ export class ClickHouseScoreSink implements ScoreSink {
     await this.client.insert(
       'dimension_scores',
       r.dimensions.map((d) => ({
+        tenant: r.tenant,
         run_id,
         dimension: d.dimension,
         written_ms,
@@ -246,6 +325,8 @@ export class ClickHouseScoreSink implements ScoreSink {
         latency_p90_ms: fin(r.latency.p90_ms),
         latency_p99_ms: fin(r.latency.p99_ms),
         latency_max_ms: fin(r.latency.max_ms),
+        freshness_p50_ms: finOrNull(r.freshness_p50_ms),
+        freshness_p99_ms: finOrNull(r.freshness_p99_ms),
       },
     ]);
   }
@@ -280,6 +361,8 @@ export class ClickHouseScoreSink implements ScoreSink {
       baselines,
       events_per_s: num(row.events_per_s),
       wall_s: num(row.wall_s),
+      freshness_p50_ms: numOrNull(row.freshness_p50_ms),
+      freshness_p99_ms: numOrNull(row.freshness_p99_ms),
       scored_split: str(row.scored_split) === 'all' ? 'all' : 'test',
       calibration_ece: numOrNull(row.calibration_ece),
       updates: num(row.updates),
@@ -300,20 +383,22 @@ export class ClickHouseScoreSink implements ScoreSink {
     };
   }
 
-  async listRuns(limit = 200): Promise<RunSummary[]> {
+  async listRuns(limit = 200, tenant?: string): Promise<RunSummary[]> {
+    const where = tenant === undefined ? sql`` : sql`WHERE tenant = ${tenant} `;
     const rows = await this.client.query<Row>(
-      sql`SELECT * FROM runs FINAL ORDER BY completed_ms DESC, run_id LIMIT ${Math.max(1, Math.floor(limit))}`,
+      sql`SELECT * FROM runs FINAL ${where}ORDER BY completed_ms DESC, run_id, tenant LIMIT ${Math.max(1, Math.floor(limit))}`,
     );
     return rows.map((r) => ClickHouseScoreSink.summaryFromRow(r));
   }
 
-  async getRun(runId: string, options: GetRunOptions = {}): Promise<RunReport | undefined> {
-    const [runRow] = await this.client.query<Row>(sql`SELECT * FROM runs FINAL WHERE run_id = ${runId}`);
+  async getRun(tenant: string, runId: string, options: GetRunOptions = {}): Promise<RunReport | undefined> {
+    const run = sql`run_id = ${runId} AND tenant = ${tenant}`;
+    const [runRow] = await this.client.query<Row>(sql`SELECT * FROM runs FINAL WHERE ${run}`);
     if (!runRow) return undefined;
     const summary = ClickHouseScoreSink.summaryFromRow(runRow);
     const dimensions = (
       await this.client.query<Row>(
-        sql`SELECT dimension, multi_valued, accuracy, macro_f1, ece, support FROM dimension_scores FINAL WHERE run_id = ${runId}`,
+        sql`SELECT dimension, multi_valued, accuracy, macro_f1, ece, support FROM dimension_scores FINAL WHERE ${run}`,
       )
     )
       .map(
@@ -327,7 +412,7 @@ export class ClickHouseScoreSink implements ScoreSink {
         }),
       )
       .sort(byDimension);
-    const users = (await this.client.query<Row>(sql`SELECT * FROM user_scores FINAL WHERE run_id = ${runId}`))
+    const users = (await this.client.query<Row>(sql`SELECT * FROM user_scores FINAL WHERE ${run}`))
       .map(
         (u): UserRow => ({
           tenant: str(u.tenant),
@@ -360,7 +445,7 @@ export class ClickHouseScoreSink implements ScoreSink {
     const convergence = (
       await this.client.query<Row>(
         sql`SELECT bucket, avg(tag_score) AS tag_score, count() AS points, uniqExact(tenant, user_id) AS users
-            FROM convergence FINAL WHERE run_id = ${runId} AND scored = 1
+            FROM convergence FINAL WHERE ${run} AND scored = 1
             GROUP BY bucket ORDER BY bucket`,
       )
     ).map((c) => ({ bucket: num(c.bucket), tag_score: num(c.tag_score), points: num(c.points), users: num(c.users) }));
@@ -368,11 +453,11 @@ export class ClickHouseScoreSink implements ScoreSink {
     if (options.updates !== false) {
       const lat = new Map<string, Row>();
       for (const l of await this.client.query<Row>(
-        sql`SELECT tenant, user_id, persona_version, ingest_time_ms, updated_ms, latency_ms FROM latency FINAL WHERE run_id = ${runId}`,
+        sql`SELECT tenant, user_id, persona_version, ingest_time_ms, updated_ms, latency_ms FROM latency FINAL WHERE ${run}`,
       )) {
         lat.set(`${str(l.tenant)}/${str(l.user_id)}#${num(l.persona_version)}`, l);
       }
-      updateRows = (await this.client.query<Row>(sql`SELECT * FROM convergence FINAL WHERE run_id = ${runId}`))
+      updateRows = (await this.client.query<Row>(sql`SELECT * FROM convergence FINAL WHERE ${run}`))
         .map((c): UpdateRow => {
           const l = lat.get(`${str(c.tenant)}/${str(c.user_id)}#${num(c.persona_version)}`);
           return {
@@ -410,6 +495,7 @@ export class ClickHouseScoreSink implements ScoreSink {
     await this.client.insert(
       'evaluator_inbox',
       records.map((r) => ({
+        tenant: r.tenant,
         run_id: r.runId,
         record_id: r.recordId,
         written_ms,
@@ -419,15 +505,76 @@ export class ClickHouseScoreSink implements ScoreSink {
     );
   }
 
-  async loadCheckpoint(runId: string): Promise<CheckpointRecord[]> {
-    const rows = await this.client.query<{ record_id: string; role: string; payload: string }>(
-      sql`SELECT record_id, role, payload FROM evaluator_inbox FINAL WHERE run_id = ${runId}`,
+  async loadCheckpoint(tenant: string, runId: string): Promise<CheckpointRecord[]> {
+    // tenant '': rows checkpointed before runs were keyed by tenant (migration 003)
+    const rows = await this.client.query<{ tenant: string; record_id: string; role: string; payload: string }>(
+      sql`SELECT tenant, record_id, role, payload FROM evaluator_inbox FINAL WHERE run_id = ${runId} AND tenant IN (${tenant}, '')`,
     );
     return rows.map((r) => ({
+      tenant: r.tenant,
       runId,
       recordId: r.record_id,
       role: r.role === 'truth' ? 'truth' : 'updates',
       payload: new Uint8Array(Buffer.from(r.payload, 'base64')),
+    }));
+  }
+
+  async writeLiveUpdates(rows: readonly LiveUpdateRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const written_ms = this.now();
+    await this.client.insert(
+      'live_updates',
+      rows.map((r) => ({
+        tenant: r.tenant,
+        minute: Math.floor(r.minute_ms / 1000), // DateTime from unix seconds (no time zone involved)
+        user_id: r.user_id,
+        persona_version: r.persona_version,
+        window_id: r.window_id,
+        written_ms,
+        time_ms: fin(r.time_ms),
+        early: r.early ? 1 : 0,
+        freshness_ms: finOrNull(r.freshness_ms),
+        flipped: r.flipped,
+        mean_confidence: finOrNull(r.mean_confidence),
+        tag_dimension: r.tag_dimension,
+        tag_value: r.tag_value,
+        tag_confidence: r.tag_confidence.map(fin),
+        tag_score: finOrNull(r.tag_score),
+        model: r.model,
+      })),
+    );
+  }
+
+  async liveTenants(sinceMs: number): Promise<LiveTenant[]> {
+    return (await this.client.query<Row>(liveTenantsSql(sinceMs))).map((r) => ({
+      tenant: str(r.tenant),
+      last_ms: num(r.last_ms),
+    }));
+  }
+
+  async liveMinutes(tenant: string, fromMs: number, toMs: number): Promise<LiveMinute[]> {
+    return (await this.client.query<Row>(liveMinutesSql(tenant, fromMs, toMs))).map((r) => ({
+      minute_ms: num(r.minute_ms),
+      updates: num(r.updates),
+      users: num(r.users),
+      early_share: num(r.early_share),
+      flip_rate: num(r.flip_rate),
+      mean_confidence: numOrNull(r.avg_confidence),
+      freshness_count: num(r.freshness_count),
+      freshness_p50_ms: numOrNull(r.freshness_p50_ms),
+      freshness_p99_ms: numOrNull(r.freshness_p99_ms),
+      scored_updates: num(r.scored_updates),
+      tag_score: numOrNull(r.avg_tag_score),
+    }));
+  }
+
+  async liveTags(tenant: string, fromMs: number, toMs: number, perMinute = false): Promise<LiveTagShare[]> {
+    return (await this.client.query<Row>(liveTagDistributionSql(tenant, fromMs, toMs, perMinute))).map((r) => ({
+      ...(perMinute ? { minute_ms: num(r.minute_ms) } : {}),
+      dimension: str(r.dimension),
+      value: str(r.value),
+      users: num(r.users),
+      share: num(r.share),
     }));
   }
 }

@@ -216,3 +216,69 @@ describe('RunAccumulator', () => {
     expect(r.convergence.at(-1)!.tag_score).toBeGreaterThan(r.convergence[0]!.tag_score);
   });
 });
+
+describe('RunAccumulator: runs are (tenant, run id)', () => {
+  const markerOf = (tenant: string, partition: number) =>
+    create(EndOfRunSchema, { runId: 'r1', partition, totalPartitions: 2, tenant, producedTimeMs: 10_000 });
+
+  it("never lets another tenant's markers, updates or truths complete or change the run", () => {
+    const a = new RunAccumulator('r1', { ...options, tenant: 'acme' });
+    a.addTruth(truth('a', 'test', [t('age_band', '25-34'), t('interests', 'tech')]));
+    a.addUpdate(update('a', 1, [t('age_band', '25-34'), t('interests', 'tech')]));
+    const before = a.report();
+    // globex sends the same run id: every marker of both topics, a truth and an update of "its" user a
+    for (const p of [0, 1]) {
+      expect(a.addMarker('updates', markerOf('globex', p))).toBe(false);
+      expect(a.addMarker('truth', markerOf('globex', p))).toBe(false);
+    }
+    const foreignTruth = truth('a', 'test', [t('age_band', '55+')]);
+    foreignTruth.tenant = 'globex';
+    expect(a.addTruth(foreignTruth)).toBe(false);
+    const foreign = update('a', 2, [t('age_band', '55+')]);
+    (foreign.persona as NonNullable<typeof foreign.persona>).tenant = 'globex';
+    expect(a.addUpdate(foreign)).toBe(false);
+    expect(a.isComplete()).toBe(false);
+    expect(a.report()).toEqual(before);
+    expect(a.report().tenant).toBe('acme');
+    // its own markers complete it
+    for (const p of [0, 1]) {
+      a.addMarker('updates', markerOf('acme', p));
+      a.addMarker('truth', markerOf('acme', p));
+    }
+    expect(a.isComplete()).toBe(true);
+  });
+
+  it('binds to the first record’s tenant when none is given', () => {
+    const a = new RunAccumulator('r1', options);
+    expect(a.addMarker('updates', markerOf('acme', 0))).toBe(true);
+    expect(a.addMarker('updates', markerOf('globex', 1))).toBe(false);
+    expect(a.progress().markers.updates.received).toEqual([0]);
+  });
+});
+
+describe('RunAccumulator: freshness', () => {
+  it('reports nearest-rank p50/p99 of updated_ms − first_entry_ms over updates that know it', () => {
+    const acc = new RunAccumulator('r1', options);
+    // updated_ms of version v is 1100·v; first_entry_ms 0 (unknown) on version 3
+    const firstEntry = [0, 1000, 1700, 0, 4000];
+    for (let v = 1; v <= 4; v++) {
+      const u = update('a', v, [t('age_band', '25-34')]);
+      u.firstEntryMs = firstEntry[v] as number;
+      acc.addUpdate(u);
+    }
+    // freshness: v1 1100−1000 = 100, v2 2200−1700 = 500, v3 unknown, v4 4400−4000 = 400 → sorted 100, 400, 500
+    const r = acc.report();
+    expect(r.freshness_p50_ms).toBe(400);
+    expect(r.freshness_p99_ms).toBe(500);
+    expect(reportContract(r)).toMatchObject({ freshness_p50_ms: 400, freshness_p99_ms: 500 });
+    // the latency fields are unchanged by it
+    expect(r.latency.count).toBe(4);
+  });
+
+  it('is null when no update knows its first entry time', () => {
+    const acc = new RunAccumulator('r1', options);
+    acc.addUpdate(update('a', 1, [t('age_band', '25-34')]));
+    expect(acc.report()).toMatchObject({ freshness_p50_ms: null, freshness_p99_ms: null });
+    expect(new RunAccumulator('r1').report()).toMatchObject({ freshness_p50_ms: null, freshness_p99_ms: null });
+  });
+});

@@ -2,6 +2,9 @@
  * The run accumulator (pure): gathers one run's persona updates, ground truths and end-of-run
  * markers from the two topics (updates and truth), and computes the run's HPR-Bench report.
  *
+ * - A run is (tenant, run id): an accumulator holds one tenant's run. Records of any other tenant
+ *   (updates, truths and end-of-run markers alike) are refused, so nothing another tenant sends can
+ *   complete or change it. The tenant is given (`options.tenant`) or taken from the first record.
  * - Completion: the run is complete when, for each of the two topics, it holds `totalPartitions`
  *   markers for distinct partitions.
  * - Idempotence: an update is identified by (user, persona version, tombstone), a truth by user, a
@@ -17,7 +20,7 @@ import { type DimensionScore, overallCalibrationError, perDimensionScores } from
 import { compression, retention } from './metrics/compression.js';
 import { CONVERGENCE_BUCKETS, type ConvergencePoint, convergenceCurve, historyBucket } from './metrics/convergence.js';
 import { type LabelSet, labelsFromTags, type ScoringDimension, scoringDimensions } from './metrics/labels.js';
-import { type LatencyPercentiles, latencyPercentiles, mean } from './metrics/stats.js';
+import { freshnessMs, type LatencyPercentiles, latencyPercentiles, mean, percentileOrNull } from './metrics/stats.js';
 import { accEx, countHallucinations, hallucinationRate } from './metrics/summary.js';
 import { userAvgAtK } from './metrics/tags.js';
 
@@ -25,6 +28,8 @@ import { userAvgAtK } from './metrics/tags.js';
 export type StreamRole = 'updates' | 'truth';
 
 export interface AccumulatorOptions {
+  /** The run's tenant; records of other tenants are refused. Default: the tenant of the first record. */
+  tenant?: string;
   /** Score every user with truth instead of the test split only (small demos). Default false. */
   scoreAllUsers?: boolean;
   /** Score sensitive dimensions (tenant switched them on). Default false: excluded everywhere. */
@@ -147,6 +152,12 @@ export interface RunReport {
   baselines: Baselines;
   events_per_s: number;
   wall_s: number;
+  /**
+   * Freshness percentiles (nearest rank) over the run's updates of persona.updated_ms −
+   * update.first_entry_ms, for updates whose first_entry_ms is known (> 0); null when none is.
+   */
+  freshness_p50_ms: number | null;
+  freshness_p99_ms: number | null;
   // beyond the contract
   scored_split: 'test' | 'all';
   calibration_ece: number | null;
@@ -185,6 +196,8 @@ export function reportContract(r: RunReport) {
     baselines: r.baselines,
     events_per_s: r.events_per_s,
     wall_s: r.wall_s,
+    freshness_p50_ms: r.freshness_p50_ms,
+    freshness_p99_ms: r.freshness_p99_ms,
   };
 }
 
@@ -200,6 +213,7 @@ interface UpdatePoint {
   rawTokens: number;
   semTokens: number;
   ingestTimeMs: number;
+  firstEntryMs: number;
   updatedMs: number;
   summary: string;
   model: string;
@@ -234,13 +248,14 @@ export class RunAccumulator {
   private readonly markers: Record<StreamRole, Map<number, EndOfRun>> = { updates: new Map(), truth: new Map() };
   private readonly dims: ScoringDimension[];
   private readonly extractor: FactExtractor;
-  private tenant = '';
+  private tenant: string;
   private updateCount = 0;
 
   constructor(
     readonly runId: string,
     private readonly options: AccumulatorOptions = {},
   ) {
+    this.tenant = options.tenant ?? '';
     this.dims = scoringDimensions({
       includeSensitive: options.includeSensitive ?? false,
       ...(options.labeledDimensions ? { labeled: options.labeledDimensions } : {}),
@@ -261,6 +276,12 @@ export class RunAccumulator {
     return this.dims.filter((d) => labeled.includes(d.name));
   }
 
+  /** True when a record of `tenant` belongs to this run (binding the run to it when not bound yet). */
+  private owns(tenant: string): boolean {
+    if (this.tenant === '') this.tenant = tenant;
+    return tenant === this.tenant;
+  }
+
   private user(tenant: string, userId: string): UserState {
     const key = `${tenant}/${userId}`;
     let u = this.users.get(key);
@@ -271,14 +292,14 @@ export class RunAccumulator {
     return u;
   }
 
-  /** Adds a persona update; returns false for a duplicate (or an update without persona). */
+  /** Adds a persona update; returns false for a duplicate (or an update without persona, or of another tenant). */
   addUpdate(update: PersonaUpdate): boolean {
     const p = update.persona;
     if (!p || p.userId === '') return false;
+    if (!this.owns(p.tenant)) return false;
     const u = this.user(p.tenant, p.userId);
     const id = `${p.version}|${update.tombstone ? 't' : 'u'}`;
     if (u.updates.has(id)) return false;
-    this.tenant ||= p.tenant;
     const tags = update.samples.length > 0 ? update.samples.map((s) => s.tags) : [p.tags];
     u.updates.set(id, {
       version: p.version,
@@ -292,6 +313,7 @@ export class RunAccumulator {
       rawTokens: update.rawTokens,
       semTokens: update.semantizedTokens,
       ingestTimeMs: update.ingestTimeMs,
+      firstEntryMs: update.firstEntryMs,
       updatedMs: p.updatedMs,
       summary: update.tombstone ? '' : p.summary,
       model: p.model,
@@ -300,12 +322,12 @@ export class RunAccumulator {
     return true;
   }
 
-  /** Adds a user's ground truth; returns false when the user's truth is already known. */
+  /** Adds a user's ground truth; returns false when the user's truth is already known (or of another tenant). */
   addTruth(truth: GroundTruth): boolean {
     if (truth.userId === '') return false;
+    if (!this.owns(truth.tenant)) return false;
     const u = this.user(truth.tenant, truth.userId);
     if (u.truth) return false;
-    this.tenant ||= truth.tenant;
     u.truth = {
       labels: labelsFromTags(truth.tags),
       keyFacts: truth.keyFacts.map((f) => ({ dimension: f.dimension, value: f.value })),
@@ -314,12 +336,12 @@ export class RunAccumulator {
     return true;
   }
 
-  /** Adds an end-of-run marker read from one of the two topics; false for a duplicate. */
+  /** Adds an end-of-run marker read from one of the two topics; false for a duplicate (or another tenant's). */
   addMarker(role: StreamRole, marker: EndOfRun): boolean {
+    if (!this.owns(marker.tenant)) return false;
     const m = this.markers[role];
     if (m.has(marker.partition)) return false;
     m.set(marker.partition, marker);
-    this.tenant ||= marker.tenant;
     return true;
   }
 
@@ -388,6 +410,7 @@ export class RunAccumulator {
     const models = new Map<string, number>();
     let events = 0;
     let maxSamples = 0;
+    const freshness: number[] = [];
     let startMs = Number.POSITIVE_INFINITY;
     let lastUpdateMs = 0;
 
@@ -416,6 +439,8 @@ export class RunAccumulator {
         if (p.ingestTimeMs > 0) startMs = Math.min(startMs, p.ingestTimeMs);
         lastUpdateMs = Math.max(lastUpdateMs, p.updatedMs);
         const latency = p.ingestTimeMs > 0 && p.updatedMs > 0 ? p.updatedMs - p.ingestTimeMs : null;
+        const fresh = freshnessMs(p.updatedMs, p.firstEntryMs);
+        if (fresh !== null) freshness.push(fresh);
         updateRows.push({
           tenant: u.tenant,
           user_id: u.userId,
@@ -540,6 +565,8 @@ export class RunAccumulator {
       baselines,
       events_per_s: wallS > 0 ? eventCount / wallS : 0,
       wall_s: wallS,
+      freshness_p50_ms: percentileOrNull(freshness, 50),
+      freshness_p99_ms: percentileOrNull(freshness, 99),
       scored_split: scoreAll ? 'all' : 'test',
       calibration_ece: overallCalibrationError(scoredInputs, dims),
       updates: this.updateCount,

@@ -23,6 +23,8 @@ const METRICS = [
   'retention',
   'events_per_s',
   'wall_s',
+  'freshness_p50_ms',
+  'freshness_p99_ms',
 ] as const;
 
 /**

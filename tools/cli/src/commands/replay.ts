@@ -1,5 +1,5 @@
-import { ErrorCode, PersonaStreamError, Topics } from '@personastream/contracts';
-import { readDatasetManifest } from '@personastream/dataset';
+import { ErrorCode, PersonaStreamError, runKey, Topics } from '@personastream/contracts';
+import { readDatasetManifest, readDatasetTruth } from '@personastream/dataset';
 import { type PublishTruthSummary, publishDatasetTruth, replayDataset } from '@personastream/ingest';
 import { createLogger } from '@personastream/runtime';
 import { createKafkaStream } from '@personastream/stream';
@@ -80,7 +80,11 @@ export async function runReplay(args: string[]): Promise<number> {
     say(`truth: ${truth.truths} labelled users → ${Topics.truth}`);
     // the evaluator scores the dimensions the dataset labels only when told (run facts)
     if (typeof o.evaluator === 'string') {
-      for (const run of truth.runs) await putRunFacts(o.evaluator, run, manifest);
+      const runs =
+        common.tenant !== undefined
+          ? truth.runs.map((run) => [common.tenant as string, run] as const)
+          : await truthRuns(o.path, common.runId);
+      for (const [tenant, run] of runs) await putRunFacts(o.evaluator, tenant, run, manifest);
       say(`run facts (labelled dimensions ${manifest.labelledDimensions.join(', ')}) → ${o.evaluator}`);
     }
   }
@@ -119,13 +123,27 @@ export async function runReplay(args: string[]): Promise<number> {
   return 0;
 }
 
-/** `PUT /api/runs/:id/facts` of an evaluator: the dataset's labelled dimensions, event count and start time. */
+/** The (tenant, run id) pairs of a dataset's truth, with the `--run-id` rewrite applied. */
+async function truthRuns(path: string, runId: string | undefined): Promise<Array<readonly [string, string]>> {
+  const runs = new Map<string, readonly [string, string]>();
+  for await (const t of readDatasetTruth(path)) {
+    const run = runId ?? t.runId;
+    runs.set(runKey(t.tenant, run), [t.tenant, run]);
+  }
+  return [...runs.values()];
+}
+
+/**
+ * `PUT /api/tenants/:tenant/runs/:runId/facts` of an evaluator: the dataset's labelled dimensions,
+ * event count and start time.
+ */
 async function putRunFacts(
   evaluatorUrl: string,
+  tenant: string,
   runId: string,
   manifest: Awaited<ReturnType<typeof readDatasetManifest>>,
 ): Promise<void> {
-  const url = `${evaluatorUrl.replace(/\/+$/, '')}/api/runs/${encodeURIComponent(runId)}/facts`;
+  const url = `${evaluatorUrl.replace(/\/+$/, '')}/api/tenants/${encodeURIComponent(tenant)}/runs/${encodeURIComponent(runId)}/facts`;
   const res = await fetch(url, {
     method: 'PUT',
     headers: { 'content-type': 'application/json' },
@@ -141,7 +159,7 @@ async function putRunFacts(
   if (!res.ok) {
     throw new PersonaStreamError(
       ErrorCode.Unavailable,
-      `replay: the evaluator refused the run facts of ${runId}: ${res.status} ${await res.text()}`,
+      `replay: the evaluator refused the run facts of ${runId} (tenant ${tenant}): ${res.status} ${await res.text()}`,
       'evaluator',
     );
   }

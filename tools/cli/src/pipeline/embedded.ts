@@ -85,7 +85,7 @@ export async function runEmbeddedPipeline(opts: PipelineOptions): Promise<Pipeli
   await Promise.all([semantizer.start(), persona.start(), evaluator.start()]);
   try {
     const bar = progressBar('simulate', opts.sim.users, opts.quiet);
-    const waiting = evaluator.waitForRun(opts.sim.runId);
+    const waiting = evaluator.waitForRun(opts.sim.tenant, opts.sim.runId);
     await publishRun(opts.sim, { stream: broker, logger }, { onProgress: (n) => bar.update(n) });
     bar.stop();
     const report = await waiting;

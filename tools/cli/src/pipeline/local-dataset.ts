@@ -99,7 +99,7 @@ export async function runLocalDatasetPipeline(opts: LocalDatasetOptions): Promis
   const producer = kafka.producer();
   const admin = kafka.admin();
   try {
-    await stack.putFacts(runId, {
+    await stack.putFacts(tenant, runId, {
       info: {
         seed: null,
         stack: 'local',
@@ -144,7 +144,7 @@ export async function runLocalDatasetPipeline(opts: LocalDatasetOptions): Promis
     say(
       `replay → ${opts.target}: ${replay.accepted} accepted, ${replay.duplicates} duplicates, rejected ${JSON.stringify(replay.rejected)}`,
     );
-    const report = await stack.waitForReport(runId, opts.timeoutMs ?? 600_000);
+    const report = await stack.waitForReport(tenant, runId, opts.timeoutMs ?? 600_000);
     return { report, manifest, replay, truth, runId, tenant, modelPath };
   } finally {
     await producer.close();

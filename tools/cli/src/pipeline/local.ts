@@ -135,10 +135,14 @@ export interface LocalStack {
   token: string;
   /** Token (persona bearer token and ingest API key) of every tenant, `tenant` and `otherTenants`. */
   tokens: Record<string, string>;
-  /** Run facts the streams do not carry, used by the evaluator when the run completes. */
-  putFacts(runId: string, facts: { info?: Record<string, unknown>; baselines?: unknown }): Promise<void>;
-  /** The run's report, once the evaluator has every end-of-run marker and has written it. */
-  waitForReport(runId: string, timeoutMs?: number): Promise<RunReport>;
+  /** Run facts the streams do not carry, used by the evaluator when the tenant's run completes. */
+  putFacts(
+    tenant: string,
+    runId: string,
+    facts: { info?: Record<string, unknown>; baselines?: unknown },
+  ): Promise<void>;
+  /** The tenant's run's report, once the evaluator has every end-of-run marker and has written it. */
+  waitForReport(tenant: string, runId: string, timeoutMs?: number): Promise<RunReport>;
   /** Adds a process (e.g. the simulator) that `stop` stops too. */
   track(process: ServiceProcess): void;
   /** Stops the services (and the infra if this started it). Idempotent. */
@@ -240,15 +244,15 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     infra,
     token,
     tokens,
-    async putFacts(runId, facts) {
-      const put = await fetch(`${evaluatorUrl}/api/runs/${encodeURIComponent(runId)}/facts`, {
+    async putFacts(tenant, runId, facts) {
+      const put = await fetch(`${evaluatorRunUrl(evaluatorUrl, tenant, runId)}/facts`, {
         method: 'PUT',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(facts),
       });
       if (!put.ok) throw new Error(`evaluator refused the run facts: ${put.status} ${await put.text()}`);
     },
-    waitForReport: (runId, timeoutMs = 600_000) => waitForReport(evaluatorUrl, runId, timeoutMs),
+    waitForReport: (tenant, runId, timeoutMs = 600_000) => waitForReport(evaluatorUrl, tenant, runId, timeoutMs),
     track: (process) => {
       services.push(process);
     },
@@ -339,7 +343,7 @@ export async function runLocalPipeline(opts: LocalPipelineOptions): Promise<Loca
     // run facts the streams do not carry: the evaluator uses them when the run completes
     const scoreAllUsers = Boolean(opts.scoreAllUsers);
     const inputs = baselineInputs(opts.sim);
-    await stack.putFacts(opts.sim.runId, {
+    await stack.putFacts(opts.sim.tenant, opts.sim.runId, {
       info: {
         seed: opts.sim.seed,
         stack: 'local',
@@ -365,7 +369,7 @@ export async function runLocalPipeline(opts: LocalPipelineOptions): Promise<Loca
     const code = await exitedWithin(simulator, timeoutMs);
     if (code !== 0) throw new Error(`simulator exited with ${code}; see ${simulator.logFile}`);
 
-    const report = await stack.waitForReport(opts.sim.runId, Math.max(1, deadline - Date.now()));
+    const report = await stack.waitForReport(opts.sim.tenant, opts.sim.runId, Math.max(1, deadline - Date.now()));
     if (opts.keepRunning) {
       say(
         `left running: persona gRPC 127.0.0.1:${LOCAL_PORTS.personaGrpc} (tenant ${opts.sim.tenant}), ` +
@@ -397,12 +401,22 @@ async function exitedWithin(service: ServiceProcess, timeoutMs: number): Promise
   }
 }
 
+/** The evaluator's URL of a tenant's run (runs are (tenant, run id)). */
+export function evaluatorRunUrl(evaluatorUrl: string, tenant: string, runId: string): string {
+  return `${evaluatorUrl.replace(/\/+$/, '')}/api/tenants/${encodeURIComponent(tenant)}/runs/${encodeURIComponent(runId)}`;
+}
+
 /**
  * Reads the run from the evaluator's API once the evaluator has written it (after the markers):
  * a long poll (`?wait=`), asked again every 30 s so a dropped connection costs nothing.
  */
-async function waitForReport(evaluatorUrl: string, runId: string, timeoutMs: number): Promise<RunReport> {
-  const url = `${evaluatorUrl}/api/runs/${encodeURIComponent(runId)}?wait=30000`;
+async function waitForReport(
+  evaluatorUrl: string,
+  tenant: string,
+  runId: string,
+  timeoutMs: number,
+): Promise<RunReport> {
+  const url = `${evaluatorRunUrl(evaluatorUrl, tenant, runId)}?wait=30000`;
   const deadline = Date.now() + timeoutMs;
   say("evaluator: waiting for every partition's end-of-run marker…");
   while (Date.now() < deadline) {
@@ -410,5 +424,5 @@ async function waitForReport(evaluatorUrl: string, runId: string, timeoutMs: num
     if (res.ok) return (await res.json()) as RunReport;
     if (res.status !== 404) throw new Error(`evaluator answered ${res.status}: ${await res.text()}`);
   }
-  throw new Error(`run ${runId} was not complete after ${timeoutMs} ms (see .infra/logs/*.log)`);
+  throw new Error(`run ${runId} of tenant ${tenant} was not complete after ${timeoutMs} ms (see .infra/logs/*.log)`);
 }

@@ -1,7 +1,12 @@
 /**
  * The analysts' dashboard page: one HTML document, one stylesheet and one small script, all served
  * by the evaluator (no CDN, works offline). Charts are inline SVG drawn by the script below from the
- * JSON API (`/api/runs`, `/api/runs/:id`). The script builds DOM nodes (never innerHTML with data).
+ * JSON API (`/api/runs`, `/api/tenants/:tenant/runs/:runId`, `/api/live`, `/api/tenants/:tenant/live`).
+ * The script builds DOM nodes (never innerHTML with data).
+ *
+ * Two views: Runs (`#tenant=T&run=R`: finite runs' HPR-Bench reports) and Live (`#live=T`: a tenant's
+ * live clickstream per minute — updates, users, freshness, early share, flip rate, confidence, the
+ * rolling tag score of labelled users — and its tag value distribution per dimension).
  */
 
 /** Reference figures of the paper (UserGPT Technical Report, arXiv 2605.08766). */
@@ -20,13 +25,31 @@ export const INDEX_HTML = `<!doctype html>
 <header>
   <h1>PersonaStream <span>HPR-Bench runs</span></h1>
   <p class="sub">Scores from ClickHouse · paper reference: Avg@10 ${PAPER.tag_avg_at_k} · Acc_Ex ${PAPER.acc_ex} · compression ${(PAPER.compression_bytes * 100).toFixed(1)}%</p>
+  <nav><a href="#" id="nav-runs" class="tab">Runs</a><a href="#live" id="nav-live" class="tab">Live</a></nav>
 </header>
-<main>
+<main id="runs-view">
   <section class="card" id="runs-card">
     <h2>Runs</h2>
     <div id="runs"><p class="muted">Loading…</p></div>
   </section>
   <section id="detail"></section>
+</main>
+<main id="live-view" hidden>
+  <section class="card" id="live-card">
+    <h2>Live clickstream</h2>
+    <div class="controls">
+      <label>Tenant <select id="live-tenant"></select></label>
+      <label>Last <select id="live-range">
+        <option value="30">30 minutes</option>
+        <option value="60" selected>60 minutes</option>
+        <option value="180">3 hours</option>
+        <option value="720">12 hours</option>
+        <option value="1440">24 hours</option>
+      </select></label>
+      <span class="muted" id="live-updated"></span>
+    </div>
+  </section>
+  <section id="live-detail"></section>
 </main>
 <script src="/dashboard.js"></script>
 </body>
@@ -67,6 +90,12 @@ td.summary { white-space:normal; max-width:520px; color:var(--muted); font-size:
 .legend i { display:inline-block; width:10px; height:10px; border-radius:2px; margin-right:5px; vertical-align:-1px; }
 .meta { color:var(--muted); font-size:12px; margin:0 0 12px; }
 .error { color:var(--bad); }
+nav { margin-top:10px; display:flex; gap:6px; }
+nav .tab { padding:5px 14px; border-radius:6px; color:var(--ink); text-decoration:none; border:1px solid var(--line); background:var(--card); }
+nav .tab.active { background:var(--ours); border-color:var(--ours); color:#fff; }
+.controls { display:flex; gap:18px; align-items:center; flex-wrap:wrap; }
+.controls select { font:inherit; padding:3px 6px; margin-left:6px; }
+[hidden] { display:none !important; }
 `;
 
 /**
@@ -241,18 +270,19 @@ export const DASHBOARD_JS = `(function () {
     var box = document.getElementById('runs');
     box.textContent = '';
     if (!runs.length) { box.appendChild(h('p', { class: 'muted', text: 'No run scored yet. Run "npx personastream bench" or the demo.' })); return; }
-    var head = h('tr', {}, ['run', 'completed (UTC)', 'users', 'test users', 'Avg@k', 'Acc_Ex', 'halluc.', 'compression', 'backend', 'stack'].map(function (c, i) {
-      return h('th', { class: i >= 2 && i <= 7 ? 'num' : '', text: c });
+    var head = h('tr', {}, ['tenant', 'run', 'completed (UTC)', 'users', 'test users', 'Avg@k', 'Acc_Ex', 'halluc.', 'compression', 'backend', 'stack'].map(function (c, i) {
+      return h('th', { class: i >= 3 && i <= 8 ? 'num' : '', text: c });
     }));
     var rows = runs.map(function (r) {
-      var tr = h('tr', { class: 'run' + (r.run_id === selected ? ' selected' : ''), 'data-run': r.run_id }, [
-        h('td', { text: r.run_id }), h('td', { text: when(r.completed_ms) }),
+      var isSel = selected && r.tenant === selected.tenant && r.run_id === selected.run;
+      var tr = h('tr', { class: 'run' + (isSel ? ' selected' : ''), 'data-run': r.run_id, 'data-tenant': r.tenant }, [
+        h('td', { text: r.tenant }), h('td', { text: r.run_id }), h('td', { text: when(r.completed_ms) }),
         h('td', { class: 'num', text: String(r.users) }), h('td', { class: 'num', text: String(r.test_users) }),
         h('td', { class: 'num', text: num(r.tag_avg_at_k) }), h('td', { class: 'num', text: num(r.acc_ex) }),
         h('td', { class: 'num', text: num(r.hallucination_rate) }), h('td', { class: 'num', text: pct(r.compression_bytes) }),
         h('td', { text: r.backend }), h('td', { text: r.stack }),
       ]);
-      tr.addEventListener('click', function () { location.hash = '#run=' + encodeURIComponent(r.run_id); });
+      tr.addEventListener('click', function () { location.hash = runHash(r.tenant, r.run_id); });
       return tr;
     });
     box.appendChild(h('table', {}, [h('thead', {}, [head]), h('tbody', {}, rows)]));
@@ -263,6 +293,7 @@ export const DASHBOARD_JS = `(function () {
     box.textContent = '';
     var b = r.baselines || {}, prior = b.prior || {}, raw = b.raw_frequency || {};
     box.appendChild(h('h2', { text: 'Run ' + r.run_id }));
+    box.appendChild(h('p', { class: 'meta', text: 'tenant ' + r.tenant }));
     box.appendChild(h('p', { class: 'meta', text: r.users + ' users (' + r.test_users + ' scored, ' + r.scored_split + ' split) · ' +
       r.events + ' events · ' + r.updates + ' persona updates · backend ' + r.backend + ' · stack ' + r.stack +
       (r.seed === null ? '' : ' · seed ' + r.seed) + ' · k = ' + r.samples + ' · ' + num(r.events_per_s, 1) + ' events/s over ' + num(r.wall_s, 1) + ' s' }));
@@ -273,6 +304,8 @@ export const DASHBOARD_JS = `(function () {
       kpi('Hallucination rate', num(r.hallucination_rate), [['calibration ECE', num(r.calibration_ece)]]),
       kpi('Retention', r.retention === null ? 'n/a' : num(r.retention), [['raw-input score', r.retention === null ? 'not measured' : 'measured']]),
       kpi('Update latency p50', num(r.latency.p50_ms, 0) + ' ms', [['p99', num(r.latency.p99_ms, 0) + ' ms'], ['n', String(r.latency.count)]]),
+      kpi('Freshness p50', r.freshness_p50_ms === null || r.freshness_p50_ms === undefined ? 'n/a' : num(r.freshness_p50_ms, 0) + ' ms',
+        [['p99', r.freshness_p99_ms === null || r.freshness_p99_ms === undefined ? 'n/a' : num(r.freshness_p99_ms, 0) + ' ms'], ['event entry → persona', '']]),
     ]));
 
     var grid = h('div', { class: 'grid' });
@@ -324,35 +357,253 @@ export const DASHBOARD_JS = `(function () {
     box.appendChild(users);
   }
 
-  function selectedFromHash() {
-    var m = /run=([^&]+)/.exec(location.hash);
-    return m ? decodeURIComponent(m[1]) : null;
+  function runHash(tenant, run) { return '#tenant=' + encodeURIComponent(tenant) + '&run=' + encodeURIComponent(run); }
+  function hashParam(name) {
+    var m = new RegExp('[#&]' + name + '(?:=([^&]*))?(?:&|$)').exec(location.hash);
+    return m ? decodeURIComponent(m[1] || '') : null;
   }
+  // #tenant=T&run=R; an older #run=R link resolves to the tenant that has run R when only one has it
+  function selectedFromHash() {
+    var tenant = hashParam('tenant'), run = hashParam('run');
+    if (!run) return null;
+    if (!tenant) {
+      var owners = runsCache.filter(function (r) { return r.run_id === run; });
+      if (owners.length !== 1) return { tenant: null, run: run };
+      tenant = owners[0].tenant;
+    }
+    return { tenant: tenant, run: run };
+  }
+  function ready() { document.body.setAttribute('data-ready', '1'); }
+  function runUrl(sel) { return '/api/tenants/' + encodeURIComponent(sel.tenant) + '/runs/' + encodeURIComponent(sel.run); }
 
-  function showRun(id) {
+  function showRun(sel) {
     document.body.removeAttribute('data-ready');
-    renderRuns(runsCache, id);
-    if (!id) { document.body.setAttribute('data-ready', '1'); return; }
-    getJSON('/api/runs/' + encodeURIComponent(id)).then(function (r) {
+    renderRuns(runsCache, sel);
+    if (!sel) { ready(); return; }
+    if (!sel.tenant) {
+      var none = document.getElementById('detail');
+      none.textContent = '';
+      none.appendChild(h('p', { class: 'error', text: 'Run ' + sel.run + ' not found: runs are per tenant (#tenant=T&run=R)' }));
+      ready();
+      return;
+    }
+    getJSON(runUrl(sel)).then(function (r) {
       renderDetail(r);
-      document.body.setAttribute('data-ready', '1');
+      ready();
     }).catch(function (e) {
       var box = document.getElementById('detail');
       box.textContent = '';
-      box.appendChild(h('p', { class: 'error', text: 'Could not load run ' + id + ': ' + e.message }));
-      document.body.setAttribute('data-ready', '1');
+      box.appendChild(h('p', { class: 'error', text: 'Could not load run ' + sel.run + ' of tenant ' + sel.tenant + ': ' + e.message }));
+      ready();
     });
   }
 
-  window.addEventListener('hashchange', function () { showRun(selectedFromHash()); });
-  getJSON('/api/runs').then(function (body) {
-    runsCache = body.runs || [];
-    showRun(selectedFromHash() || (runsCache[0] && runsCache[0].run_id) || null);
-  }).catch(function (e) {
-    var box = document.getElementById('runs');
+  // ---- Live view -------------------------------------------------------------------------------
+
+  var LIVE = { updates: '#2f6fde', users: '#3aa57a', p50: '#2f6fde', p99: '#d64545', early: '#e39b2d', flips: '#8e5bd6', conf: '#3aa57a', score: '#2f6fde' };
+  var liveTimer = null;
+
+  function hhmm(ms) { return new Date(ms).toISOString().slice(11, 16); }
+
+  // A chart over the minutes of [from, to): bars or lines (with points), values null = gap.
+  function timeChart(minutes, from, to, series, opts) {
+    var W = 560, H = opts.height || 200, L = opts.left || 48, R = 12, T = 12, B = 30;
+    var root = s('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img' });
+    var plotW = W - L - R, plotH = H - T - B, span = Math.max(60000, to - from);
+    var max = opts.max;
+    if (max === undefined) {
+      max = 0;
+      series.forEach(function (se) { minutes.forEach(function (m) { var v = m[se.key]; if (v !== null && v !== undefined) max = Math.max(max, v); }); });
+      max = max > 0 ? max * 1.1 : 1;
+    }
+    function X(ms) { return L + ((ms - from) / span) * plotW; }
+    function Y(v) { return T + plotH - (Math.min(v, max) / max) * plotH; }
+    for (var g = 0; g <= 4; g++) {
+      root.appendChild(s('line', { class: 'grid-line', x1: L, x2: W - R, y1: Y((max * g) / 4), y2: Y((max * g) / 4) }));
+      root.appendChild(s('text', { x: L - 6, y: Y((max * g) / 4) + 4, 'text-anchor': 'end' }, opts.format((max * g) / 4)));
+    }
+    for (var t = 0; t <= 4; t++) {
+      var tm = from + (span * t) / 4;
+      root.appendChild(s('text', { x: X(tm), y: H - B + 16, 'text-anchor': t === 0 ? 'start' : t === 4 ? 'end' : 'middle' }, hhmm(tm)));
+    }
+    var slot = Math.max(2, (60000 / span) * plotW);
+    series.forEach(function (se, si) {
+      var pts = minutes.filter(function (m) { return m[se.key] !== null && m[se.key] !== undefined; });
+      if (se.kind === 'bar') {
+        var bw = Math.max(1.5, slot / series.length - 1);
+        pts.forEach(function (m) {
+          var v = m[se.key], y = Y(v);
+          root.appendChild(tip(s('rect', { class: 'bar', x: X(m.minute_ms) + si * bw, y: y, width: bw, height: Math.max(1, T + plotH - y), fill: se.color }),
+            hhmm(m.minute_ms) + ' ' + se.name + ': ' + opts.format(v)));
+        });
+        return;
+      }
+      var d = pts.map(function (m, i) { return (i ? 'L' : 'M') + (X(m.minute_ms) + slot / 2).toFixed(1) + ' ' + Y(m[se.key]).toFixed(1); }).join(' ');
+      if (d) root.appendChild(s('path', { class: 'line', d: d, fill: 'none', stroke: se.color, 'stroke-width': 2, 'data-series': se.key }));
+      pts.forEach(function (m) {
+        root.appendChild(tip(s('circle', { class: 'point', cx: X(m.minute_ms) + slot / 2, cy: Y(m[se.key]), r: 2.5, fill: se.color, 'data-series': se.key }),
+          hhmm(m.minute_ms) + ' ' + se.name + ': ' + opts.format(m[se.key])));
+      });
+    });
+    root.appendChild(s('line', { class: 'axis', x1: L, x2: W - R, y1: T + plotH, y2: T + plotH }));
+    return root;
+  }
+
+  // Tag value distribution: one block of horizontal bars per dimension (share of the dimension's users).
+  function tagBars(tags) {
+    var dims = [];
+    tags.forEach(function (t) { if (dims.indexOf(t.dimension) < 0) dims.push(t.dimension); });
+    var rowH = 18, W = 560, L = 150, R = 90, headH = 20, y = 4, H = 4;
+    dims.forEach(function (d) { H += headH + tags.filter(function (t) { return t.dimension === d; }).length * rowH + 6; });
+    var root = s('svg', { viewBox: '0 0 ' + W + ' ' + Math.max(H, 30), role: 'img' });
+    var plotW = W - L - R;
+    dims.forEach(function (d) {
+      var group = s('g', { class: 'dimension', 'data-dimension': d });
+      group.appendChild(s('text', { class: 'value', x: 4, y: y + 14 }, d));
+      y += headH;
+      tags.filter(function (t) { return t.dimension === d; }).forEach(function (t) {
+        group.appendChild(s('text', { x: L - 8, y: y + 13, 'text-anchor': 'end' }, t.value));
+        var w = Math.max(1, t.share * plotW);
+        group.appendChild(tip(s('rect', { class: 'bar', x: L, y: y + 3, width: w, height: rowH - 6, fill: COLORS.ours, rx: 2 }),
+          d + ' = ' + t.value + ': ' + t.users + ' users (' + pct(t.share) + ')'));
+        group.appendChild(s('text', { class: 'value', x: L + w + 4, y: y + 13 }, pct(t.share) + ' · ' + t.users));
+        y += rowH;
+      });
+      y += 6;
+      root.appendChild(group);
+    });
+    return root;
+  }
+
+  function renderLive(body) {
+    var box = document.getElementById('live-detail');
     box.textContent = '';
-    box.appendChild(h('p', { class: 'error', text: 'Could not load runs: ' + e.message }));
-    document.body.setAttribute('data-ready', '1');
-  });
+    var ms = body.minutes || [], from = body.from_ms, to = body.to_ms;
+    var total = 0, scored = 0;
+    ms.forEach(function (m) { total += m.updates; scored += m.scored_updates; });
+    document.getElementById('live-updated').textContent = 'tenant ' + body.tenant + ' · ' + total + ' updates in ' + ms.length +
+      ' active minutes · ' + hhmm(from) + '–' + hhmm(to) + ' UTC';
+    if (!ms.length) {
+      box.appendChild(h('p', { class: 'muted', 'data-empty': 'live', text: 'No live persona update of tenant ' + body.tenant + ' in this range.' }));
+      return;
+    }
+    var grid = h('div', { class: 'grid' });
+    box.appendChild(grid);
+    var n = function (v) { return String(Math.round(v)); };
+    var msFmt = function (v) { return v >= 10000 ? (v / 1000).toFixed(0) + ' s' : Math.round(v) + ' ms'; };
+    var share = function (v) { return pct(v, 0); };
+    var c;
+    c = chartCard('live-updates', 'Persona updates per minute', [['updates', LIVE.updates]]);
+    c.appendChild(timeChart(ms, from, to, [{ name: 'updates', key: 'updates', color: LIVE.updates, kind: 'bar' }], { format: n }));
+    grid.appendChild(c);
+    c = chartCard('live-users', 'Distinct users per minute', [['users', LIVE.users]]);
+    c.appendChild(timeChart(ms, from, to, [{ name: 'users', key: 'users', color: LIVE.users }], { format: n }));
+    grid.appendChild(c);
+    c = chartCard('live-freshness', 'Freshness: event entry → persona update', [['p50', LIVE.p50], ['p99', LIVE.p99]]);
+    c.appendChild(timeChart(ms, from, to, [
+      { name: 'p50', key: 'freshness_p50_ms', color: LIVE.p50 },
+      { name: 'p99', key: 'freshness_p99_ms', color: LIVE.p99 },
+    ], { format: msFmt, left: 56 }));
+    grid.appendChild(c);
+    c = chartCard('live-early', 'Share of early updates (sessions in progress) and flip rate', [['early share', LIVE.early], ['flip rate', LIVE.flips]]);
+    c.appendChild(timeChart(ms, from, to, [
+      { name: 'early share', key: 'early_share', color: LIVE.early },
+      { name: 'flip rate', key: 'flip_rate', color: LIVE.flips },
+    ], { format: share, max: 1 }));
+    grid.appendChild(c);
+    c = chartCard('live-confidence', 'Mean tag confidence', [['confidence', LIVE.conf]]);
+    c.appendChild(timeChart(ms, from, to, [{ name: 'confidence', key: 'mean_confidence', color: LIVE.conf }], { format: function (v) { return num(v, 2); }, max: 1 }));
+    grid.appendChild(c);
+    if (scored > 0) {
+      c = chartCard('live-score', 'Rolling tag score of labelled users (' + scored + ' scored updates)', [['mean tag score of the minute', LIVE.score]]);
+      c.appendChild(timeChart(ms, from, to, [{ name: 'tag score', key: 'tag_score', color: LIVE.score }], { format: function (v) { return num(v, 2); }, max: 1 }));
+      grid.appendChild(c);
+    }
+    var tags = chartCard('live-tags', 'Tag value distribution per dimension (each active user’s latest persona in the range)');
+    var tagGrid = h('div', { class: 'grid' });
+    var all = body.tags || [], dims = [];
+    all.forEach(function (t) { if (dims.indexOf(t.dimension) < 0) dims.push(t.dimension); });
+    dims.forEach(function (d) { tagGrid.appendChild(h('div', {}, [tagBars(all.filter(function (t) { return t.dimension === d; }))])); });
+    tags.appendChild(tagGrid);
+    box.appendChild(tags);
+  }
+
+  function loadLive(tenant) {
+    var minutes = document.getElementById('live-range').value;
+    document.body.removeAttribute('data-ready');
+    return getJSON('/api/tenants/' + encodeURIComponent(tenant) + '/live?minutes=' + encodeURIComponent(minutes)).then(function (body) {
+      renderLive(body);
+      ready();
+    }).catch(function (e) {
+      var box = document.getElementById('live-detail');
+      box.textContent = '';
+      box.appendChild(h('p', { class: 'error', text: 'Could not load the live metrics of ' + tenant + ': ' + e.message }));
+      ready();
+    });
+  }
+
+  function showLive(tenant) {
+    document.body.removeAttribute('data-ready');
+    getJSON('/api/live').then(function (body) {
+      var tenants = (body.tenants || []).map(function (t) { return t.tenant; });
+      if (tenant && tenants.indexOf(tenant) < 0) tenants.push(tenant);
+      var select = document.getElementById('live-tenant');
+      select.textContent = '';
+      tenants.forEach(function (t) { select.appendChild(h('option', { value: t, text: t })); });
+      var chosen = tenant || tenants[0];
+      if (!chosen) {
+        var box = document.getElementById('live-detail');
+        box.textContent = '';
+        box.appendChild(h('p', { class: 'muted', 'data-empty': 'live', text: 'No tenant has sent live events in the last 24 hours.' }));
+        ready();
+        return;
+      }
+      select.value = chosen;
+      loadLive(chosen);
+    }).catch(function (e) {
+      var box = document.getElementById('live-detail');
+      box.textContent = '';
+      box.appendChild(h('p', { class: 'error', text: 'Could not load the live tenants: ' + e.message }));
+      ready();
+    });
+  }
+
+  function route() {
+    var live = hashParam('live');
+    var isLive = live !== null;
+    document.getElementById('runs-view').hidden = isLive;
+    document.getElementById('live-view').hidden = !isLive;
+    document.getElementById('nav-runs').className = 'tab' + (isLive ? '' : ' active');
+    document.getElementById('nav-live').className = 'tab' + (isLive ? ' active' : '');
+    if (liveTimer) { clearInterval(liveTimer); liveTimer = null; }
+    if (isLive) {
+      showLive(live || null);
+      liveTimer = setInterval(function () { var t = document.getElementById('live-tenant').value; if (t) loadLive(t); }, 30000);
+      return;
+    }
+    if (!runsLoaded) { loadRuns(); return; }
+    showRun(selectedFromHash() || firstRun());
+  }
+
+  var runsLoaded = false;
+  function firstRun() { return runsCache[0] ? { tenant: runsCache[0].tenant, run: runsCache[0].run_id } : null; }
+  function loadRuns() {
+    document.body.removeAttribute('data-ready');
+    getJSON('/api/runs').then(function (body) {
+      runsCache = body.runs || [];
+      runsLoaded = true;
+      showRun(selectedFromHash() || firstRun());
+    }).catch(function (e) {
+      var box = document.getElementById('runs');
+      box.textContent = '';
+      box.appendChild(h('p', { class: 'error', text: 'Could not load runs: ' + e.message }));
+      ready();
+    });
+  }
+
+  document.getElementById('live-tenant').addEventListener('change', function (e) { location.hash = '#live=' + encodeURIComponent(e.target.value); });
+  document.getElementById('live-range').addEventListener('change', function () { var t = document.getElementById('live-tenant').value; if (t) loadLive(t); });
+  window.addEventListener('hashchange', route);
+  route();
 })();
 `;

@@ -2,14 +2,28 @@
  * The dashboard's HTTP server (fastify): the page, its JSON API over a `ScoreSink`, and optionally
  * the ops endpoints (`/healthz`, `/metrics`) so the evaluator needs one port only.
  *
- *   GET /                  the dashboard (runs list, run detail: `/#run=<id>`)
- *   GET /api/runs          { runs: RunSummary[] }, most recent first (?limit=N, default 200)
- *   GET /api/runs/:id      RunReport without per-update rows; 404 { error } when unknown;
- *                          ?wait=MS waits up to MS for the run to complete (long poll)
- *   PUT /api/runs/:id/facts  { info?, baselines? }: run facts the streams do not carry (before the run)
+ * A run is (tenant, run id): every path that names a run names its tenant.
+ *
+ *   GET /                                    the dashboard: runs (`/#tenant=T&run=R`), live view (`/#live=T`)
+ *   GET /api/runs                            { runs: RunSummary[] }, most recent first (?limit=N, default
+ *                                            200; ?tenant=T: that tenant's only)
+ *   GET /api/tenants/:tenant/runs            the same, of one tenant
+ *   GET /api/tenants/:tenant/runs/:runId     RunReport without per-update rows; 404 { error } when
+ *                                            unknown; ?wait=MS waits up to MS for the run (long poll)
+ *   PUT /api/tenants/:tenant/runs/:runId/facts  { info?, baselines? }: run facts the streams do not
+ *                                            carry (before the run; for `live`: labeled_dimensions)
+ *   GET /api/live                            { tenants: [{ tenant, last_ms }] }: tenants with live
+ *                                            updates in the last ?hours=H (default 24)
+ *   GET /api/tenants/:tenant/live            { tenant, from_ms, to_ms, minutes: LiveMinute[],
+ *                                            tags: LiveTagShare[] }: the last ?minutes=M (default 60,
+ *                                            at most 1440) up to ?to=MS (default now), per minute
+ *
+ * Tenant ids in paths are checked (`tenantIdProblem`): 400 { error } when invalid.
  */
+import { isLiveRun, tenantIdProblem } from '@personastream/contracts';
 import type { Registry } from '@personastream/runtime';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { MINUTE_MS, minuteOf } from '../../core/live.js';
 import type { RunFactsStore } from '../run-info.js';
 import type { ScoreSink } from '../sink.js';
 import { DASHBOARD_CSS, DASHBOARD_JS, INDEX_HTML } from './page.js';
@@ -23,10 +37,12 @@ export interface DashboardServerOptions {
   registry?: Registry;
   /** Adds GET /healthz (200 ok / 503). */
   health?: () => boolean | Promise<boolean>;
-  /** Enables PUT /api/runs/:id/facts. */
+  /** Enables PUT /api/tenants/:tenant/runs/:runId/facts. */
   facts?: RunFactsStore;
-  /** Enables ?wait=MS on GET /api/runs/:id: resolves when the run is complete and stored. */
-  waitForRun?: (runId: string, timeoutMs: number) => Promise<unknown>;
+  /** Enables ?wait=MS on GET /api/tenants/:tenant/runs/:runId: resolves when the run is complete and stored. */
+  waitForRun?: (tenant: string, runId: string, timeoutMs: number) => Promise<unknown>;
+  /** Clock of the live view's default range (default Date.now). */
+  now?: () => number;
 }
 
 export interface DashboardServer {
@@ -43,10 +59,28 @@ const SECURITY_HEADERS = {
   'referrer-policy': 'no-referrer',
 };
 
+/** A whole number from a query string within [min, max], or the default. */
+function intParam(v: string | undefined, def: number, min: number, max: number): number {
+  const n = Number(v);
+  return v === undefined || v === '' || !Number.isFinite(n) ? def : Math.min(max, Math.max(min, Math.floor(n)));
+}
+
+/** Sends 400 and returns true when `tenant` is not a valid tenant id. */
+function refuseTenant(tenant: string, reply: FastifyReply): boolean {
+  const problem = tenantIdProblem(tenant);
+  if (!problem) return false;
+  void reply.code(400).send({ error: `tenant id "${tenant}" ${problem}` });
+  return true;
+}
+
+const storeDown = (reply: FastifyReply, err: unknown) =>
+  reply.code(503).send({ error: `score store unavailable: ${(err as Error).message}` });
+
 /** Builds the fastify app (not listening); see {@link startDashboardServer}. */
 export function buildDashboardApp(options: DashboardServerOptions): FastifyInstance {
   const app = Fastify({ logger: false });
   const { sink } = options;
+  const now = options.now ?? Date.now;
 
   app.addHook('onSend', async (_req, reply, payload) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
@@ -64,49 +98,107 @@ export function buildDashboardApp(options: DashboardServerOptions): FastifyInsta
   );
   app.get('/favicon.ico', async (_req, reply) => reply.code(204).send());
 
-  app.get<{ Querystring: { limit?: string } }>('/api/runs', async (req, reply) => {
-    const limit = Math.min(1000, Math.max(1, Number(req.query.limit ?? 200) || 200));
+  const listRuns = async (reply: FastifyReply, limitParam: string | undefined, tenant?: string) => {
     try {
-      return { runs: await sink.listRuns(limit) };
+      return { runs: await sink.listRuns(intParam(limitParam, 200, 1, 1000), tenant) };
     } catch (err) {
-      return reply.code(503).send({ error: `score store unavailable: ${(err as Error).message}` });
+      return storeDown(reply, err);
     }
+  };
+  app.get<{ Querystring: { limit?: string; tenant?: string } }>('/api/runs', async (req, reply) => {
+    const tenant = req.query.tenant;
+    if (tenant !== undefined && refuseTenant(tenant, reply)) return reply;
+    return listRuns(reply, req.query.limit, tenant);
   });
+  app.get<{ Params: { tenant: string }; Querystring: { limit?: string } }>(
+    '/api/tenants/:tenant/runs',
+    async (req, reply) => {
+      if (refuseTenant(req.params.tenant, reply)) return reply;
+      return listRuns(reply, req.query.limit, req.params.tenant);
+    },
+  );
 
-  app.get<{ Params: { id: string }; Querystring: { wait?: string } }>('/api/runs/:id', async (req, reply) => {
-    const wait = Math.min(600_000, Math.max(0, Number(req.query.wait ?? 0) || 0));
-    if (wait > 0 && options.waitForRun) {
-      try {
-        await options.waitForRun(req.params.id, wait);
-      } catch {
-        // not complete in time: answer from the store (404 while the run is unknown)
+  app.get<{ Params: { tenant: string; runId: string }; Querystring: { wait?: string } }>(
+    '/api/tenants/:tenant/runs/:runId',
+    async (req, reply) => {
+      const { tenant, runId } = req.params;
+      if (refuseTenant(tenant, reply)) return reply;
+      if (isLiveRun(runId)) {
+        return reply.code(400).send({
+          error: `the live run of tenant ${tenant} has no report: its metrics are per minute, GET /api/tenants/${tenant}/live`,
+        });
       }
-    }
+      const wait = intParam(req.query.wait, 0, 0, 600_000);
+      if (wait > 0 && options.waitForRun) {
+        try {
+          await options.waitForRun(tenant, runId, wait);
+        } catch {
+          // not complete in time: answer from the store (404 while the run is unknown)
+        }
+      }
+      try {
+        const run = await sink.getRun(tenant, runId, { updates: false });
+        if (!run) return reply.code(404).send({ error: `run ${runId} of tenant ${tenant} not found` });
+        return run;
+      } catch (err) {
+        return storeDown(reply, err);
+      }
+    },
+  );
+  app.get<{ Params: { id: string } }>('/api/runs/:id', async (req, reply) =>
+    reply.code(404).send({
+      error: `runs are per tenant: GET /api/tenants/{tenant}/runs/${encodeURIComponent(req.params.id)}`,
+    }),
+  );
+
+  app.get<{ Querystring: { hours?: string } }>('/api/live', async (req, reply) => {
+    const hours = intParam(req.query.hours, 24, 1, 24 * 31);
     try {
-      const run = await sink.getRun(req.params.id, { updates: false });
-      if (!run) return reply.code(404).send({ error: `run ${req.params.id} not found` });
-      return run;
+      return { tenants: await sink.liveTenants(minuteOf(now()) - hours * 60 * MINUTE_MS) };
     } catch (err) {
-      return reply.code(503).send({ error: `score store unavailable: ${(err as Error).message}` });
+      return storeDown(reply, err);
     }
   });
+  app.get<{ Params: { tenant: string }; Querystring: { minutes?: string; to?: string } }>(
+    '/api/tenants/:tenant/live',
+    async (req, reply) => {
+      const { tenant } = req.params;
+      if (refuseTenant(tenant, reply)) return reply;
+      const minutes = intParam(req.query.minutes, 60, 1, 1440);
+      const to = minuteOf(intParam(req.query.to, now(), 0, Number.MAX_SAFE_INTEGER)) + MINUTE_MS; // the current minute too
+      const from = to - minutes * MINUTE_MS;
+      try {
+        const [perMinute, tags] = await Promise.all([
+          sink.liveMinutes(tenant, from, to),
+          sink.liveTags(tenant, from, to),
+        ]);
+        return { tenant, from_ms: from, to_ms: to, minutes: perMinute, tags };
+      } catch (err) {
+        return storeDown(reply, err);
+      }
+    },
+  );
 
   if (options.facts) {
     const facts = options.facts;
-    app.put<{ Params: { id: string }; Body: unknown }>('/api/runs/:id/facts', async (req, reply) => {
-      const body = req.body as { info?: unknown; baselines?: unknown } | null;
-      if (!body || typeof body !== 'object' || Array.isArray(body)) {
-        return reply.code(400).send({ error: 'body must be a JSON object { info?, baselines? }' });
-      }
-      if (body.info !== undefined && (typeof body.info !== 'object' || body.info === null)) {
-        return reply.code(400).send({ error: 'info must be an object' });
-      }
-      if (body.baselines !== undefined && (typeof body.baselines !== 'object' || body.baselines === null)) {
-        return reply.code(400).send({ error: 'baselines must be an object' });
-      }
-      facts.set(req.params.id, body as Parameters<RunFactsStore['set']>[1]);
-      return reply.code(204).send();
-    });
+    app.put<{ Params: { tenant: string; runId: string }; Body: unknown }>(
+      '/api/tenants/:tenant/runs/:runId/facts',
+      async (req, reply) => {
+        if (refuseTenant(req.params.tenant, reply)) return reply;
+        const body = req.body as { info?: unknown; baselines?: unknown } | null;
+        if (!body || typeof body !== 'object' || Array.isArray(body)) {
+          return reply.code(400).send({ error: 'body must be a JSON object { info?, baselines? }' });
+        }
+        if (body.info !== undefined && (typeof body.info !== 'object' || body.info === null)) {
+          return reply.code(400).send({ error: 'info must be an object' });
+        }
+        if (body.baselines !== undefined && (typeof body.baselines !== 'object' || body.baselines === null)) {
+          return reply.code(400).send({ error: 'baselines must be an object' });
+        }
+        facts.set(req.params.tenant, req.params.runId, body as Parameters<RunFactsStore['set']>[2]);
+        return reply.code(204).send();
+      },
+    );
   }
 
   if (options.health) {

@@ -31,9 +31,23 @@ export function percentile(values: readonly number[], p: number): number {
   return percentileOfSorted(sorted, p);
 }
 
+/** Nearest-rank percentile (p in [0, 100]) of unsorted values; null for no values. */
+export function percentileOrNull(values: readonly number[], p: number): number | null {
+  return values.length === 0 ? null : percentile(values, p);
+}
+
 function percentileOfSorted(sorted: readonly number[], p: number): number {
   const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
   return sorted[Math.min(rank, sorted.length) - 1] as number;
+}
+
+/**
+ * Freshness of one persona update (HPR-BENCH.md §3): persona.updated_ms − update.first_entry_ms, the
+ * longest any event the update is the first to reflect waited since it entered the system; null
+ * when either time is unknown (0), e.g. a final window whose events early windows already showed.
+ */
+export function freshnessMs(updatedMs: number, firstEntryMs: number): number | null {
+  return firstEntryMs > 0 && updatedMs > 0 ? updatedMs - firstEntryMs : null;
 }
 
 export interface LatencyPercentiles {
