@@ -1,7 +1,7 @@
-import { Analytics } from '@segment/analytics-node';
 import * as grpc from '@grpc/grpc-js';
-import { partitionForKey, type Persona, userKey } from '@personastream/contracts';
+import { type Persona, partitionForKey, userKey } from '@personastream/contracts';
 import { createPersonaClient, type PersonaClient } from '@personastream/persona';
+import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../src/pipeline/local.js';
 
@@ -68,8 +68,6 @@ function segment(tenant: string): Analytics {
     flushInterval: 100,
     maxRetries: 3,
   });
-  const errors: unknown[] = [];
-  a.on('error', (err) => errors.push(err));
   analytics.push(a);
   return a;
 }
@@ -91,11 +89,13 @@ function shopping(userId: string, n: number, start: number, stepMs: number) {
   }));
 }
 
+/** Tracks the events and resolves once Segment's library reports every one delivered (an error fails the test). */
 async function send(a: Analytics, events: ReturnType<typeof shopping>): Promise<void> {
-  for (const e of events) a.track(e);
-  await new Promise<void>((resolve, reject) => {
-    a.flush((err) => (err ? reject(err) : resolve()));
-  });
+  const delivered = events.map(
+    (e) => new Promise<void>((resolve, reject) => a.track(e, (err) => (err ? reject(err) : resolve()))),
+  );
+  await a.flush();
+  await Promise.all(delivered);
 }
 
 async function personaOf(client: PersonaClient, tenant: string, userId: string): Promise<Persona | undefined> {
