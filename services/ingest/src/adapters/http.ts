@@ -82,7 +82,7 @@ export function buildIngestApp(config: IngestAppConfig, deps: IngestAppDeps): Fa
     logger: false,
     bodyLimit: config.maxBytes,
     // run ids are up to 256 characters (fastify's default stops path parameters at 100: a 404)
-    maxParamLength: 1024,
+    routerOptions: { maxParamLength: 1024 },
     // a load balancer in front may keep connections open for long
     keepAliveTimeout: 65_000,
   });
