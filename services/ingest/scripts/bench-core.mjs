@@ -5,8 +5,10 @@
 // compares code versions on a busy machine better than the HTTP benchmark does.
 //
 //   npm run build -w @personastream/ingest      (it runs the built dist; pass another dist to compare)
-//   node services/ingest/scripts/bench-core.mjs [--requests 1000] [--batch 100] [--dedup 2000000] [--dist PATH/index.js]
+//   node services/ingest/scripts/bench-core.mjs [--requests 1000] [--batch 100] [--dedup 2000000] [--run ID] [--dist PATH/index.js]
 //
+// Events go to the live run (no run id) unless --run names a finite run (then each request also
+// starts and finishes a send on the in-memory run coordinator).
 // Prints one JSON line: ms CPU per 1,000 events for the whole core and for JSON.parse alone.
 import { createRegistry, silentLogger } from '@personastream/runtime';
 import { benchEventJson } from './bench-events.mjs';
@@ -20,6 +22,7 @@ const requests = Number(opt('requests', 1000));
 const batch = Number(opt('batch', 100));
 const dedup = Number(opt('dedup', 2_000_000));
 const dist = opt('dist', new URL('../dist/index.js', import.meta.url).href);
+const runId = opt('run', undefined);
 const { createIngestService, DEFAULT_APP_CONFIG } = await import(dist);
 
 const svc = createIngestService(
@@ -32,7 +35,10 @@ const svc = createIngestService(
 );
 const t0 = Date.now() - 3_600_000;
 const eventJson = (id, i) => benchEventJson(t0, id, i);
-const template = JSON.stringify({ events: Array.from({ length: batch }, (_, i) => eventJson(`@@-${i}`, i)) });
+const template = JSON.stringify({
+  events: Array.from({ length: batch }, (_, i) => eventJson(`@@-${i}`, i)),
+  ...(runId ? { run_id: runId } : {}),
+});
 const cpuMs = (c0) => {
   const c = process.cpuUsage(c0);
   return (c.user + c.system) / 1000;
@@ -64,6 +70,7 @@ for (let k = 0; k < 5; k++) {
 console.log(
   JSON.stringify({
     dist,
+    run: runId ?? 'live',
     batch,
     dedup_capacity: dedup,
     events_per_round: requests * batch,
