@@ -3,9 +3,11 @@
 // (no-op) producer acknowledged. CPU time, not wall time, and the best of several rounds, so it
 // compares code versions on a busy machine better than the HTTP benchmark does.
 //
-//   npx personastream loadtest ingest-core [--requests 1000] [--batch 100] [--dedup 2000000] [--dist PATH/index.js]
+//   npx personastream loadtest ingest-core [--requests 1000] [--batch 100] [--dedup 2000000] [--run ID] [--dist PATH/index.js]
 //   (it runs the built `@personastream/ingest`; pass another build's dist/index.js to compare)
 //
+// Events go to the live run (no run id) unless --run names a finite run (then each request also
+// starts and finishes a send on the in-memory run coordinator).
 // Prints one JSON line: ms CPU per 1,000 events for the whole core and for JSON.parse alone.
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -23,6 +25,7 @@ const batch = Number(opt('batch', '100'));
 const dedup = Number(opt('dedup', '2000000'));
 const distArg = opt('dist', import.meta.resolve('@personastream/ingest'));
 const dist = /^[a-z]+:/.test(distArg) ? distArg : pathToFileURL(resolve(distArg)).href;
+const runId = opt('run', '') || undefined;
 const { createIngestService, DEFAULT_APP_CONFIG } = (await import(dist)) as typeof Ingest;
 
 const svc = createIngestService(
@@ -35,7 +38,10 @@ const svc = createIngestService(
 );
 const t0 = Date.now() - 3_600_000;
 const eventJson = (id: string, i: number) => benchEventJson(t0, id, i);
-const template = JSON.stringify({ events: Array.from({ length: batch }, (_, i) => eventJson(`@@-${i}`, i)) });
+const template = JSON.stringify({
+  events: Array.from({ length: batch }, (_, i) => eventJson(`@@-${i}`, i)),
+  ...(runId ? { run_id: runId } : {}),
+});
 const cpuMs = (c0: NodeJS.CpuUsage) => {
   const c = process.cpuUsage(c0);
   return (c.user + c.system) / 1000;
@@ -68,6 +74,7 @@ for (let k = 0; k < 5; k++) {
 console.log(
   JSON.stringify({
     dist,
+    run: runId ?? 'live',
     batch,
     dedup_capacity: dedup,
     events_per_round: requests * batch,

@@ -10,6 +10,40 @@ describe('loadIngestConfig', () => {
     expect(c.app).toMatchObject({ maxBatch: 500, maxBytes: 1_048_576, defaultRunId: 'live' });
     expect(c.keys.tenantOf('secret-key-123')).toBe('acme');
     expect(JSON.stringify(c)).not.toContain('secret-key-123');
+    expect(c.env.INGEST_REDIS_URL).toBeUndefined();
+    expect(c.app).toMatchObject({ replicaLeaseMs: 15_000, endRunTimeoutMs: 30_000, runRetentionMs: 7 * 86_400_000 });
+    const r = loadIngestConfig({
+      KAFKA_BROKERS: '127.0.0.1:19092',
+      INGEST_API_KEYS: 'acme:secret-key-123',
+      INGEST_REDIS_URL: 'redis://127.0.0.1:16379',
+      INGEST_DEFAULT_RUN_ID: 'replay-7',
+    });
+    expect(r.env.INGEST_REDIS_URL).toBe('redis://127.0.0.1:16379');
+    expect(r.app.defaultRunId).toBe('replay-7');
+  });
+
+  it('checks tenant ids of the keys, the default run id and the coordinator settings', () => {
+    const base = { KAFKA_BROKERS: 'h:1', INGEST_API_KEYS: 'acme:12345678' };
+    const run = (env: Record<string, string>) => {
+      try {
+        loadIngestConfig({ ...base, ...env });
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        return (e as Error).message;
+      }
+      throw new Error('expected a ConfigError');
+    };
+    const tenant = run({ INGEST_API_KEYS: 'acme:12345678,acme/eu:key-of-eu-tenant' });
+    expect(tenant).toMatch(/INGEST_API_KEYS: tenant id "acme\/eu" must start with a letter or digit/);
+    expect(tenant).not.toContain('key-of-eu-tenant');
+    expect(run({ INGEST_DEFAULT_RUN_ID: '  ' })).toMatch(/INGEST_DEFAULT_RUN_ID: run id is empty or only spaces/);
+    expect(run({ INGEST_DEFAULT_RUN_ID: '' })).toMatch(/INGEST_DEFAULT_RUN_ID: run id is empty/);
+    expect(run({ INGEST_DEFAULT_RUN_ID: 'a\u0001b' })).toMatch(/INGEST_DEFAULT_RUN_ID: run id contains a control/);
+    expect(run({ INGEST_DEFAULT_RUN_ID: 'r'.repeat(257) })).toMatch(/INGEST_DEFAULT_RUN_ID: run id is 257 characters/);
+    expect(run({ INGEST_REDIS_URL: 'not a url' })).toContain('INGEST_REDIS_URL');
+    expect(run({ INGEST_REPLICA_LEASE_MS: '20000', INGEST_END_RUN_TIMEOUT_MS: '20000' })).toMatch(
+      /INGEST_END_RUN_TIMEOUT_MS: must be longer than INGEST_REPLICA_LEASE_MS \(20000\)/,
+    );
   });
 
   it('names bad variables without echoing keys', () => {

@@ -1,6 +1,7 @@
 import { ConfigError, env, parseEnv } from '@personastream/runtime';
 import { z } from 'zod';
 import { ApiKeyStore } from './core/api-keys.js';
+import { runIdProblem } from './core/run-ids.js';
 
 const positiveInt = z.coerce.number().int().positive();
 const LINGER_DEFAULT = 0;
@@ -40,8 +41,27 @@ export const ingestEnvShape = {
     .int()
     .min(0)
     .default(Date.UTC(1990, 0, 1)),
-  /** Run id of events that carry none. */
-  INGEST_DEFAULT_RUN_ID: z.string().min(1).default('live'),
+  /** Run id of events that carry none (the live run by default); a valid run id (core/run-ids.ts). */
+  INGEST_DEFAULT_RUN_ID: z
+    .string()
+    .default('live')
+    .superRefine((v, ctx) => {
+      const problem = runIdProblem(v);
+      if (problem !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `run id ${problem}` });
+    }),
+  /**
+   * Redis shared by the ingest replicas to coordinate finite runs' ends (`redis://host:port`).
+   * Unset: one replica, coordinated in this process's memory.
+   */
+  INGEST_REDIS_URL: env.url.optional(),
+  /** Prefix of the coordinator's Redis keys. */
+  INGEST_REDIS_PREFIX: z.string().default('ps:ingest:'),
+  /** How long a replica's claim on its in-flight sends holds unless renewed (every third of it), ms. */
+  INGEST_REPLICA_LEASE_MS: z.coerce.number().int().min(100).default(15_000),
+  /** Longest wait of an end of run for the sends of the run still in flight before answering 503, ms. */
+  INGEST_END_RUN_TIMEOUT_MS: positiveInt.default(30_000),
+  /** How long a finite run's coordination state (ended flag, record counts) is kept after its last use, s. */
+  INGEST_RUN_RETENTION_S: positiveInt.default(7 * 86_400),
   /** Topic overrides (default: the contract's topic names). */
   INGEST_EVENTS_TOPIC: z.string().min(1).optional(),
   INGEST_DLQ_TOPIC: z.string().min(1).optional(),
@@ -69,6 +89,12 @@ export interface IngestAppConfig {
   maxFutureMs: number;
   minEventTimeMs: number;
   defaultRunId: string;
+  /** Replica lease on in-flight sends of finite runs, ms. */
+  replicaLeaseMs: number;
+  /** Longest wait of an end of run for in-flight sends, ms. */
+  endRunTimeoutMs: number;
+  /** Retention of a finite run's coordination state after its last use, ms. */
+  runRetentionMs: number;
 }
 
 export const DEFAULT_APP_CONFIG: IngestAppConfig = {
@@ -83,6 +109,9 @@ export const DEFAULT_APP_CONFIG: IngestAppConfig = {
   maxFutureMs: 86_400_000,
   minEventTimeMs: Date.UTC(1990, 0, 1),
   defaultRunId: 'live',
+  replicaLeaseMs: 15_000,
+  endRunTimeoutMs: 30_000,
+  runRetentionMs: 7 * 86_400_000,
 };
 
 export interface IngestConfig {
@@ -118,6 +147,11 @@ export function loadIngestConfig(source: Record<string, string | undefined> = pr
       `INGEST_BURST: must be at least INGEST_MAX_BATCH (${parsed.INGEST_MAX_BATCH}), or a full batch could never pass (got "${parsed.INGEST_BURST}")`,
     );
   }
+  if (parsed && parsed.INGEST_END_RUN_TIMEOUT_MS <= parsed.INGEST_REPLICA_LEASE_MS) {
+    problems.push(
+      `INGEST_END_RUN_TIMEOUT_MS: must be longer than INGEST_REPLICA_LEASE_MS (${parsed.INGEST_REPLICA_LEASE_MS}), or an end could never outwait the lease of a replica that stopped mid-send (got "${parsed.INGEST_END_RUN_TIMEOUT_MS}")`,
+    );
+  }
   if (problems.length > 0 || !parsed || !keys) throw new ConfigError('ingest', problems);
   const e = parsed;
   const { INGEST_API_KEYS: _secret, ...rest } = e;
@@ -136,6 +170,9 @@ export function loadIngestConfig(source: Record<string, string | undefined> = pr
       maxFutureMs: e.INGEST_MAX_FUTURE_MS,
       minEventTimeMs: e.INGEST_MIN_EVENT_TIME_MS,
       defaultRunId: e.INGEST_DEFAULT_RUN_ID,
+      replicaLeaseMs: e.INGEST_REPLICA_LEASE_MS,
+      endRunTimeoutMs: e.INGEST_END_RUN_TIMEOUT_MS,
+      runRetentionMs: e.INGEST_RUN_RETENTION_S * 1000,
     },
   };
 }

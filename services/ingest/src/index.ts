@@ -1,8 +1,19 @@
 // What the CLI and other packages may import from the ingest service.
 
 export { coalescingProducer } from './adapters/coalescing-producer.js';
+export { bodyCodingOf, gunzipCapped } from './adapters/gunzip.js';
 export { apiKeyOf, buildIngestApp, type IngestAppDeps } from './adapters/http.js';
 export { openApiDocument } from './adapters/openapi.js';
+export { RedisRunStore, type RedisRunStoreOptions } from './adapters/redis-run-store.js';
+export {
+  createRunCoordinator,
+  EndTimeoutError,
+  MemoryRunStore,
+  type RunCoordinator,
+  type RunCoordinatorOptions,
+  type RunStore,
+  type SendTicket,
+} from './adapters/run-coordinator.js';
 export {
   DEFAULT_APP_CONFIG,
   type IngestAppConfig,
@@ -15,6 +26,7 @@ export { ApiKeyStore, TENANT_ID } from './core/api-keys.js';
 export { mapNativeEvent } from './core/native.js';
 export { RecentIds } from './core/recent-ids.js';
 export { checkEvent, ITEM_TYPES } from './core/rules.js';
+export { runIdProblem } from './core/run-ids.js';
 export { mapSegmentMessage, PII_TRAITS, SEGMENT_EVENT_TYPES, type SegmentType } from './core/segment.js';
 export { TokenBuckets } from './core/token-bucket.js';
 export {
@@ -50,6 +62,8 @@ export {
 export type { ImportFormat, ImportProgress } from './import/types.js';
 export {
   createIngestService,
+  type EndRunOutcome,
+  type EndRunReply,
   type ErrorReply,
   type IngestOutcome,
   type IngestReply,

@@ -1,8 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
+import { hostname } from 'node:os';
 import { DefaultPartitions, Topics } from '@personastream/contracts';
 import { ConfigError, createLogger, createRegistry, onShutdown, startOpsServer } from '@personastream/runtime';
 import { createKafkaStream } from '@personastream/stream';
 import { buildIngestApp } from './adapters/http.js';
+import { RedisRunStore } from './adapters/redis-run-store.js';
+import { createRunCoordinator, MemoryRunStore } from './adapters/run-coordinator.js';
 import { type IngestConfig, loadIngestConfig } from './config.js';
 
 async function main(): Promise<void> {
@@ -30,6 +34,16 @@ async function main(): Promise<void> {
     { topic: topics.dlq, partitions: DefaultPartitions[Topics.eventsDlq] },
   ]);
   const producer = stream.producer();
+  // Finite runs' ends across replicas: Redis when configured, else this process alone.
+  const replica = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const store = env.INGEST_REDIS_URL
+    ? new RedisRunStore({
+        url: env.INGEST_REDIS_URL,
+        keyPrefix: env.INGEST_REDIS_PREFIX,
+        retentionMs: cfg.app.runRetentionMs,
+      })
+    : new MemoryRunStore({ retentionMs: cfg.app.runRetentionMs });
+  const coordinator = createRunCoordinator(store, { replica, leaseMs: cfg.app.replicaLeaseMs, logger });
   const app = buildIngestApp(cfg.app, {
     producer,
     keys: cfg.keys,
@@ -37,6 +51,7 @@ async function main(): Promise<void> {
     registry,
     topics,
     eventPartitions: () => admin.partitionCount(topics.events),
+    coordinator,
   });
   await app.listen({ port: env.INGEST_HTTP_PORT, host: env.INGEST_HTTP_HOST });
   const ops: Server = await startOpsServer(env.OPS_PORT, { registry, health: () => true }, env.OPS_HOST);
@@ -47,6 +62,8 @@ async function main(): Promise<void> {
       opsPort: env.OPS_PORT,
       tenants: cfg.keys.tenants(),
       topics,
+      replica,
+      runCoordinator: env.INGEST_REDIS_URL ? 'redis' : 'memory (one replica)',
     },
     'ingest service started',
   );
@@ -56,6 +73,7 @@ async function main(): Promise<void> {
     async () => {
       // stop taking requests, answer the ones in flight (each waits for its Kafka ack), then close
       await app.close();
+      await coordinator.close();
       await producer.close();
       await admin.close();
       await new Promise<void>((resolve) => ops.close(() => resolve()));

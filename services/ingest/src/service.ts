@@ -1,9 +1,26 @@
 import { create, toBinary } from '@bufbuild/protobuf';
-import { DefaultPartitions, EventRecordSchema, endOfRun, partitionForKey, Topics } from '@personastream/contracts';
+import {
+  DefaultPartitions,
+  EventRecordSchema,
+  endOfRun,
+  isLiveRun,
+  LIVE_RUN_ID,
+  partitionForKey,
+  runKey,
+  Topics,
+} from '@personastream/contracts';
 import { Counter, Gauge, Histogram, type Logger, type Registry } from '@personastream/runtime';
 import type { OutRecord, StreamProducer } from '@personastream/stream';
+import {
+  createRunCoordinator,
+  EndTimeoutError,
+  MemoryRunStore,
+  type RunCoordinator,
+  type SendTicket,
+} from './adapters/run-coordinator.js';
 import type { IngestAppConfig } from './config.js';
 import { RecentIds } from './core/recent-ids.js';
+import { runIdProblem } from './core/run-ids.js';
 import { TokenBuckets } from './core/token-bucket.js';
 import { type EventError, issueReason } from './core/types.js';
 import { type ValidEvent, validateBatch } from './core/validate.js';
@@ -24,6 +41,11 @@ export interface IngestServiceDeps {
   topics?: Partial<IngestTopics>;
   /** Partition count of the events topic (for end-of-run markers and per-partition counts). */
   eventPartitions?: () => Promise<number>;
+  /**
+   * Coordinates finite runs' sends and ends with the other replicas (Redis). Default: one in this
+   * process's memory (one replica); the service then closes it in `close`.
+   */
+  coordinator?: RunCoordinator;
   /** Clock, epoch ms (tests). */
   now?: () => number;
 }
@@ -48,7 +70,19 @@ export interface ErrorReply {
 
 export type IngestOutcome =
   | { status: 200 | 400; body: IngestReply; retryAfterS?: undefined }
-  | { status: 400 | 403 | 413 | 429 | 503; body: ErrorReply; retryAfterS?: number };
+  | { status: 400 | 403 | 409 | 413 | 429 | 503; body: ErrorReply; retryAfterS?: number };
+
+/** Body of a 200 answer to an end of run. */
+export interface EndRunReply {
+  /** Partitions of the events topic, each of which got an `EndOfRun` marker. */
+  partitions: number;
+  /** Records of the run that ingest (every replica) had written before the markers. */
+  records: number;
+}
+
+export type EndRunOutcome =
+  | { status: 200; body: EndRunReply; retryAfterS?: undefined }
+  | { status: 400 | 409 | 503; body: ErrorReply; retryAfterS?: number };
 
 export interface IngestRequest {
   /** Tenant of the API key. */
@@ -61,16 +95,25 @@ export interface IngestService {
   /** Validates, rate-limits, de-duplicates and produces one request; resolves after Kafka acknowledged. */
   ingest(req: IngestRequest): Promise<IngestOutcome>;
   /**
-   * Ends a run: writes an `EndOfRun` marker (producer `ingest`) to every partition of the events
-   * topic, after everything this instance accepted for the run. `records` counts this instance's records.
+   * Ends the finite run (tenant, runId): from now on every replica refuses its events (409
+   * `run_ended`); once no replica has a send of it in flight, an `EndOfRun` marker (producer
+   * `ingest`, the run's tenant, the records every replica wrote to that partition) goes to every
+   * partition of the events topic. Refuses the live run (409 `live_run_never_ends`). Idempotent: a
+   * retry (e.g. after a 503) writes the markers again.
    */
-  endRun(tenant: string, runId: string): Promise<{ partitions: number }>;
+  endRun(tenant: string, runId: string): Promise<EndRunOutcome>;
   /** False while the last produce attempt failed (Kafka unreachable). */
   kafkaUp(): boolean;
+  /** Closes the run coordinator when the service made it (no coordinator in deps). */
+  close(): Promise<void>;
   topics: IngestTopics;
 }
 
 class ProduceTimeout extends Error {}
+/** The run coordinator did not answer: nothing was sent. */
+class CoordinatorUnavailable extends Error {}
+/** Kafka acknowledged, but this replica's lease on the run lapsed meanwhile: not reported accepted. */
+class LeaseLapsed extends Error {}
 
 function metric<T>(registry: Registry, name: string, make: () => T): T {
   return (registry.getSingleMetric(name) as T | undefined) ?? make();
@@ -88,13 +131,18 @@ export function createIngestService(config: IngestAppConfig, deps: IngestService
     dlq: deps.topics?.dlq ?? Topics.eventsDlq,
   };
   const now = deps.now ?? Date.now;
+  const coordinator =
+    deps.coordinator ??
+    createRunCoordinator(new MemoryRunStore({ now, retentionMs: config.runRetentionMs }), {
+      replica: 'local',
+      leaseMs: config.replicaLeaseMs,
+      logger: deps.logger,
+    });
   const buckets = new TokenBuckets(config.ratePerS, config.burst, now);
   const seen = new RecentIds(config.dedupCapacity);
   const dedup = createDedupStep({ seen });
   /** Per tenant: ids of events in a send that has not settled yet → that send (true when acknowledged). */
   const inflight = new Map<string, Map<string, Promise<boolean>>>();
-  /** Per `tenant\u0000runId`: records acknowledged per partition of the events topic (end-of-run markers). */
-  const runCounts = new Map<string, number[]>();
   let partitions: Promise<number> | undefined;
   const partitionCount = () => {
     partitions ??= (deps.eventPartitions?.() ?? Promise.resolve(DefaultPartitions[Topics.events])).catch((err) => {
@@ -112,7 +160,7 @@ export function createIngestService(config: IngestAppConfig, deps: IngestService
     () =>
       new Counter({
         name: 'ingest_events_total',
-        help: 'Incoming events by tenant and outcome (accepted, duplicate, rejected, rate_limited, forbidden, unavailable)',
+        help: 'Incoming events by tenant and outcome (accepted, duplicate, rejected, rate_limited, forbidden, run_ended, unavailable)',
         labelNames: ['tenant', 'outcome'],
         registers: [registry],
       }),
@@ -146,65 +194,59 @@ export function createIngestService(config: IngestAppConfig, deps: IngestService
   );
   kafkaUpGauge.set(1);
 
-  function refuse(
-    status: 400 | 403 | 413 | 429 | 503,
+  function refuse<S extends 400 | 403 | 409 | 413 | 429 | 503>(
+    status: S,
     error: string,
     message: string,
     extra: { retryAfterS?: number; errors?: EventError[] } = {},
-  ): IngestOutcome {
+  ): { status: S; body: ErrorReply; retryAfterS?: number } {
     const body: ErrorReply = { error, message };
     if (extra.errors) body.errors = extra.errors;
     return { status, body, retryAfterS: extra.retryAfterS };
   }
 
-  /** Counts acknowledged records per run and partition (the partitions were set before the send). */
-  function countRecords(tenant: string, events: ValidEvent[], n: number): void {
-    let runId = '';
-    let counts: number[] | undefined;
+  /** The finite runs among `events` (undefined when all are live: the common case, no allocation). */
+  function finiteRuns(events: ValidEvent[]): string[] | undefined {
+    let runs: string[] | undefined;
+    let last = LIVE_RUN_ID;
     for (const v of events) {
-      if (counts === undefined || v.event.runId !== runId) {
-        runId = v.event.runId;
-        const key = `${tenant}\u0000${runId}`;
-        counts = runCounts.get(key);
-        if (counts === undefined) {
-          counts = new Array<number>(n).fill(0);
-          runCounts.set(key, counts);
-        }
-      }
-      const p = v.record.partition as number;
-      counts[p] = (counts[p] ?? 0) + 1;
+      const id = v.event.runId;
+      if (id === last || isLiveRun(id)) continue;
+      last = id;
+      if (runs === undefined) runs = [id];
+      else if (!runs.includes(id)) runs.push(id);
     }
+    return runs;
   }
 
-  /** Sends with a deadline; marks ids seen whenever Kafka acknowledges, even after the deadline. */
-  async function produce(tenant: string, events: ValidEvent[]): Promise<void> {
-    const n = await partitionCount();
-    const records: OutRecord[] = new Array(events.length);
-    for (let i = 0; i < events.length; i++) {
-      const r = (events[i] as ValidEvent).record;
-      // partitioned once here (the producer takes it as given), and counted per run on the ack
-      r.partition = partitionForKey(r.key, n);
-      records[i] = r;
+  /** Records of finite runs acknowledged per run key and partition (the partitions were set before the send). */
+  function countRecords(tenant: string, events: ValidEvent[], n: number): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    let runId = LIVE_RUN_ID;
+    let counts: number[] | undefined;
+    for (const v of events) {
+      if (v.event.runId !== runId) {
+        runId = v.event.runId;
+        if (isLiveRun(runId)) counts = undefined;
+        else {
+          const key = runKey(tenant, runId);
+          counts = out.get(key);
+          if (counts === undefined) {
+            counts = new Array<number>(n).fill(0);
+            out.set(key, counts);
+          }
+        }
+      }
+      if (counts !== undefined) {
+        const p = v.record.partition as number;
+        counts[p] = (counts[p] ?? 0) + 1;
+      }
     }
-    const started = process.hrtime.bigint();
-    const send = deps.producer.send(topics.events, records);
-    const settled = send.then(
-      () => {
-        produceSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-        for (const v of events) seen.add(tenant, v.event.eventId);
-        countRecords(tenant, events, n);
-        if (!up) deps.logger.info('kafka reachable again');
-        up = true;
-        kafkaUpGauge.set(1);
-        return true;
-      },
-      (err: unknown) => {
-        if (up) deps.logger.error({ err }, 'produce failed: answering 503');
-        up = false;
-        kafkaUpGauge.set(0);
-        return false;
-      },
-    );
+    return out;
+  }
+
+  /** Ids of a send in flight, so that a concurrent request with the same ids waits for it. */
+  function holdIds(tenant: string, events: ValidEvent[], settled: Promise<boolean>): void {
     let pending = inflight.get(tenant);
     if (!pending) {
       pending = new Map();
@@ -215,12 +257,83 @@ export function createIngestService(config: IngestAppConfig, deps: IngestService
     void settled.then(() => {
       for (const v of events) if (sending.get(v.event.eventId) === settled) sending.delete(v.event.eventId);
     });
+  }
+
+  /**
+   * Sends with a deadline; marks ids seen whenever Kafka acknowledges, even after the deadline. A send
+   * with events of finite runs first starts on the run coordinator: when one of its runs has ended,
+   * nothing is sent and the ended run ids are returned.
+   */
+  async function produce(tenant: string, events: ValidEvent[]): Promise<{ ended: string[] } | undefined> {
+    let settle: (ok: boolean) => void = () => {};
+    const settled = new Promise<boolean>((resolve) => {
+      settle = resolve;
+    });
+    // held before the first await, so that no concurrent request sends the same ids meanwhile
+    holdIds(tenant, events, settled);
+    let n: number;
+    let ticket: SendTicket | undefined;
+    try {
+      n = await partitionCount();
+      const runs = finiteRuns(events);
+      if (runs !== undefined) {
+        const keys = runs.map((r) => runKey(tenant, r));
+        let started: SendTicket | { ended: string[] };
+        try {
+          started = await coordinator.begin(keys);
+        } catch (err) {
+          deps.logger.error({ err }, 'run coordinator unreachable: answering 503');
+          throw new CoordinatorUnavailable('run coordinator unreachable');
+        }
+        if ('ended' in started) {
+          settle(false);
+          return { ended: started.ended.map((k) => runs[keys.indexOf(k)] as string) };
+        }
+        ticket = started;
+      }
+    } catch (err) {
+      settle(false);
+      throw err;
+    }
+    const records: OutRecord[] = new Array(events.length);
+    for (let i = 0; i < events.length; i++) {
+      const r = (events[i] as ValidEvent).record;
+      // partitioned once here (the producer takes it as given), and counted per run on the ack
+      r.partition = partitionForKey(r.key, n);
+      records[i] = r;
+    }
+    const started = process.hrtime.bigint();
+    let lapsed = false;
+    deps.producer.send(topics.events, records).then(
+      () => {
+        produceSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+        if (ticket !== undefined) {
+          // judged before finish: the lease must have held from begin until this acknowledgement
+          lapsed = !ticket.valid();
+          ticket.finish(countRecords(tenant, events, n));
+          if (lapsed) deps.logger.error('lease on the run lapsed during the send: answering 503');
+        }
+        if (!lapsed) for (const v of events) seen.add(tenant, v.event.eventId);
+        if (!up) deps.logger.info('kafka reachable again');
+        up = true;
+        kafkaUpGauge.set(1);
+        settle(!lapsed);
+      },
+      (err: unknown) => {
+        ticket?.finish();
+        if (up) deps.logger.error({ err }, 'produce failed: answering 503');
+        up = false;
+        kafkaUpGauge.set(0);
+        settle(false);
+      },
+    );
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new ProduceTimeout('produce timed out')), config.produceTimeoutMs);
     });
     try {
       const ok = await Promise.race([settled, deadline]);
+      if (lapsed) throw new LeaseLapsed('lease lapsed');
       if (!ok) throw new Error('produce failed');
     } catch (err) {
       if (err instanceof ProduceTimeout) {
@@ -232,6 +345,28 @@ export function createIngestService(config: IngestAppConfig, deps: IngestService
     } finally {
       clearTimeout(timer);
     }
+    return undefined;
+  }
+
+  /** 409: some events of the request belong to finite runs that have ended; nothing was accepted. */
+  function runEnded(tenant: string, received: number, fresh: ValidEvent[], ended: string[]): IngestOutcome {
+    buckets.refund(tenant, received);
+    eventsTotal.inc({ tenant, outcome: 'run_ended' }, received);
+    const errors: EventError[] = [];
+    let lastIndex = -1;
+    for (const ve of fresh) {
+      if (ve.index !== lastIndex && ended.includes(ve.event.runId)) {
+        errors.push({ index: ve.index, field: 'run_id', reason: 'run_ended' });
+        lastIndex = ve.index;
+      }
+    }
+    const names = ended.map((r) => `"${r}"`).join(', ');
+    return refuse(
+      409,
+      'run_ended',
+      `run ${names} of tenant "${tenant}" has ended (its end-of-run markers are written): its events are no longer accepted. Nothing of this request was accepted; send new events under another run id.`,
+      { errors },
+    );
   }
 
   return {
@@ -299,20 +434,23 @@ export function createIngestService(config: IngestAppConfig, deps: IngestService
       }
 
       if (fresh.length > 0) {
+        let refused: { ended: string[] } | undefined;
         try {
-          await produce(tenant, fresh);
-        } catch {
+          refused = await produce(tenant, fresh);
+        } catch (err) {
           buckets.refund(tenant, v.received);
           eventsTotal.inc({ tenant, outcome: 'unavailable' }, v.received);
-          return refuse(
-            503,
-            'unavailable',
-            'Kafka did not acknowledge the events; nothing of this request was accepted, retry later',
-            {
-              retryAfterS: config.retryAfterS,
-            },
-          );
+          const why =
+            err instanceof CoordinatorUnavailable
+              ? 'The run coordinator (Redis) did not answer'
+              : err instanceof LeaseLapsed
+                ? 'This replica lost its claim on the run while Kafka was acknowledging (the coordinator was unreachable); the events may have reached Kafka but are not reported accepted'
+                : 'Kafka did not acknowledge the events';
+          return refuse(503, 'unavailable', `${why}; nothing of this request was accepted, retry later`, {
+            retryAfterS: config.retryAfterS,
+          });
         }
+        if (refused !== undefined) return runEnded(tenant, v.received, fresh, refused.ended);
       }
       const rejected = rejectedIdx.size;
       if (fresh.length > 0) eventsTotal.inc({ tenant, outcome: 'accepted' }, fresh.length);
@@ -324,27 +462,71 @@ export function createIngestService(config: IngestAppConfig, deps: IngestService
     },
 
     async endRun(tenant, runId) {
-      // markers go after everything already sent: wait for the sends in flight
-      await Promise.all(new Set([...inflight.values()].flatMap((m) => [...m.values()])));
-      const n = await partitionCount();
-      const records: OutRecord[] = [];
-      for (let p = 0; p < n; p++) {
-        const marker = endOfRun({
-          runId,
-          producer: 'ingest',
-          partition: p,
-          totalPartitions: n,
-          records: runCounts.get(`${tenant}\u0000${runId}`)?.[p] ?? 0,
-          tenant,
-        });
-        records.push({
-          key: `eor/${runId}`,
-          partition: p,
-          value: toBinary(EventRecordSchema, create(EventRecordSchema, { kind: { case: 'endOfRun', value: marker } })),
-        });
+      if (isLiveRun(runId)) {
+        return refuse(
+          409,
+          'live_run_never_ends',
+          `"${runId}" is the live run: tenant "${tenant}"'s never-ending clickstream (events without a run id). It takes no end-of-run marker — its windows close when a user goes quiet. Only finite runs (any other run id) are ended.`,
+        );
       }
-      await deps.producer.send(topics.events, records);
-      return { partitions: n };
+      const problem = runIdProblem(runId);
+      if (problem !== undefined) return refuse(400, 'invalid_body', `runId ${problem}`);
+      const run = runKey(tenant, runId);
+      let counts: number[];
+      try {
+        // marks the run ended for every replica, then waits for the sends of it still in flight
+        ({ counts } = await coordinator.end(run, config.endRunTimeoutMs));
+      } catch (err) {
+        const timedOut = err instanceof EndTimeoutError;
+        deps.logger.error({ err, run }, timedOut ? 'end of run: sends still in flight' : 'end of run: coordinator');
+        return refuse(
+          503,
+          'unavailable',
+          timedOut
+            ? `run "${runId}" is ended (no new events of it are accepted), but ${err.busy} send(s) of it on ${err.replicas} replica(s) had no answer from Kafka after ${config.endRunTimeoutMs} ms, so the end-of-run markers are not written yet; retry the call`
+            : 'the run coordinator (Redis) did not answer; retry the call',
+          { retryAfterS: config.retryAfterS },
+        );
+      }
+      try {
+        const n = await partitionCount();
+        const records: OutRecord[] = [];
+        let total = 0;
+        for (let p = 0; p < n; p++) {
+          const count = counts[p] ?? 0;
+          total += count;
+          const marker = endOfRun({
+            runId,
+            producer: 'ingest',
+            partition: p,
+            totalPartitions: n,
+            records: count,
+            tenant,
+          });
+          records.push({
+            key: `eor/${runId}`,
+            partition: p,
+            value: toBinary(
+              EventRecordSchema,
+              create(EventRecordSchema, { kind: { case: 'endOfRun', value: marker } }),
+            ),
+          });
+        }
+        await deps.producer.send(topics.events, records);
+        return { status: 200, body: { partitions: n, records: total } };
+      } catch (err) {
+        deps.logger.error({ err, run }, 'end-of-run markers not acknowledged');
+        return refuse(
+          503,
+          'unavailable',
+          `run "${runId}" is ended (no new events of it are accepted), but Kafka did not acknowledge its end-of-run markers; retry the call`,
+          { retryAfterS: config.retryAfterS },
+        );
+      }
+    },
+
+    async close() {
+      if (deps.coordinator === undefined) await coordinator.close();
     },
   };
 }

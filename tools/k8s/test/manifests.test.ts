@@ -73,8 +73,18 @@ function environmentOf(objects: K8sObject[], container: K8sObject): Record<strin
     }
     if (from.secretRef) Object.assign(envOut, SECRET_STANDINS);
   }
-  for (const e of container.env ?? []) envOut[e.name] = e.value;
+  for (const e of container.env ?? []) envOut[e.name] = expandReferences(e.value, envOut);
   return envOut;
+}
+
+/**
+ * The kubelet's expansion of `$(NAME)` in an env value: names defined before (envFrom, earlier env
+ * entries) are replaced, `$$` is a literal `$`, unknown names stay as written.
+ */
+function expandReferences(value: string, defined: Record<string, string>): string {
+  return value.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, name: string | undefined) =>
+    name === undefined ? '$' : (defined[name] ?? whole),
+  );
 }
 
 /** The ports a service listens on, by role, from its parsed environment. */
@@ -155,6 +165,15 @@ describe.each(OVERLAYS)('k8s overlay %s (rendered by kustomize)', (overlay) => {
     const cm = byKind(objects(), 'ConfigMap').find((c) => c.metadata.name === 'personastream-config');
     const unread = Object.keys(cm.data).filter((k) => !known.has(k));
     expect(unread, 'ConfigMap keys no service reads').toEqual([]);
+  });
+
+  it('gives ingest, which runs several replicas, the Redis of the other services as its run coordinator', () => {
+    const d = deployments().find((x) => x.metadata.name === 'ingest');
+    const env = environmentOf(objects(), containerOf(d));
+    const scaler = byKind(objects(), 'HorizontalPodAutoscaler').find((h) => h.spec.scaleTargetRef.name === 'ingest');
+    expect(Math.max(d.spec.replicas ?? 1, scaler?.spec.maxReplicas ?? 1)).toBeGreaterThan(1);
+    expect(env.INGEST_REDIS_URL).toBe(env.REDIS_URL);
+    expect(expandReferences('$(A)-$$(A)-$(B)', { A: 'x' })).toBe('x-$(A)-$(B)');
   });
 
   it('exposes exactly the ports each service listens on, and probes/scrapes the right ones', () => {

@@ -273,8 +273,8 @@ describe('ingest HTTP API', () => {
       payload: { batch: [{ type: 'page', messageId: 'm2', userId: 'u1', timestamp: '2025-01-01T00:00:00Z' }] },
     });
     expect(batch.json().accepted).toBe(1);
-    const end = await app.inject({ method: 'POST', url: '/v1/runs/live/end', headers: auth });
-    expect(end.json()).toEqual({ partitions: 4 });
+    const end = await app.inject({ method: 'POST', url: '/v1/runs/replay-1/end', headers: auth });
+    expect(end.json()).toEqual({ partitions: 4, records: 0 });
     expect(
       ids()
         .filter((i) => i.startsWith('eor:'))
@@ -287,8 +287,17 @@ describe('ingest HTTP API', () => {
     const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/v1/events', '/v1/track', '/v1/batch', '/v1/tenants/{tenant}/events']),
+      expect.arrayContaining([
+        '/v1/events',
+        '/v1/track',
+        '/v1/batch',
+        '/v1/tenants/{tenant}/events',
+        '/v1/runs/{runId}/end',
+        '/v1/tenants/{tenant}/runs/{runId}/end',
+      ]),
     );
+    expect(Object.keys(doc.paths['/v1/runs/{runId}/end'].post.responses)).toContain('409');
+    expect(doc.paths['/v1/events'].post.responses['409'].description).toMatch(/run_ended/);
     expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
     await app.inject({ method: 'POST', url: '/v1/events', headers: auth, payload: [ev(1)] });
     const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;

@@ -3,10 +3,18 @@ import type { StreamProducer } from '@personastream/stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { IngestAppConfig } from '../config.js';
 import type { ApiKeyStore } from '../core/api-keys.js';
-import { createIngestService, type IngestOutcome, type IngestService, type IngestTopics } from '../service.js';
+import {
+  createIngestService,
+  type EndRunOutcome,
+  type IngestOutcome,
+  type IngestService,
+  type IngestTopics,
+} from '../service.js';
 import type { EventShape } from '../steps/map-event.js';
 import { coalescingProducer } from './coalescing-producer.js';
+import { bodyCodingOf, gunzipCapped, InflatedTooLargeError } from './gunzip.js';
 import { openApiDocument } from './openapi.js';
+import type { RunCoordinator } from './run-coordinator.js';
 
 export interface IngestAppDeps {
   producer: StreamProducer;
@@ -16,6 +24,8 @@ export interface IngestAppDeps {
   topics?: Partial<IngestTopics>;
   /** Partition count of the events topic (end-of-run markers); default: the contract's default. */
   eventPartitions?: () => Promise<number>;
+  /** Coordinates finite runs with the other replicas (Redis); default: in memory (one replica). */
+  coordinator?: RunCoordinator;
   now?: () => number;
 }
 
@@ -56,7 +66,7 @@ export function apiKeyOf(req: FastifyRequest): string | undefined {
   return typeof header === 'string' && header !== '' ? header : undefined;
 }
 
-function send(reply: FastifyReply, outcome: IngestOutcome): FastifyReply {
+function send(reply: FastifyReply, outcome: IngestOutcome | EndRunOutcome): FastifyReply {
   if (outcome.retryAfterS !== undefined) reply.header('retry-after', String(outcome.retryAfterS));
   return reply.code(outcome.status).send(outcome.body);
 }
@@ -71,6 +81,8 @@ export function buildIngestApp(config: IngestAppConfig, deps: IngestAppDeps): Fa
     // no per-request child loggers (a measurable share of the per-request cost); errors are logged below
     logger: false,
     bodyLimit: config.maxBytes,
+    // run ids are up to 256 characters (fastify's default stops path parameters at 100: a 404)
+    routerOptions: { maxParamLength: 1024 },
     // a load balancer in front may keep connections open for long
     keepAliveTimeout: 65_000,
   });
@@ -81,7 +93,15 @@ export function buildIngestApp(config: IngestAppConfig, deps: IngestAppDeps): Fa
   });
   app.decorate('ingest', service);
   app.decorateRequest('tenant', '');
+  app.addHook('onClose', async () => service.close());
 
+  const decompressed =
+    (deps.registry.getSingleMetric('ingest_decompressed_bytes_total') as Counter | undefined) ??
+    new Counter({
+      name: 'ingest_decompressed_bytes_total',
+      help: 'Bytes inflated from gzip request bodies (an inflation stops just past INGEST_MAX_BYTES)',
+      registers: [deps.registry],
+    });
   const requests =
     (deps.registry.getSingleMetric('ingest_requests_total') as Counter | undefined) ??
     new Counter({
@@ -113,9 +133,9 @@ export function buildIngestApp(config: IngestAppConfig, deps: IngestAppDeps): Fa
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
     const status = err.statusCode ?? 500;
     if (status === 413) {
-      return reply
-        .code(413)
-        .send({ error: 'payload_too_large', message: `request body is larger than ${config.maxBytes} bytes` });
+      const message =
+        err instanceof InflatedTooLargeError ? err.message : `request body is larger than ${config.maxBytes} bytes`;
+      return reply.code(413).send({ error: 'payload_too_large', message });
     }
     if (status === 415) return reply.code(415).send({ error: 'unsupported_media_type', message: err.message });
     if (status >= 400 && status < 500) return reply.code(status).send({ error: 'invalid_body', message: err.message });
@@ -144,38 +164,36 @@ export function buildIngestApp(config: IngestAppConfig, deps: IngestAppDeps): Fa
       });
     }
     const encoding = req.headers['content-encoding'];
-    if (encoding !== undefined && encoding !== 'identity') {
-      return reply
-        .code(415)
-        .send({ error: 'unsupported_media_type', message: `content-encoding ${encoding} is not supported` });
+    if (bodyCodingOf(encoding) === 'unsupported') {
+      return reply.code(415).send({
+        error: 'unsupported_media_type',
+        message: `content-encoding ${String(encoding)} is not supported (gzip and identity are)`,
+      });
     }
     req.tenant = tenant;
   };
 
+  // A gzip body is inflated as it streams in, and INGEST_MAX_BYTES applies to the inflated bytes
+  // (413 as soon as they pass it; the compressed bytes are limited too, by fastify).
+  const inflate = async (req: FastifyRequest, _reply: FastifyReply, payload: NodeJS.ReadableStream) => {
+    if (bodyCodingOf(req.headers['content-encoding']) !== 'gzip') return payload;
+    return gunzipCapped(payload, config.maxBytes, (stats) => decompressed.inc(stats.inflated));
+  };
+  const routeOptions = { onRequest: authenticate, preParsing: inflate };
+
   for (const [name, shape] of ROUTES) {
     const handler = async (req: FastifyRequest, reply: FastifyReply) =>
       send(reply, await service.ingest({ tenant: req.tenant, shape, body: req.body }));
-    app.post(`/v1/${name}`, { onRequest: authenticate }, handler);
-    app.post(`/v1/tenants/:tenant/${name}`, { onRequest: authenticate }, handler);
+    app.post(`/v1/${name}`, routeOptions, handler);
+    app.post(`/v1/tenants/:tenant/${name}`, routeOptions, handler);
   }
 
   const endRun = async (req: FastifyRequest, reply: FastifyReply) => {
     const { runId } = req.params as { runId: string };
-    if (runId.length === 0 || runId.length > 256) {
-      return reply.code(400).send({ error: 'invalid_body', message: 'runId must be 1..256 characters' });
-    }
-    try {
-      return reply.send(await service.endRun(req.tenant, runId));
-    } catch (err) {
-      deps.logger.error({ err, runId }, 'end of run not acknowledged');
-      reply.header('retry-after', String(config.retryAfterS));
-      return reply
-        .code(503)
-        .send({ error: 'unavailable', message: 'Kafka did not acknowledge the end-of-run markers' });
-    }
+    return send(reply, await service.endRun(req.tenant, runId));
   };
-  app.post('/v1/runs/:runId/end', { onRequest: authenticate }, endRun);
-  app.post('/v1/tenants/:tenant/runs/:runId/end', { onRequest: authenticate }, endRun);
+  app.post('/v1/runs/:runId/end', routeOptions, endRun);
+  app.post('/v1/tenants/:tenant/runs/:runId/end', routeOptions, endRun);
 
   const doc = openApiDocument({ maxBatch: config.maxBatch, maxBytes: config.maxBytes });
   app.get('/openapi.json', async () => doc);

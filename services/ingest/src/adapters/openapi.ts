@@ -19,8 +19,13 @@ export function openApiDocument(limits: { maxBatch: number; maxBytes: number }):
     '400': reply('Every event was rejected (`errors` says why), or the body is not a batch (ErrorReply)'),
     '401': refusal('No API key, or an unknown one'),
     '403': refusal("The key's tenant differs from the path tenant or from an event's `tenant`"),
-    '413': refusal(`Body larger than ${limits.maxBytes} bytes or more than ${limits.maxBatch} events`),
-    '415': refusal('Not JSON, or a compressed body'),
+    '409': refusal(
+      'Events of a finite run that has ended (`run_ended`, `errors` lists them): nothing of the request was accepted',
+    ),
+    '413': refusal(
+      `Body larger than ${limits.maxBytes} bytes (decompressed, for a gzip body) or more than ${limits.maxBatch} events`,
+    ),
+    '415': refusal('Not JSON, or a Content-Encoding other than gzip (x-gzip) and identity'),
     '429': refusal("Past the tenant's rate limit (events per second)", retryAfter),
     '503': refusal('Kafka did not acknowledge: nothing of the request was accepted; retry', retryAfter),
   };
@@ -31,9 +36,17 @@ export function openApiDocument(limits: { maxBatch: number; maxBytes: number }):
     description: "Tenant id; must be the API key's tenant",
     schema: { type: 'string' },
   };
+  const contentEncoding = {
+    name: 'Content-Encoding',
+    in: 'header',
+    required: false,
+    description: `gzip (or x-gzip): the body is inflated as it arrives; the ${limits.maxBytes}-byte limit applies to the inflated bytes`,
+    schema: { type: 'string', enum: ['gzip', 'x-gzip', 'identity'] },
+  };
   const op = (summary: string, schemaRef: string, description: string) => ({
     summary,
     description,
+    parameters: [contentEncoding],
     security: [{ bearer: [] }, { apiKey: [] }, { basic: [] }],
     requestBody: {
       required: true,
@@ -65,28 +78,49 @@ export function openApiDocument(limits: { maxBatch: number; maxBytes: number }):
   for (const [name, operation] of Object.entries(routes)) {
     paths[`/v1/${name}`] = { post: { ...operation, operationId: name } };
     paths[`/v1/tenants/{tenant}/${name}`] = {
-      post: { ...operation, operationId: `${name}ForTenant`, parameters: [tenantParam] },
+      post: { ...operation, operationId: `${name}ForTenant`, parameters: [tenantParam, contentEncoding] },
     };
   }
-  paths['/v1/runs/{runId}/end'] = {
-    post: {
-      operationId: 'endRun',
-      summary: 'End a run',
-      description:
-        'Writes an EndOfRun marker to every partition of the events topic after everything already accepted for the run, so downstream stages flush it.',
-      security: [{ bearer: [] }, { apiKey: [] }, { basic: [] }],
-      parameters: [{ name: 'runId', in: 'path', required: true, schema: { type: 'string' } }],
-      responses: {
-        '200': {
-          description: 'Markers acknowledged by Kafka',
-          content: {
-            'application/json': { schema: { type: 'object', properties: { partitions: { type: 'integer' } } } },
+  const runIdParam = {
+    name: 'runId',
+    in: 'path',
+    required: true,
+    description: 'A finite run of the key\'s tenant (1–256 characters, no control characters; not "live")',
+    schema: { type: 'string', maxLength: 256 },
+  };
+  const endRun = {
+    summary: "End one of the key's tenant's finite runs",
+    description:
+      'Marks the run (tenant, runId) ended on every ingest replica — from then on its events are refused with 409 run_ended — waits until no replica has a send of it in flight, then writes an EndOfRun marker (with the tenant and the records ingest wrote to that partition) to every partition of the events topic, so downstream stages flush the run. The live run never ends (409 live_run_never_ends). Idempotent: a retry writes the markers again.',
+    security: [{ bearer: [] }, { apiKey: [] }, { basic: [] }],
+    responses: {
+      '200': {
+        description: 'Markers acknowledged by Kafka',
+        content: {
+          'application/json': {
+            schema: {
+              type: 'object',
+              properties: {
+                partitions: { type: 'integer', description: 'Partitions that got a marker' },
+                records: { type: 'integer', description: 'Records of the run written by ingest before the markers' },
+              },
+            },
           },
         },
-        '401': responses['401'],
-        '503': responses['503'],
       },
+      '400': refusal('Not a valid run id'),
+      '401': responses['401'],
+      '403': responses['403'],
+      '409': refusal('The run is the live run, which never ends (`live_run_never_ends`)'),
+      '503': refusal(
+        'Sends of the run still in flight after the end timeout, the run coordinator unreachable, or the markers not acknowledged; the run stays ended, retry the call',
+        retryAfter,
+      ),
     },
+  };
+  paths['/v1/runs/{runId}/end'] = { post: { ...endRun, operationId: 'endRun', parameters: [runIdParam] } };
+  paths['/v1/tenants/{tenant}/runs/{runId}/end'] = {
+    post: { ...endRun, operationId: 'endRunForTenant', parameters: [tenantParam, runIdParam] },
   };
   paths['/healthz'] = {
     get: { operationId: 'health', summary: 'Liveness', responses: { '200': { description: 'ok' } } },
@@ -137,6 +171,7 @@ export function openApiDocument(limits: { maxBatch: number; maxBytes: number }):
                 'unsupported',
                 'too_large',
                 'tenant_mismatch',
+                'run_ended',
               ],
             },
           },
@@ -195,7 +230,7 @@ export function openApiDocument(limits: { maxBatch: number; maxBytes: number }):
             dwellMs: { type: 'number', minimum: 0 },
             rating: { type: 'integer', minimum: 0, maximum: 5 },
             quantity: { type: 'integer', minimum: 0 },
-            runId: { type: 'string', description: 'Default: the batch run_id, else "live"' },
+            runId: { type: 'string', description: 'Default: the batch run_id, else INGEST_DEFAULT_RUN_ID ("live")' },
           },
         },
         NativeBatch: {

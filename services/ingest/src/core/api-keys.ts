@@ -1,7 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { checkTenantId, TENANT_ID_PATTERN } from '@personastream/contracts';
 
-/** Tenant ids: letters, digits, `_`, `-`, `.`; no `/` (Kafka keys are `tenant/user_id`). */
-export const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** Tenant ids: the contract's `TENANT_ID_PATTERN` (letters, digits, `.`, `_`, `-`; no `/`). */
+export const TENANT_ID = TENANT_ID_PATTERN;
 
 function sha256(s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest();
@@ -33,13 +34,14 @@ export class ApiKeyStore {
         // do not echo the entry: it holds a secret
         throw new Error('INGEST_API_KEYS: every entry must be tenant:key');
       }
-      store.add(entry.slice(0, colon), entry.slice(colon + 1));
+      // the tenant part is no secret: the error names it and what is wrong with it
+      store.add(checkTenantId(entry.slice(0, colon), 'INGEST_API_KEYS'), entry.slice(colon + 1));
     }
     return store;
   }
 
   add(tenant: string, key: string): void {
-    if (!TENANT_ID.test(tenant)) throw new Error(`invalid tenant id "${tenant}" (letters, digits, _ - . only)`);
+    checkTenantId(tenant);
     if (key.length < 8) throw new Error(`API key of tenant "${tenant}" is too short (8 characters or more)`);
     this.entries.push({ tenant, digest: sha256(key) });
     this.verified.clear();

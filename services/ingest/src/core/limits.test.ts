@@ -103,7 +103,11 @@ describe('ApiKeyStore', () => {
     expect(JSON.stringify(s)).not.toContain('super-secret-value');
     expect(() => ApiKeyStore.fromSpec('no-colon-secret')).toThrow(/tenant:key/);
     expect(() => ApiKeyStore.fromSpec('no-colon-secret')).not.toThrow(/no-colon-secret/);
-    expect(() => ApiKeyStore.fromSpec('bad/tenant:long-enough-key')).toThrow(/invalid tenant/);
+    expect(() => ApiKeyStore.fromSpec('bad/tenant:long-enough-key')).toThrow(
+      /^INGEST_API_KEYS: tenant id "bad\/tenant" must start with a letter or digit and contain only/,
+    );
+    expect(() => ApiKeyStore.fromSpec(`${'t'.repeat(65)}:long-enough-key`)).toThrow(/65 characters long; at most 64/);
+    expect(() => ApiKeyStore.fromSpec('-acme:long-enough-key')).toThrow(/INGEST_API_KEYS: tenant id "-acme"/);
     expect(() => ApiKeyStore.fromSpec('acme:short')).toThrow(/too short/);
   });
 });

@@ -11,6 +11,7 @@ import {
 } from './fields.js';
 import { newContext, newEvent, newItem } from './messages.js';
 import { checkEvent } from './rules.js';
+import { readRunId } from './run-ids.js';
 import { type FieldIssue, LIMITS, type MapContext, type MapResult } from './types.js';
 
 // field rules, allocated once (not per event)
@@ -45,7 +46,7 @@ export function mapNativeEvent(raw: unknown, ctx: MapContext): MapResult {
   const dwellMs = readNumber(pick(raw, 'dwellMs', 'dwell_ms'), 'dwell_ms', issues, DWELL);
   const rating = readNumber(raw.rating, 'rating', issues, RATING);
   const quantity = readNumber(raw.quantity, 'quantity', issues, QUANTITY);
-  const runId = readString(pick(raw, 'runId', 'run_id'), 'run_id', issues, ID);
+  const runId = readRunId(pick(raw, 'runId', 'run_id'), 'run_id', issues);
   const properties =
     raw.properties === undefined || raw.properties === null
       ? {}

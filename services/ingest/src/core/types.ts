@@ -11,6 +11,7 @@ import type { BehaviorEvent } from '@personastream/contracts';
  * - `unsupported`: a shape this API does not take (e.g. Segment `group`/`alias`)
  * - `too_large`: the event's serialized size is past the per-event limit
  * - `tenant_mismatch`: the event names a tenant other than the API key's (HTTP answers 403)
+ * - `run_ended`: the event belongs to a finite run that has ended (HTTP answers 409)
  */
 export type FieldReason =
   | 'required'
@@ -21,7 +22,8 @@ export type FieldReason =
   | 'too_long'
   | 'unsupported'
   | 'too_large'
-  | 'tenant_mismatch';
+  | 'tenant_mismatch'
+  | 'run_ended';
 
 /** One problem of one field of one event (no index yet). */
 export interface FieldIssue {

@@ -54,6 +54,25 @@ describe('validateBatch (native)', () => {
     expect(r.valid[1]!.event.runId).toBe('r1');
   });
 
+  it('refuses run ids that are blank or carry control characters (event and batch)', () => {
+    const r = validateBatch(
+      { events: [ok(0, { runId: 'a\u0000b' }), ok(1, { run_id: '   ' }), ok(2, { runId: 'bench-1' }), ok(3)] },
+      opts(),
+    );
+    if (!r.ok) throw new Error('expected ok');
+    expect(r.errors).toEqual([
+      { index: 0, field: 'run_id', reason: 'invalid_format' },
+      { index: 1, field: 'run_id', reason: 'invalid_format' },
+    ]);
+    expect(r.valid.map((v) => v.event.runId)).toEqual(['bench-1', 'live']);
+    const batch = validateBatch({ run_id: 'x\ny', events: [ok(0)] }, opts());
+    expect(batch).toMatchObject({
+      ok: false,
+      problem: 'invalid_body',
+      issue: { field: 'run_id', reason: 'invalid_format' },
+    });
+  });
+
   it('returns exact per-event errors and keeps the valid events (partial acceptance)', () => {
     const body = {
       run_id: 'batch-7',

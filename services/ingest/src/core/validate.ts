@@ -2,8 +2,9 @@ import type { BehaviorEvent } from '@personastream/contracts';
 import type { OutRecord } from '@personastream/stream';
 import { createEncodeStep } from '../steps/encode.js';
 import { createMapEventStep, type EventShape } from '../steps/map-event.js';
-import { isObject, readString } from './fields.js';
-import { type EventError, type FieldIssue, LIMITS, type MapContext } from './types.js';
+import { isObject } from './fields.js';
+import { readRunId } from './run-ids.js';
+import type { EventError, FieldIssue, MapContext } from './types.js';
 
 /** One valid event of a batch, with its Kafka record. */
 export interface ValidEvent {
@@ -67,7 +68,7 @@ export function validateBatch(body: unknown, opts: ValidateOptions): BatchValida
       items = body[listField] as unknown[];
       if (opts.shape === 'native') {
         const issues: FieldIssue[] = [];
-        const runId = readString(body.run_id ?? body.runId, 'run_id', issues, { max: LIMITS.id });
+        const runId = readRunId(body.run_id ?? body.runId, 'run_id', issues);
         if (issues[0]) return { ok: false, problem: 'invalid_body', issue: issues[0] };
         if (runId !== '') ctx = { ...opts, defaultRunId: runId };
       } else if (isObject(body.context)) batchContext = body.context;

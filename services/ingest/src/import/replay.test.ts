@@ -134,6 +134,67 @@ describe('replayDataset', () => {
     expect(kinds.filter((k) => k.case === 'endOfRun')).toHaveLength(4);
   });
 
+  it("kafka target: markers per (tenant, run) with that tenant's counts; the live run gets none", async () => {
+    const dir = join(tmp, 'tenants');
+    const ev = (id: string, tenant: string, runId: string) =>
+      newEvent({
+        eventId: id,
+        tenant,
+        userId: `u-${id}`,
+        eventTimeMs: Date.UTC(2020, 0, 1),
+        type: 2,
+        item: newItem({ id: 'i' }),
+        runId,
+      });
+    await writeDataset(dir, {
+      manifestBase: { source: 'test', license: 'test', labelledDimensions: [] },
+      records: [
+        ev('a1', 'acme', 'shared'),
+        ev('a2', 'acme', 'shared'),
+        ev('a3', 'acme', 'shared'),
+        ev('g1', 'globex', 'shared'),
+        ev('l1', 'acme', 'live'),
+      ].map((event) => ({ kind: 'event' as const, event })),
+    });
+    const broker = new MemoryBroker(4);
+    const s = await replayDataset({ path: dir, target: 'kafka', producer: broker.producer() });
+    expect(s.accepted).toBe(5);
+    const markers = decode(broker, 'behavior.events.v1').flatMap((k) => (k.case === 'endOfRun' ? [k.value] : []));
+    expect(markers.filter((m) => m.runId === 'live')).toEqual([]);
+    const total = (tenant: string) =>
+      markers.filter((m) => m.tenant === tenant && m.runId === 'shared').reduce((n, m) => n + m.records, 0);
+    expect(markers).toHaveLength(8);
+    expect(total('acme')).toBe(3);
+    expect(total('globex')).toBe(1);
+  });
+
+  it('http target: a replay into the live run sends its events and ends nothing', async () => {
+    const broker = new MemoryBroker(4);
+    const app = buildIngestApp(DEFAULT_APP_CONFIG, {
+      producer: broker.producer(),
+      keys: ApiKeyStore.fromSpec('acme:acme-key-123456'),
+      logger: silentLogger(),
+      registry: createRegistry('replay-live-test', false),
+    });
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const s = await replayDataset({
+        path: ml,
+        target: 'http',
+        url,
+        apiKey: 'acme-key-123456',
+        tenant: 'acme',
+        runId: 'live',
+      });
+      expect(s).toMatchObject({ accepted: 48, runs: ['live'] });
+      const kinds = decode(broker, 'behavior.events.v1');
+      expect(kinds.filter((k) => k.case === 'event')).toHaveLength(48);
+      expect(kinds.filter((k) => k.case === 'endOfRun')).toEqual([]);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('paces by event time with speedup', async () => {
     const dir = join(tmp, 'paced');
     const ev = (id: string, t: number) =>

@@ -1,12 +1,19 @@
 import { create, toBinary } from '@bufbuild/protobuf';
-import { DefaultPartitions, EventRecordSchema, partitionForKey, Topics } from '@personastream/contracts';
+import {
+  DefaultPartitions,
+  EventRecordSchema,
+  isLiveRun,
+  partitionForKey,
+  runKey,
+  Topics,
+} from '@personastream/contracts';
 import { readDatasetEventLines, readDatasetManifest } from '@personastream/dataset';
 import type { OutRecord, StreamProducer } from '@personastream/stream';
 import { isObject } from '../core/fields.js';
 import { RecentIds } from '../core/recent-ids.js';
 import { type EventError, issueReason } from '../core/types.js';
 import { validateBatch } from '../core/validate.js';
-import { replayMarkers } from './markers.js';
+import { markerCountKey, replayMarkers } from './markers.js';
 
 export interface ReplayProgress {
   /** Events read from the dataset so far / in it (from the manifest). */
@@ -153,6 +160,7 @@ export async function replayDataset(opts: ReplayOptions): Promise<ReplaySummary>
     };
     finish = async () => {
       for (const run of runs) {
+        if (isLiveRun(run)) continue; // the live run never ends
         const { status, json } = await post(`/v1/runs/${encodeURIComponent(run)}/end`, undefined);
         if (status !== 200)
           throw new Error(`replay: ending run ${run} failed (${status} ${String(json.message ?? '')})`);
@@ -166,7 +174,8 @@ export async function replayDataset(opts: ReplayOptions): Promise<ReplaySummary>
     const partitions = opts.partitions ?? DefaultPartitions[Topics.events];
     const seen = new RecentIds(1_000_000);
     const counts = new Map<string, number>();
-    const tenantOfRun = new Map<string, string>();
+    /** runKey → [run id, tenant] of the runs written */
+    const runsSeen = new Map<string, readonly [string, string]>();
     sendBatch = async (batch, tenant) => {
       if (tenant === '') {
         reject('tenant_required', batch.length);
@@ -223,15 +232,21 @@ export async function replayDataset(opts: ReplayOptions): Promise<ReplaySummary>
       summary.accepted += records.length;
       for (const ve of fresh) {
         seen.add(ve.event.tenant, ve.event.eventId);
-        const key = `${ve.event.runId}\u0000${partitionForKey(ve.record.key, partitions)}`;
+        const key = markerCountKey(ve.event.tenant, ve.event.runId, partitionForKey(ve.record.key, partitions));
         counts.set(key, (counts.get(key) ?? 0) + 1);
-        tenantOfRun.set(ve.event.runId, ve.event.tenant);
+        runsSeen.set(runKey(ve.event.tenant, ve.event.runId), [ve.event.runId, ve.event.tenant]);
       }
     };
     finish = async () => {
-      for (const run of tenantOfRun.keys()) runs.add(run);
-      const withTenants = [...runs].map((run) => [run, tenantOfRun.get(run) ?? ''] as const);
-      const markers = replayMarkers(withTenants, partitions, counts, (marker) =>
+      // every run written, per tenant; a run of the file none of whose events was valid still ends
+      const written = new Set<string>();
+      for (const [run] of runsSeen.values()) {
+        runs.add(run);
+        written.add(run);
+      }
+      const ending = [...runsSeen.values()];
+      for (const run of runs) if (!written.has(run)) ending.push([run, opts.tenant ?? ''] as const);
+      const markers = replayMarkers(ending, partitions, counts, (marker) =>
         toBinary(EventRecordSchema, create(EventRecordSchema, { kind: { case: 'endOfRun', value: marker } })),
       );
       if (markers.length > 0) await producer.send(eventsTopic, markers);

@@ -3,13 +3,14 @@ import {
   DefaultPartitions,
   type GroundTruth,
   partitionForKey,
+  runKey,
   Topics,
   TruthRecordSchema,
   userKey,
 } from '@personastream/contracts';
 import { readDatasetTruth } from '@personastream/dataset';
 import type { OutRecord, StreamProducer } from '@personastream/stream';
-import { replayMarkers } from './markers.js';
+import { markerCountKey, replayMarkers } from './markers.js';
 
 export interface PublishTruthOptions {
   /** Folder of a canonical dataset (its `truth.jsonl`). */
@@ -57,7 +58,8 @@ export async function publishDatasetTruth(opts: PublishTruthOptions): Promise<Pu
   const partitions = opts.partitions ?? DefaultPartitions[Topics.truth];
   const batchSize = Math.max(1, opts.batchSize ?? 500);
   const counts = new Map<string, number>();
-  const tenantOfRun = new Map<string, string>();
+  /** runKey → [run id, tenant] */
+  const runsSeen = new Map<string, readonly [string, string]>();
   let truths = 0;
   let batch: OutRecord[] = [];
   const flush = async () => {
@@ -69,18 +71,18 @@ export async function publishDatasetTruth(opts: PublishTruthOptions): Promise<Pu
   };
   for await (const t of readDatasetTruth(opts.path)) {
     const record = truthRecord(t, opts);
-    const key = `${t.runId}\u0000${partitionForKey(record.key, partitions)}`;
+    const key = markerCountKey(t.tenant, t.runId, partitionForKey(record.key, partitions));
     counts.set(key, (counts.get(key) ?? 0) + 1);
-    tenantOfRun.set(t.runId, t.tenant);
+    runsSeen.set(runKey(t.tenant, t.runId), [t.runId, t.tenant]);
     batch.push(record);
     if (batch.length >= batchSize) await flush();
   }
   await flush();
   if (opts.endOfRun ?? true) {
-    const markers = replayMarkers(tenantOfRun, partitions, counts, (marker) =>
+    const markers = replayMarkers(runsSeen.values(), partitions, counts, (marker) =>
       toBinary(TruthRecordSchema, create(TruthRecordSchema, { kind: { case: 'endOfRun', value: marker } })),
     );
     if (markers.length > 0) await opts.producer.send(topic, markers);
   }
-  return { truths, runs: [...tenantOfRun.keys()] };
+  return { truths, runs: [...new Set([...runsSeen.values()].map(([run]) => run))] };
 }
