@@ -276,6 +276,9 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
       // record's `ps-entry-ms` header (not the window's `ingest_time_ms`, the events' own receipt
       // times, which for backfills and simulations lie far in the past). Unknown → 0 → no latency.
       ingestTimeMs: entryOf.get(w) ?? 0,
+      early: w.provisional,
+      firstEntryMs: 0,
+      flipped: 0,
     };
   }
 
