@@ -207,7 +207,7 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
   });
   const duplicatesTotal = new Counter({
     name: 'persona_duplicate_windows_total',
-    help: 'Windows skipped because their id was already applied.',
+    help: 'Windows skipped as already applied or superseded (per-run seq marks, the early-window overlay).',
     registers: [registry],
   });
   const erasedTotal = new Counter({
