@@ -32,6 +32,7 @@ export { BuiltinBackend, type BuiltinOptions, createBuiltinBackend } from './cor
 export { extractFeatures } from './core/builtin/features.js';
 export type { ModelWeights, MultiDimModel, SinceMethod, SingleDimModel } from './core/builtin/model.js';
 export { evaluateBuiltin, type TrainingExample, type TrainOptions, trainBuiltinModel } from './core/builtin/train.js';
+export { flippedDimensions, type TagValue } from './core/flips.js';
 export { OpenAiBackend, type OpenAiBackendOptions, type PromptTemplates } from './core/openai/backend.js';
 export type { ChatClient, ChatRequest, ChatResult } from './core/openai/port.js';
 export { type GroupedTags, groupTags, jaccard, tagScore } from './core/score.js';

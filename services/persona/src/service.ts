@@ -45,7 +45,7 @@ import type { AppliedWindow, PendingRef, PersonaChange, PersonaStore, PlanUser, 
 import type { ModelBackend } from './core/backend.js';
 import { encodePersona, encodePersonaUpdate, type UpdateFields } from './core/encode.js';
 import { defineLazy } from './core/lazy.js';
-import { applyWindowsInOrderAsync } from './core/state.js';
+import { applyWindowsInOrderAsync, type WindowStep } from './core/state.js';
 import { AsyncQueue } from './util.js';
 
 export interface PersonaServiceConfig {
@@ -260,7 +260,7 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
   }
 
   /** The fields of a window's PersonaUpdate besides the persona. */
-  function updateFields(w: SemantizedWindow, persona: Persona, tagSets: TagSet[]): UpdateFields {
+  function updateFields(w: SemantizedWindow, persona: Persona, tagSets: TagSet[], flipped: number): UpdateFields {
     return {
       windowId: w.windowId,
       runId: w.runId,
@@ -278,7 +278,7 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
       ingestTimeMs: entryOf.get(w) ?? 0,
       early: w.provisional,
       firstEntryMs: 0,
-      flipped: 0,
+      flipped,
     };
   }
 
@@ -298,9 +298,10 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
   }
 
   /** Turns one applied step into the window's update: the persona encoded once, for the store and the update. */
-  function appliedWindow(w: SemantizedWindow, persona: Persona, tagSets: TagSet[]): AppliedWindow {
+  function appliedWindow(w: SemantizedWindow, step: Extract<WindowStep, { status: 'applied' }>): AppliedWindow {
+    const { persona } = step;
     const personaBytes = encodePersona(persona);
-    const bytes = encodePersonaUpdate(personaBytes, updateFields(w, persona, tagSets));
+    const bytes = encodePersonaUpdate(personaBytes, updateFields(w, persona, step.samples, step.flipped));
     return { windowId: w.windowId, persona, personaBytes, pending: bytes };
   }
 
@@ -319,7 +320,7 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
     const applied: AppliedWindow[] = [];
     const outcomes = seq.steps.map((step, k): Outcome => {
       if (step.status === 'applied') {
-        const a = appliedWindow(user.windows[k] as SemantizedWindow, step.persona, step.samples);
+        const a = appliedWindow(user.windows[k] as SemantizedWindow, step);
         applied.push(a);
         return { status: 'applied', key, bytes: a.pending, seconds };
       }

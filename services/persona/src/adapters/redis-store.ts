@@ -8,6 +8,7 @@ import {
 } from '@personastream/contracts';
 import { type ChainableCommander, Redis } from 'ioredis';
 import { decodeBookkeeping, encodeBookkeeping, type Overlay } from '../core/bookkeeping.js';
+import { tagValuesOfPersonaBytes } from '../core/flips.js';
 import { defineLazy } from '../core/lazy.js';
 import type { PersonaState, UserSnapshot } from '../core/state.js';
 import type { FeatureStats } from '../core/stats.js';
@@ -105,7 +106,7 @@ function toBuffer(b: Uint8Array): Buffer {
 }
 
 /**
- * A user's state as read: the persona decoded only if someone reads it,
+ * A user's state as read: the persona (and its tags' values) decoded only if someone reads them,
  * the overlay's window decoded only if the plan shows it over a changed base.
  */
 function lazyState(
@@ -130,6 +131,7 @@ function lazyState(
       );
     }
   }
+  defineLazy(state, 'shownTags', () => tagValuesOfPersonaBytes(bytes));
   return defineLazy(state, 'persona', () => fromBinary(PersonaSchema, bytes));
 }
 

@@ -12,6 +12,7 @@ import {
   withMark,
 } from './bookkeeping.js';
 import { createBuiltinBackend } from './builtin/backend.js';
+import { flippedDimensions } from './flips.js';
 import { type ApplyResult, applyWindow, applyWindowsInOrder, type PersonaState } from './state.js';
 import { syntheticEarlyWindow, syntheticUsers } from './synthetic.js';
 
@@ -140,6 +141,21 @@ describe('early windows (the overlay): every event counts once', () => {
     expect(first?.state.stats.windows).toBe(0);
     expect(first?.persona.windowsSeen).toBe(1);
     expect(content(last(run(first?.state, [win(0)])))).toEqual(content(last(run(undefined, [win(0)]))));
+  });
+});
+
+describe('flipped dimensions', () => {
+  it('are 0 for a first persona and count the dimensions whose values changed against the previous version', () => {
+    const steps = run(undefined, [...ws.slice(0, 6), earlyOf(win(6), 1, 0.5), win(6)]);
+    expect(steps[0]?.flipped).toBe(0);
+    steps.slice(1).forEach((r, i) => {
+      expect(r.flipped).toBe(flippedDimensions((steps[i] as ApplyResult).persona.tags, r.persona.tags));
+    });
+    expect(steps.some((r) => r.flipped > 0)).toBe(true);
+    // A store may hand the previous tags' values instead of the persona (no decoding).
+    const prev = steps[2] as ApplyResult;
+    const viaShown = applyWindow({ ...prev.state, shownTags: [] }, win(3), backend, { nowMs: 5 });
+    expect(viaShown.flipped).toBe(flippedDimensions([], viaShown.persona.tags));
   });
 });
 

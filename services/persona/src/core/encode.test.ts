@@ -2,6 +2,7 @@ import {
   create,
   type DescField,
   type DescMessage,
+  fromBinary,
   isFieldSet,
   type MessageShape,
   ScalarType,
@@ -12,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { loadModel } from '../model-file.js';
 import { createBuiltinBackend } from './builtin/backend.js';
 import { encodePersona, encodePersonaUpdate } from './encode.js';
+import { flippedDimensions, tagValuesOfPersonaBytes } from './flips.js';
 import { applyWindow, type PersonaState } from './state.js';
 import { syntheticUsers } from './synthetic.js';
 
@@ -163,3 +165,31 @@ function filled<Desc extends DescMessage>(schema: Desc, seed: number, depth = 0)
 function unsetFields<Desc extends DescMessage>(schema: Desc, msg: MessageShape<Desc>): string[] {
   return schema.fields.filter((f) => !isFieldSet(msg, f)).map((f) => f.name);
 }
+
+describe('reading tag values and flips', () => {
+  const personas = [create(PersonaSchema), edge, ...builtinPersonas(), filled(PersonaSchema, 2)];
+
+  it('reads the (dimension, value) of every tag from persona bytes like fromBinary', () => {
+    for (const p of personas) {
+      const bytes = toBinary(PersonaSchema, p);
+      const expected = fromBinary(PersonaSchema, bytes).tags.map((t) => ({ dimension: t.dimension, value: t.value }));
+      expect(tagValuesOfPersonaBytes(bytes)).toEqual(expected);
+    }
+    const bytes = toBinary(PersonaSchema, edge);
+    const tagAt = bytes.indexOf(0x2a);
+    // Cut inside a double, inside a tag's string, inside a tag.
+    for (const cut of [bytes.length - 5, tagAt + 4, tagAt + 20]) {
+      expect(() => tagValuesOfPersonaBytes(bytes.subarray(0, cut))).toThrow(/truncated|malformed/);
+    }
+  });
+
+  it('counts the dimensions whose value set changed (order of values ignored; a dimension that appears or goes counts)', () => {
+    const t = (pairs: string[]) =>
+      pairs.map((p) => ({ dimension: p.split('=')[0] as string, value: p.split('=')[1] as string }));
+    expect(flippedDimensions(t(['a=1', 'i=x', 'i=y']), t(['i=y', 'a=1', 'i=x']))).toBe(0);
+    expect(flippedDimensions(t(['a=1', 'i=x', 'i=y']), t(['a=2', 'i=x']))).toBe(2);
+    expect(flippedDimensions(t(['a=1']), t(['a=1', 'b=2']))).toBe(1);
+    expect(flippedDimensions(t(['a=1', 'b=2']), t([]))).toBe(2);
+    expect(flippedDimensions([], [])).toBe(0);
+  });
+});

@@ -15,6 +15,7 @@ import {
   type SyncModelBackend,
 } from './backend.js';
 import { afterApply, isDuplicateWindow, type Overlay, type RunMark } from './bookkeeping.js';
+import { flippedDimensions, type TagValue } from './flips.js';
 import { cloneStats, emptyStats, type FeatureStats, updateStats } from './stats.js';
 
 /**
@@ -41,6 +42,8 @@ export interface PersonaState {
   overlay?: Overlay;
   /** The persona's version when known without decoding it (stores set it; else `persona.version`). */
   baseVersion?: number;
+  /** The persona's tags' dimensions and values when known without decoding it (stores may set it). */
+  shownTags?: readonly TagValue[];
 }
 
 export interface ApplyOptions {
@@ -65,6 +68,8 @@ export interface ApplyResult {
   applied: boolean;
   /** k TagSets of this update (empty for a duplicate). */
   samples: TagSet[];
+  /** Dimensions whose value set changed against the previous persona (0 for a first persona or a duplicate). */
+  flipped: number;
   prediction?: Prediction;
 }
 
@@ -78,7 +83,7 @@ export function newState(tenant: string, userId: string, opts: ApplyOptions = {}
   };
 }
 
-type Next = Omit<PersonaState, 'persona' | 'baseVersion'>;
+type Next = Omit<PersonaState, 'persona' | 'baseVersion' | 'shownTags'>;
 
 /**
  * Stage 1 of an update (pure): the next state's base statistics and bookkeeping, and the statistics
@@ -130,8 +135,10 @@ function finish(
     lastEventTimeMs: s.lastMs,
     early: next.overlay !== undefined,
   };
+  // The first persona (and the first after an erasure) flips nothing.
+  const flipped = prev && prevVersion > 0 ? flippedDimensions(prev.shownTags ?? prev.persona.tags, persona.tags) : 0;
   const state: PersonaState = { ...next, persona };
-  return { state, persona, applied: true, samples: prediction.samples, prediction };
+  return { state, persona, applied: true, samples: prediction.samples, flipped, prediction };
 }
 
 function ctxOf(state: PersonaState | undefined, window: SemantizedWindow, opts: ApplyOptions): PredictContext {
@@ -149,7 +156,7 @@ function ctxOf(state: PersonaState | undefined, window: SemantizedWindow, opts: 
 }
 
 function duplicate(state: PersonaState): ApplyResult {
-  return { state, persona: state.persona, applied: false, samples: [] };
+  return { state, persona: state.persona, applied: false, samples: [], flipped: 0 };
 }
 
 /**
@@ -213,7 +220,7 @@ export interface UserSnapshot {
 
 /** The fate of one window of a user's batch. */
 export type WindowStep =
-  | { status: 'applied'; persona: Persona; samples: TagSet[] }
+  | { status: 'applied'; persona: Persona; samples: TagSet[]; flipped: number }
   /** Already applied (before, or earlier in this batch); `pending` = its unacknowledged output. */
   | { status: 'duplicate'; pending?: Uint8Array }
   /** The user is erased and the window carries no consent. */
@@ -265,7 +272,7 @@ function sequence(snapshot: UserSnapshot, opts: ApplyOptions) {
       if (!r.applied) return steps.push({ status: 'duplicate' });
       state = r.state;
       owned = true;
-      steps.push({ status: 'applied', persona: r.persona, samples: r.samples });
+      steps.push({ status: 'applied', persona: r.persona, samples: r.samples, flipped: r.flipped });
     },
     done: (): SequenceResult => ({ steps, state, liftsErasure }),
   };
