@@ -15,6 +15,7 @@ import {
   enabledDimensions,
   endOfRun,
   entryMsOf,
+  firstEntryMsOf,
   type GetPersonaRequest,
   type GetPersonaResponse,
   GetPersonaResponseSchema,
@@ -116,7 +117,16 @@ export interface PersonaService {
 
 /** The fate of one window; `bytes` = its encoded PersonaUpdate, `key` = the user's record key. */
 type Outcome =
-  | { status: 'applied'; key: string; bytes: Uint8Array; seconds: number }
+  | {
+      status: 'applied';
+      key: string;
+      bytes: Uint8Array;
+      seconds: number;
+      /** For the freshness histogram: the update's early flag, first entry time and wall time. */
+      early: boolean;
+      firstEntryMs: number;
+      updatedMs: number;
+    }
   | { status: 'republish'; key: string; bytes: Uint8Array }
   | { status: 'duplicate' }
   | { status: 'erased' };
@@ -236,6 +246,15 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
     help: 'End-of-run markers forwarded.',
     registers: [registry],
   });
+  const freshnessSeconds = new Histogram({
+    name: 'persona_freshness_seconds',
+    help:
+      'Per applied update whose window record carried ps-entry-first-ms: persona.updated_ms - first_entry_ms ' +
+      '(the longest any newly shown event waited from entering the pipeline), by early (true|false).',
+    labelNames: ['early'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+    registers: [registry],
+  });
 
   const producer: StreamProducer = deps.stream.producer();
   let consumer: StreamConsumer | undefined;
@@ -248,6 +267,8 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
   const forwardedMarkers = new Map<string, bigint>();
   /** Entry time (`ps-entry-ms` header) of windows consumed from the windows topic, by window object. */
   const entryOf = new WeakMap<SemantizedWindow, number>();
+  /** Entry time of the oldest newly shown event (`ps-entry-first-ms` header), by window object. */
+  const firstEntryOf = new WeakMap<SemantizedWindow, number>();
 
   const dimsFor = (tenant: string) => enabledDimensions(!sensitiveOff.has(tenant));
 
@@ -277,7 +298,8 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
       // times, which for backfills and simulations lie far in the past). Unknown → 0 → no latency.
       ingestTimeMs: entryOf.get(w) ?? 0,
       early: w.provisional,
-      firstEntryMs: 0,
+      // Freshness: the oldest event this window is the first to show (absent → 0: nothing new, or unknown).
+      firstEntryMs: firstEntryOf.get(w) ?? 0,
       flipped,
     };
   }
@@ -320,9 +342,18 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
     const applied: AppliedWindow[] = [];
     const outcomes = seq.steps.map((step, k): Outcome => {
       if (step.status === 'applied') {
-        const a = appliedWindow(user.windows[k] as SemantizedWindow, step);
+        const w = user.windows[k] as SemantizedWindow;
+        const a = appliedWindow(w, step);
         applied.push(a);
-        return { status: 'applied', key, bytes: a.pending, seconds };
+        return {
+          status: 'applied',
+          key,
+          bytes: a.pending,
+          seconds,
+          early: w.provisional,
+          firstEntryMs: firstEntryOf.get(w) ?? 0,
+          updatedMs: step.persona.updatedMs,
+        };
       }
       if (step.status === 'duplicate' && step.pending) return { status: 'republish', key, bytes: step.pending };
       return { status: step.status };
@@ -393,6 +424,11 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
       if (o.status === 'applied') {
         updatesTotal.inc({ source });
         updateSeconds.observe(o.seconds);
+        if (o.firstEntryMs > 0) {
+          // Clock skew between hosts can make it negative: counted as 0.
+          const seconds = Math.max(0, o.updatedMs - o.firstEntryMs) / 1000;
+          freshnessSeconds.observe({ early: o.early ? 'true' : 'false' }, seconds);
+        }
       }
     });
     records.push(...extra((key) => (runCounts.get(key) ?? 0) + (delta.get(key) ?? 0)));
@@ -453,6 +489,8 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
         }
         const entry = entryMsOf(rec.headers);
         if (entry > 0) entryOf.set(w, entry);
+        const firstEntry = firstEntryMsOf(rec.headers);
+        if (firstEntry > 0) firstEntryOf.set(w, firstEntry);
         segment.push(w);
       } else if (decoded.kind.case === 'endOfRun') {
         // A marker redelivered within this process (same offset) is not forwarded twice.
