@@ -50,7 +50,7 @@ function windowRecord(w: SemantizedWindow): OutRecord {
   };
 }
 
-function markers(runId: string): OutRecord[] {
+function markers(runId: string, tenant = 't'): OutRecord[] {
   return [0, 1, 2, 3].map((p) => ({
     key: `eor/${runId}`,
     partition: p,
@@ -59,7 +59,7 @@ function markers(runId: string): OutRecord[] {
       create(WindowRecordSchema, {
         kind: {
           case: 'endOfRun',
-          value: endOfRun({ runId, partition: p, totalPartitions: 4, producer: 'semantizer', tenant: 't' }),
+          value: endOfRun({ runId, partition: p, totalPartitions: 4, producer: 'semantizer', tenant }),
         },
       }),
     ),
@@ -347,6 +347,51 @@ describe('persona service (embedded adapters)', () => {
     expect(text).toMatch(/persona_freshness_seconds_bucket\{le="1",[^}]*early="false"\} 0\n/);
     expect(text).toMatch(/persona_freshness_seconds_bucket\{le="2.5",[^}]*early="false"\} 2\n/);
     expect(text).toMatch(/persona_freshness_seconds_bucket\{le="5",[^}]*early="false"\} 3\n/);
+    await service.stop();
+  });
+
+  it("counts end-of-run markers per (tenant, run): another tenant's run of the same id is not counted", async () => {
+    const { broker, service } = setup({ consume: false });
+    await service.start();
+    const a = users[1] as (typeof users)[number];
+    const p = partitionForKey(userKey('t', a.userId), 4);
+    // A user of tenant "other" whose updates land on the same partition of the updates topic.
+    const otherUser = Array.from({ length: 200 }, (_, i) => `o${i}`).find(
+      (id) => partitionForKey(userKey('other', id), 4) === p,
+    ) as string;
+    const run = 'shared-run-id';
+    const mine = a.windows.slice(0, 3).map((w) => create(SemantizedWindowSchema, { ...w, runId: run }));
+    const theirs = a.windows
+      .slice(0, 4)
+      .map((w) => create(SemantizedWindowSchema, { ...w, runId: run, tenant: 'other', userId: otherUser }));
+    await service.handleBatch(
+      recordsBatch(
+        p,
+        mine.map((w) => ({ w })),
+      ),
+    );
+    // The other tenant pushes windows of a run with the same id through the API ...
+    expect((await service.api.applyWindows({ tenant: 'other' }, { windows: theirs })).applied).toBe(4);
+    // ... and cannot push into this tenant's users (its run included).
+    await expect(service.api.applyWindows({ tenant: 'other' }, { windows: mine })).rejects.toMatchObject({
+      code: ErrorCode.PermissionDenied,
+    });
+    const marker = markers(run, 't')[p] as OutRecord;
+    await service.handleBatch(recordsBatch(p, [marker], 10));
+    const out = decodeAll(broker).filter((o) => o.partition === p);
+    const fwd = out.find((o) => o.rec.kind.case === 'endOfRun')?.rec;
+    if (fwd?.kind.case !== 'endOfRun') throw new Error('no marker forwarded');
+    expect(fwd.kind.value.tenant).toBe('t');
+    expect(fwd.kind.value.runId).toBe(run);
+    expect(fwd.kind.value.records).toBe(3);
+    expect(out.filter((o) => o.rec.kind.case === 'update')).toHaveLength(7);
+    // The other tenant's marker of the same run id counts its own updates.
+    await service.handleBatch(recordsBatch(p, [markers(run, 'other')[p] as OutRecord], 11));
+    const fwd2 = decodeAll(broker).filter((o) => o.partition === p && o.rec.kind.case === 'endOfRun')[1]?.rec;
+    expect(fwd2?.kind.case === 'endOfRun' ? [fwd2.kind.value.tenant, fwd2.kind.value.records] : []).toEqual([
+      'other',
+      4,
+    ]);
     await service.stop();
   });
 

@@ -29,6 +29,7 @@ import {
   PersonaUpdateRecordSchema,
   PersonaUpdateSchema,
   partitionForKey,
+  runKey,
   type SemantizedWindow,
   SemantizedWindowSchema,
   type Tag,
@@ -260,7 +261,10 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
   let consumer: StreamConsumer | undefined;
   let running = false;
   let updatesPartitions: number | undefined;
-  /** Updates written per run and updates-topic partition (the `records` of forwarded markers). */
+  /**
+   * Updates written per run — (tenant, run id), `runKey` — and updates-topic partition: the `records`
+   * of forwarded markers. Keyed `<runKey>|<partition>`.
+   */
   const runCounts = new Map<string, number>();
   const watches = new Set<AbortController>();
   /** Offset of the last marker forwarded per input partition (redeliveries are not forwarded again). */
@@ -419,7 +423,7 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
       const rec: OutRecord = { key: o.key, value: wrapUpdate(o.bytes) };
       records.push(rec);
       refs.push({ tenant: w.tenant, userId: w.userId, windowId: w.windowId });
-      const countKey = `${w.runId}|${partitionForKey(rec.key, parts)}`;
+      const countKey = `${runKey(w.tenant, w.runId)}|${partitionForKey(rec.key, parts)}`;
       delta.set(countKey, (delta.get(countKey) ?? 0) + 1);
       if (o.status === 'applied') {
         updatesTotal.inc({ source });
@@ -451,7 +455,8 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
           producer: 'persona',
           partition: batch.partition,
           totalPartitions: marker.totalPartitions,
-          records: count(`${marker.runId}|${batch.partition}`),
+          // Only this marker's run, (tenant, run id): another tenant's run of the same id is not counted.
+          records: count(`${runKey(marker.tenant, marker.runId)}|${batch.partition}`),
           tenant: marker.tenant,
         });
         return [
@@ -468,7 +473,7 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
       await publish(windows, outcomes, 'kafka', extra);
       if (marker) {
         markersTotal.inc();
-        logger.info({ runId: marker.runId, partition: batch.partition }, 'end of run forwarded');
+        logger.info({ tenant: marker.tenant, runId: marker.runId, partition: batch.partition }, 'end of run forwarded');
       }
     };
     for (const rec of batch.records) {
