@@ -395,6 +395,30 @@ describe('persona service (embedded adapters)', () => {
     await service.stop();
   });
 
+  it('applies pushed windows by seq: a step back in one request is refused, a repeated window is a duplicate', async () => {
+    const { service } = setup({ consume: false });
+    await service.start();
+    const t = { tenant: 't' };
+    const u = users[4] as (typeof users)[number];
+    const ws = u.windows;
+    const unnumbered = ws.slice(0, 3).map((w) => create(SemantizedWindowSchema, { ...w, seq: 0 }));
+    await expect(service.api.applyWindows(t, { windows: unnumbered })).rejects.toMatchObject({
+      code: ErrorCode.InvalidArgument,
+      field: 'windows[1].seq',
+      message: expect.stringMatching(/windows\[1\] \(seq 0, final\) does not come after windows\[0\] \(seq 0, final\)/),
+    });
+    const e = syntheticEarlyWindow(ws[3] as SemantizedWindow, 1, 0.5);
+    await expect(service.api.applyWindows(t, { windows: [ws[3] as SemantizedWindow, e] })).rejects.toMatchObject({
+      field: 'windows[1].seq',
+    });
+    // In order (a repeat allowed): applied; earlier seqs in a later request: duplicates.
+    const r = await service.api.applyWindows(t, { windows: [ws[0], ws[1], ws[0], e, ws[3]] as SemantizedWindow[] });
+    expect([r.applied, r.duplicates, r.personas[0]?.version, r.personas[0]?.early]).toEqual([4, 1, 4, false]);
+    const late = await service.api.applyWindows(t, { windows: [ws[2], ws[4]] as SemantizedWindow[] });
+    expect([late.applied, late.duplicates, late.personas[0]?.version]).toEqual([1, 1, 5]);
+    await service.stop();
+  });
+
   it('replays a batch whose produce failed after the store write without applying anything twice', async () => {
     const { broker, store } = setup();
     const realProducer = broker.producer.bind(broker);

@@ -198,6 +198,48 @@ function invalid(message: string, field: string): PersonaStreamError {
   return new PersonaStreamError(ErrorCode.InvalidArgument, message, field);
 }
 
+/** Where a window stands in its user's run: by seq, early windows (by revision) before the final one. */
+function orderOf(w: SemantizedWindow): [number, number] {
+  return [w.seq, w.provisional ? w.revision : Number.POSITIVE_INFINITY];
+}
+
+function describeOrder(w: SemantizedWindow): string {
+  return w.provisional ? `seq ${w.seq}, early revision ${w.revision}` : `seq ${w.seq}, final`;
+}
+
+/**
+ * ApplyWindows follows the rule of the Kafka path: windows of a user within a run are identified by
+ * `seq` (a window at or below what was applied is a duplicate), so a request must list them in that
+ * order — increasing seq, a session's early windows by increasing revision before its final window.
+ * A window repeated by id is allowed (it is a duplicate); any other step back is refused, naming the
+ * field, instead of being dropped silently as a duplicate (e.g. windows that all left `seq` at 0).
+ */
+function checkWindowOrder(windows: readonly SemantizedWindow[]): void {
+  const last = new Map<string, { order: [number, number]; at: number; ids: Set<string> }>();
+  windows.forEach((w, i) => {
+    const key = `${runKey(w.tenant, w.runId)}\u0000${w.userId}`;
+    const order = orderOf(w);
+    const prev = last.get(key);
+    if (!prev) {
+      last.set(key, { order, at: i, ids: new Set([w.windowId]) });
+      return;
+    }
+    if (prev.ids.has(w.windowId)) return;
+    const [s0, r0] = prev.order;
+    if (order[0] < s0 || (order[0] === s0 && order[1] <= r0)) {
+      const before = windows[prev.at] as SemantizedWindow;
+      throw invalid(
+        `windows[${i}] (${describeOrder(w)}) does not come after windows[${prev.at}] (${describeOrder(before)}) ` +
+          'of the same user and run: windows of a user within a run are identified by seq and must be in seq order',
+        `windows[${i}].seq`,
+      );
+    }
+    prev.order = order;
+    prev.at = i;
+    prev.ids.add(w.windowId);
+  });
+}
+
 export function createPersonaService(config: PersonaServiceConfig, deps: PersonaServiceDeps): PersonaService {
   const { store, backend, logger, registry } = deps;
   const windowsTopic = config.topics?.windows ?? Topics.windows;
@@ -686,6 +728,7 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
         }
       });
       const ws = windows.map((w) => (w.tenant ? w : create(SemantizedWindowSchema, { ...w, tenant: caller.tenant })));
+      checkWindowOrder(ws);
       const outcomes = await applyMany(ws);
       await publish(ws, outcomes, 'api');
       const touched = [...new Set(ws.map((w) => w.userId))];

@@ -111,6 +111,11 @@ describe('persona gRPC API on Redis', () => {
     expect(await grpcCode(acme.applyWindows({ windows: [noUser] }))).toBe(
       'INVALID_ARGUMENT: windows[0].user_id is required',
     );
+    // Windows of a user within a run are identified by seq: a request that steps back is refused.
+    const unnumbered = alice.windows.slice(7, 9).map((w) => create(SemantizedWindowSchema, { ...w, seq: 0 }));
+    expect(await grpcCode(acme.applyWindows({ windows: unnumbered }))).toMatch(
+      /^INVALID_ARGUMENT: windows\[1\] \(seq 0, final\) does not come after windows\[0\]/,
+    );
     // An already expired deadline is refused, not served late.
     expect(await grpcCode(acme.getPersona({ tenant: 'acme', userId: alice.userId }, { timeoutMs: 0 }))).toMatch(
       /^DEADLINE_EXCEEDED/,
