@@ -195,8 +195,10 @@ export async function benchmarkKafka(n: number, opts: KafkaBenchmarkOptions): Pr
     key: userKey(w.tenant, w.userId),
     value: toBinary(WindowRecordSchema, create(WindowRecordSchema, { kind: { case: 'window', value: w } })),
   }));
+  // Runs are (tenant, run id): the markers end the windows' tenant's run.
+  const tenant = windows[0]?.tenant ?? 'bench';
   for (let p = 0; p < partitions; p++) {
-    const marker = endOfRun({ runId, partition: p, totalPartitions: partitions, producer: 'bench', tenant: 'bench' });
+    const marker = endOfRun({ runId, partition: p, totalPartitions: partitions, producer: 'bench', tenant });
     records.push({
       key: `eor/${runId}`,
       partition: p,

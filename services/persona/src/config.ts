@@ -1,6 +1,8 @@
+import { tenantIdProblem } from '@personastream/contracts';
 import { ConfigError, env, parseEnv } from '@personastream/runtime';
 import { z } from 'zod';
 
+/** A comma-separated list of tenant ids, each checked against the tenant id character set. */
 const tenantList = z
   .string()
   .default('')
@@ -9,7 +11,44 @@ const tenantList = z
       .split(',')
       .map((t) => t.trim())
       .filter(Boolean),
-  );
+  )
+  .superRefine((tenants, ctx) => {
+    for (const t of tenants) {
+      const problem = tenantIdProblem(t);
+      if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `tenant id "${t}" ${problem}` });
+    }
+  });
+
+/**
+ * Splits `tenant:token,tenant2:token2` into pairs; every problem names the entry and the tenant, never
+ * a token (errors of a secret-bearing variable must not echo it). Tenant ids must satisfy
+ * `TENANT_ID_PATTERN` (`tenantIdProblem`).
+ */
+export function splitTenantTokens(spec: string): {
+  pairs: Array<{ tenant: string; token: string }>;
+  problems: string[];
+} {
+  const pairs: Array<{ tenant: string; token: string }> = [];
+  const problems: string[] = [];
+  const parts = spec
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  if (parts.length === 0) problems.push('at least one tenant:token pair is required');
+  parts.forEach((part, i) => {
+    const colon = part.indexOf(':');
+    const tenant = colon > 0 ? part.slice(0, colon).trim() : '';
+    const token = colon > 0 ? part.slice(colon + 1).trim() : '';
+    if (!tenant || !token || /\s/.test(token)) {
+      problems.push(`entry ${i + 1} is not tenant:token`);
+      return;
+    }
+    const problem = tenantIdProblem(tenant);
+    if (problem) problems.push(`entry ${i + 1}: tenant id "${tenant}" ${problem}`);
+    else pairs.push({ tenant, token });
+  });
+  return { pairs, problems };
+}
 
 /** Env schema of the persona service (variable names are the keys). */
 export const personaEnvShape = {
@@ -25,11 +64,11 @@ export const personaEnvShape = {
   PERSONA_MODEL_PATH: z.string().min(1).optional(),
   PERSONA_HALF_LIFE_DAYS: z.coerce.number().positive().max(3650).default(14),
   PERSONA_SAMPLES: z.coerce.number().int().min(1).max(32).default(1),
-  /** `tenant:token,tenant2:token2` — bearer tokens of the gRPC API (hashed at load, never logged). */
-  PERSONA_TENANT_TOKENS: z
-    .string()
-    .min(1, 'at least one tenant:token pair is required')
-    .refine((s) => s.split(',').every((p) => /^[^:\s]+:\S+$/.test(p.trim())), 'expected tenant:token[,tenant:token…]'),
+  /**
+   * `tenant:token,tenant2:token2` — bearer tokens of the gRPC API (hashed at load, never logged).
+   * Its format and tenant ids are checked by `loadPersonaConfig` (errors that never echo a token).
+   */
+  PERSONA_TENANT_TOKENS: z.string().min(1, 'at least one tenant:token pair is required'),
   /** Tenants whose sensitive dimensions are off (never predicted, stored or scored). */
   PERSONA_SENSITIVE_OFF_TENANTS: tenantList,
   PERSONA_GROUP_ID: z.string().min(1).default('persona'),
@@ -57,6 +96,13 @@ export type PersonaEnv = z.infer<z.ZodObject<typeof personaEnvShape>>;
 /** Parses and checks the persona service's environment (every bad variable is named). */
 export function loadPersonaConfig(source: Record<string, string | undefined> = process.env): PersonaEnv {
   const cfg = parseEnv('persona', personaEnvShape, source);
+  const tokens = splitTenantTokens(cfg.PERSONA_TENANT_TOKENS);
+  if (tokens.problems.length > 0) {
+    throw new ConfigError(
+      'persona',
+      tokens.problems.map((p) => `PERSONA_TENANT_TOKENS: ${p}`),
+    );
+  }
   if (cfg.PERSONA_BACKEND === 'openai') {
     const missing = (['PERSONA_LLM_URL', 'PERSONA_LLM_MODEL'] as const).filter((k) => !cfg[k]);
     if (missing.length > 0) {

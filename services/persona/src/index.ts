@@ -27,10 +27,12 @@ export type {
 export { benchmarkUpdates, type UpdateBenchmark } from './bench.js';
 export { loadPersonaConfig, type PersonaEnv, personaEnvShape } from './config.js';
 export type { ModelBackend, PredictContext, Prediction, SyncModelBackend, TokenUsage } from './core/backend.js';
+export { isDuplicateWindow, MAX_RUNS_KEPT, type Overlay, type RunMark } from './core/bookkeeping.js';
 export { BuiltinBackend, type BuiltinOptions, createBuiltinBackend } from './core/builtin/backend.js';
 export { extractFeatures } from './core/builtin/features.js';
 export type { ModelWeights, MultiDimModel, SinceMethod, SingleDimModel } from './core/builtin/model.js';
 export { evaluateBuiltin, type TrainingExample, type TrainOptions, trainBuiltinModel } from './core/builtin/train.js';
+export { flippedDimensions, type TagValue } from './core/flips.js';
 export { OpenAiBackend, type OpenAiBackendOptions, type PromptTemplates } from './core/openai/backend.js';
 export type { ChatClient, ChatRequest, ChatResult } from './core/openai/port.js';
 export { type GroupedTags, groupTags, jaccard, tagScore } from './core/score.js';
@@ -50,7 +52,12 @@ export {
 } from './core/state.js';
 export { emptyStats, type FeatureStats, updateStats } from './core/stats.js';
 export { statedPhrase, writeSummary } from './core/summary.js';
-export { SYNTHETIC_DIMENSIONS, type SyntheticUser, syntheticUsers } from './core/synthetic.js';
+export {
+  SYNTHETIC_DIMENSIONS,
+  type SyntheticUser,
+  syntheticEarlyWindow,
+  syntheticUsers,
+} from './core/synthetic.js';
 export { defaultModelPath, loadModel, saveModel } from './model-file.js';
 export { createOpenAiBackend, loadPromptTemplates, type OpenAiSettings, promptsDir } from './openai.js';
 export {

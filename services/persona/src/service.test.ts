@@ -21,8 +21,9 @@ import { semantizeEvents } from '@personastream/semantizer';
 import { type InBatch, MemoryBroker, type OutRecord } from '@personastream/stream';
 import { describe, expect, it } from 'vitest';
 import { MemoryPersonaStore } from './adapters/memory-store.js';
+import { flippedDimensions } from './core/flips.js';
 import { applyWindow, type PersonaState } from './core/state.js';
-import { syntheticUsers } from './core/synthetic.js';
+import { syntheticEarlyWindow, syntheticUsers } from './core/synthetic.js';
 import { createPersonaService, encodeUpdate, wrapUpdate } from './service.js';
 import { syntheticBackend } from './testing.js';
 
@@ -49,7 +50,7 @@ function windowRecord(w: SemantizedWindow): OutRecord {
   };
 }
 
-function markers(runId: string): OutRecord[] {
+function markers(runId: string, tenant = 't'): OutRecord[] {
   return [0, 1, 2, 3].map((p) => ({
     key: `eor/${runId}`,
     partition: p,
@@ -58,7 +59,7 @@ function markers(runId: string): OutRecord[] {
       create(WindowRecordSchema, {
         kind: {
           case: 'endOfRun',
-          value: endOfRun({ runId, partition: p, totalPartitions: 4, producer: 'semantizer', tenant: 't' }),
+          value: endOfRun({ runId, partition: p, totalPartitions: 4, producer: 'semantizer', tenant }),
         },
       }),
     ),
@@ -72,6 +73,25 @@ function decodeAll(broker: MemoryBroker): Array<{ partition: number; rec: Person
 }
 
 const users = syntheticUsers({ users: 6, seed: 11, tenant: 't', windowsPerUser: 8 });
+
+/** A batch of window records on partition `partition`, each with its headers. */
+function recordsBatch(
+  partition: number,
+  items: Array<{ w: SemantizedWindow; headers?: Record<string, string> } | OutRecord>,
+  from = 0,
+): InBatch {
+  return {
+    topic: topics.windows,
+    partition,
+    records: items.map((it, i) => {
+      const rec = 'w' in it ? { ...windowRecord(it.w), headers: it.headers ?? {} } : { ...it, headers: {} };
+      return { topic: topics.windows, partition, offset: String(from + i), timestamp: 0, ...rec };
+    }),
+  };
+}
+
+const updatesOf = (broker: MemoryBroker) =>
+  decodeAll(broker).flatMap((o) => (o.rec.kind.case === 'update' ? [o.rec.kind.value] : []));
 
 describe('wrapUpdate', () => {
   it('encodes PersonaUpdateRecord{update} exactly like toBinary, for small and large updates', () => {
@@ -257,6 +277,145 @@ describe('persona service (embedded adapters)', () => {
       [w2.windowId, 0],
       [u.windows[3]?.windowId, 0],
     ]);
+    await service.stop();
+  });
+
+  it('shows early windows over the base, counts their events once, and fills early / first_entry_ms / flipped', async () => {
+    const { broker, service, store, registry } = setup({ consume: false });
+    await service.start();
+    const u = users[0] as (typeof users)[number];
+    const live = u.windows.map((w) => create(SemantizedWindowSchema, { ...w, runId: 'live' }));
+    const f = (i: number) => live[i] as SemantizedWindow;
+    const e1 = syntheticEarlyWindow(f(4), 1, 0.4);
+    const e2 = syntheticEarlyWindow(f(4), 2, 0.8);
+    const now = Date.now();
+    const entry = (ms: number, first?: number): Record<string, string> =>
+      first === undefined
+        ? { 'ps-entry-ms': String(ms) }
+        : { 'ps-entry-ms': String(ms), 'ps-entry-first-ms': String(first) };
+    await service.handleBatch(
+      recordsBatch(0, [
+        { w: f(0), headers: entry(now - 3000, now - 4000) },
+        { w: f(1) },
+        { w: f(2), headers: entry(now - 500, now - 1500) },
+        { w: f(3), headers: entry(now - 500, now - 1500) },
+        { w: e1, headers: entry(now - 200, now - 700) },
+      ]),
+    );
+    // The next batch: a later early window, a redelivered (stale) one, then the final window, whose
+    // events all appeared in early windows (no ps-entry-first-ms), and a redelivery of an early one.
+    await service.handleBatch(
+      recordsBatch(
+        0,
+        [{ w: e2, headers: entry(now - 100, now - 300) }, { w: e1 }, { w: f(4), headers: entry(now) }, { w: e2 }],
+        5,
+      ),
+    );
+    const ups = updatesOf(broker).filter((x) => x.persona?.userId === u.userId);
+    expect(ups.map((x) => [x.windowId, x.persona?.version, x.early, x.persona?.early])).toEqual([
+      [f(0).windowId, 1, false, false],
+      [f(1).windowId, 2, false, false],
+      [f(2).windowId, 3, false, false],
+      [f(3).windowId, 4, false, false],
+      [e1.windowId, 5, true, true],
+      [e2.windowId, 6, true, true],
+      [f(4).windowId, 7, false, false],
+    ]);
+    expect(ups.map((x) => x.firstEntryMs)).toEqual([now - 4000, 0, now - 1500, now - 1500, now - 700, now - 300, 0]);
+    expect(ups[0]?.flipped).toBe(0);
+    ups.slice(1).forEach((x, i) => {
+      expect(x.flipped).toBe(flippedDimensions(ups[i]?.persona?.tags ?? [], x.persona?.tags ?? []));
+    });
+    // Early windows never reached the statistics: the same as the final windows alone.
+    let alone: PersonaState | undefined;
+    for (const w of live.slice(0, 5)) alone = applyWindow(alone, w, backend, { nowMs: 0 }).state;
+    const stored = await store.getState('t', u.userId);
+    expect(JSON.stringify(stored?.stats)).toBe(JSON.stringify(alone?.stats));
+    expect(stored?.overlay).toBeUndefined();
+    const final = ups[6]?.persona;
+    expect(final?.tags).toEqual(alone?.persona.tags);
+    expect([final?.summary, final?.windowsSeen, final?.eventsSeen]).toEqual([
+      alone?.persona.summary,
+      alone?.persona.windowsSeen,
+      alone?.persona.eventsSeen,
+    ]);
+    // Freshness: one observation per applied update with a first entry time, by early.
+    const text = await registry.metrics();
+    expect(text).toMatch(/persona_freshness_seconds_count\{[^}]*early="true"\} 2\n/);
+    expect(text).toMatch(/persona_freshness_seconds_count\{[^}]*early="false"\} 3\n/);
+    // f0 waited ≈ 4 s: above the 2.5 s bucket; f2 and f3 ≈ 1.5 s.
+    expect(text).toMatch(/persona_freshness_seconds_bucket\{le="1",[^}]*early="false"\} 0\n/);
+    expect(text).toMatch(/persona_freshness_seconds_bucket\{le="2.5",[^}]*early="false"\} 2\n/);
+    expect(text).toMatch(/persona_freshness_seconds_bucket\{le="5",[^}]*early="false"\} 3\n/);
+    await service.stop();
+  });
+
+  it("counts end-of-run markers per (tenant, run): another tenant's run of the same id is not counted", async () => {
+    const { broker, service } = setup({ consume: false });
+    await service.start();
+    const a = users[1] as (typeof users)[number];
+    const p = partitionForKey(userKey('t', a.userId), 4);
+    // A user of tenant "other" whose updates land on the same partition of the updates topic.
+    const otherUser = Array.from({ length: 200 }, (_, i) => `o${i}`).find(
+      (id) => partitionForKey(userKey('other', id), 4) === p,
+    ) as string;
+    const run = 'shared-run-id';
+    const mine = a.windows.slice(0, 3).map((w) => create(SemantizedWindowSchema, { ...w, runId: run }));
+    const theirs = a.windows
+      .slice(0, 4)
+      .map((w) => create(SemantizedWindowSchema, { ...w, runId: run, tenant: 'other', userId: otherUser }));
+    await service.handleBatch(
+      recordsBatch(
+        p,
+        mine.map((w) => ({ w })),
+      ),
+    );
+    // The other tenant pushes windows of a run with the same id through the API ...
+    expect((await service.api.applyWindows({ tenant: 'other' }, { windows: theirs })).applied).toBe(4);
+    // ... and cannot push into this tenant's users (its run included).
+    await expect(service.api.applyWindows({ tenant: 'other' }, { windows: mine })).rejects.toMatchObject({
+      code: ErrorCode.PermissionDenied,
+    });
+    const marker = markers(run, 't')[p] as OutRecord;
+    await service.handleBatch(recordsBatch(p, [marker], 10));
+    const out = decodeAll(broker).filter((o) => o.partition === p);
+    const fwd = out.find((o) => o.rec.kind.case === 'endOfRun')?.rec;
+    if (fwd?.kind.case !== 'endOfRun') throw new Error('no marker forwarded');
+    expect(fwd.kind.value.tenant).toBe('t');
+    expect(fwd.kind.value.runId).toBe(run);
+    expect(fwd.kind.value.records).toBe(3);
+    expect(out.filter((o) => o.rec.kind.case === 'update')).toHaveLength(7);
+    // The other tenant's marker of the same run id counts its own updates.
+    await service.handleBatch(recordsBatch(p, [markers(run, 'other')[p] as OutRecord], 11));
+    const fwd2 = decodeAll(broker).filter((o) => o.partition === p && o.rec.kind.case === 'endOfRun')[1]?.rec;
+    expect(fwd2?.kind.case === 'endOfRun' ? [fwd2.kind.value.tenant, fwd2.kind.value.records] : []).toEqual([
+      'other',
+      4,
+    ]);
+    await service.stop();
+  });
+
+  it('applies pushed windows by seq: a step back in one request is refused, a repeated window is a duplicate', async () => {
+    const { service } = setup({ consume: false });
+    await service.start();
+    const t = { tenant: 't' };
+    const u = users[4] as (typeof users)[number];
+    const ws = u.windows;
+    const unnumbered = ws.slice(0, 3).map((w) => create(SemantizedWindowSchema, { ...w, seq: 0 }));
+    await expect(service.api.applyWindows(t, { windows: unnumbered })).rejects.toMatchObject({
+      code: ErrorCode.InvalidArgument,
+      field: 'windows[1].seq',
+      message: expect.stringMatching(/windows\[1\] \(seq 0, final\) does not come after windows\[0\] \(seq 0, final\)/),
+    });
+    const e = syntheticEarlyWindow(ws[3] as SemantizedWindow, 1, 0.5);
+    await expect(service.api.applyWindows(t, { windows: [ws[3] as SemantizedWindow, e] })).rejects.toMatchObject({
+      field: 'windows[1].seq',
+    });
+    // In order (a repeat allowed): applied; earlier seqs in a later request: duplicates.
+    const r = await service.api.applyWindows(t, { windows: [ws[0], ws[1], ws[0], e, ws[3]] as SemantizedWindow[] });
+    expect([r.applied, r.duplicates, r.personas[0]?.version, r.personas[0]?.early]).toEqual([4, 1, 4, false]);
+    const late = await service.api.applyWindows(t, { windows: [ws[2], ws[4]] as SemantizedWindow[] });
+    expect([late.applied, late.duplicates, late.personas[0]?.version]).toEqual([1, 1, 5]);
     await service.stop();
   });
 

@@ -15,6 +15,7 @@ import {
   enabledDimensions,
   endOfRun,
   entryMsOf,
+  firstEntryMsOf,
   type GetPersonaRequest,
   type GetPersonaResponse,
   GetPersonaResponseSchema,
@@ -28,6 +29,7 @@ import {
   PersonaUpdateRecordSchema,
   PersonaUpdateSchema,
   partitionForKey,
+  runKey,
   type SemantizedWindow,
   SemantizedWindowSchema,
   type Tag,
@@ -45,7 +47,7 @@ import type { AppliedWindow, PendingRef, PersonaChange, PersonaStore, PlanUser, 
 import type { ModelBackend } from './core/backend.js';
 import { encodePersona, encodePersonaUpdate, type UpdateFields } from './core/encode.js';
 import { defineLazy } from './core/lazy.js';
-import { applyWindowsInOrderAsync } from './core/state.js';
+import { applyWindowsInOrderAsync, type WindowStep } from './core/state.js';
 import { AsyncQueue } from './util.js';
 
 export interface PersonaServiceConfig {
@@ -116,7 +118,16 @@ export interface PersonaService {
 
 /** The fate of one window; `bytes` = its encoded PersonaUpdate, `key` = the user's record key. */
 type Outcome =
-  | { status: 'applied'; key: string; bytes: Uint8Array; seconds: number }
+  | {
+      status: 'applied';
+      key: string;
+      bytes: Uint8Array;
+      seconds: number;
+      /** For the freshness histogram: the update's early flag, first entry time and wall time. */
+      early: boolean;
+      firstEntryMs: number;
+      updatedMs: number;
+    }
   | { status: 'republish'; key: string; bytes: Uint8Array }
   | { status: 'duplicate' }
   | { status: 'erased' };
@@ -187,6 +198,48 @@ function invalid(message: string, field: string): PersonaStreamError {
   return new PersonaStreamError(ErrorCode.InvalidArgument, message, field);
 }
 
+/** Where a window stands in its user's run: by seq, early windows (by revision) before the final one. */
+function orderOf(w: SemantizedWindow): [number, number] {
+  return [w.seq, w.provisional ? w.revision : Number.POSITIVE_INFINITY];
+}
+
+function describeOrder(w: SemantizedWindow): string {
+  return w.provisional ? `seq ${w.seq}, early revision ${w.revision}` : `seq ${w.seq}, final`;
+}
+
+/**
+ * ApplyWindows follows the rule of the Kafka path: windows of a user within a run are identified by
+ * `seq` (a window at or below what was applied is a duplicate), so a request must list them in that
+ * order — increasing seq, a session's early windows by increasing revision before its final window.
+ * A window repeated by id is allowed (it is a duplicate); any other step back is refused, naming the
+ * field, instead of being dropped silently as a duplicate (e.g. windows that all left `seq` at 0).
+ */
+function checkWindowOrder(windows: readonly SemantizedWindow[]): void {
+  const last = new Map<string, { order: [number, number]; at: number; ids: Set<string> }>();
+  windows.forEach((w, i) => {
+    const key = `${runKey(w.tenant, w.runId)}\u0000${w.userId}`;
+    const order = orderOf(w);
+    const prev = last.get(key);
+    if (!prev) {
+      last.set(key, { order, at: i, ids: new Set([w.windowId]) });
+      return;
+    }
+    if (prev.ids.has(w.windowId)) return;
+    const [s0, r0] = prev.order;
+    if (order[0] < s0 || (order[0] === s0 && order[1] <= r0)) {
+      const before = windows[prev.at] as SemantizedWindow;
+      throw invalid(
+        `windows[${i}] (${describeOrder(w)}) does not come after windows[${prev.at}] (${describeOrder(before)}) ` +
+          'of the same user and run: windows of a user within a run are identified by seq and must be in seq order',
+        `windows[${i}].seq`,
+      );
+    }
+    prev.order = order;
+    prev.at = i;
+    prev.ids.add(w.windowId);
+  });
+}
+
 export function createPersonaService(config: PersonaServiceConfig, deps: PersonaServiceDeps): PersonaService {
   const { store, backend, logger, registry } = deps;
   const windowsTopic = config.topics?.windows ?? Topics.windows;
@@ -207,7 +260,7 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
   });
   const duplicatesTotal = new Counter({
     name: 'persona_duplicate_windows_total',
-    help: 'Windows skipped because their id was already applied.',
+    help: 'Windows skipped as already applied or superseded (per-run seq marks, the early-window overlay).',
     registers: [registry],
   });
   const erasedTotal = new Counter({
@@ -236,18 +289,32 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
     help: 'End-of-run markers forwarded.',
     registers: [registry],
   });
+  const freshnessSeconds = new Histogram({
+    name: 'persona_freshness_seconds',
+    help:
+      'Per applied update whose window record carried ps-entry-first-ms: persona.updated_ms - first_entry_ms ' +
+      '(the longest any newly shown event waited from entering the pipeline), by early (true|false).',
+    labelNames: ['early'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+    registers: [registry],
+  });
 
   const producer: StreamProducer = deps.stream.producer();
   let consumer: StreamConsumer | undefined;
   let running = false;
   let updatesPartitions: number | undefined;
-  /** Updates written per run and updates-topic partition (the `records` of forwarded markers). */
+  /**
+   * Updates written per run — (tenant, run id), `runKey` — and updates-topic partition: the `records`
+   * of forwarded markers. Keyed `<runKey>|<partition>`.
+   */
   const runCounts = new Map<string, number>();
   const watches = new Set<AbortController>();
   /** Offset of the last marker forwarded per input partition (redeliveries are not forwarded again). */
   const forwardedMarkers = new Map<string, bigint>();
   /** Entry time (`ps-entry-ms` header) of windows consumed from the windows topic, by window object. */
   const entryOf = new WeakMap<SemantizedWindow, number>();
+  /** Entry time of the oldest newly shown event (`ps-entry-first-ms` header), by window object. */
+  const firstEntryOf = new WeakMap<SemantizedWindow, number>();
 
   const dimsFor = (tenant: string) => enabledDimensions(!sensitiveOff.has(tenant));
 
@@ -260,7 +327,7 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
   }
 
   /** The fields of a window's PersonaUpdate besides the persona. */
-  function updateFields(w: SemantizedWindow, persona: Persona, tagSets: TagSet[]): UpdateFields {
+  function updateFields(w: SemantizedWindow, persona: Persona, tagSets: TagSet[], flipped: number): UpdateFields {
     return {
       windowId: w.windowId,
       runId: w.runId,
@@ -276,6 +343,10 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
       // record's `ps-entry-ms` header (not the window's `ingest_time_ms`, the events' own receipt
       // times, which for backfills and simulations lie far in the past). Unknown → 0 → no latency.
       ingestTimeMs: entryOf.get(w) ?? 0,
+      early: w.provisional,
+      // Freshness: the oldest event this window is the first to show (absent → 0: nothing new, or unknown).
+      firstEntryMs: firstEntryOf.get(w) ?? 0,
+      flipped,
     };
   }
 
@@ -295,9 +366,10 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
   }
 
   /** Turns one applied step into the window's update: the persona encoded once, for the store and the update. */
-  function appliedWindow(w: SemantizedWindow, persona: Persona, tagSets: TagSet[]): AppliedWindow {
+  function appliedWindow(w: SemantizedWindow, step: Extract<WindowStep, { status: 'applied' }>): AppliedWindow {
+    const { persona } = step;
     const personaBytes = encodePersona(persona);
-    const bytes = encodePersonaUpdate(personaBytes, updateFields(w, persona, tagSets));
+    const bytes = encodePersonaUpdate(personaBytes, updateFields(w, persona, step.samples, step.flipped));
     return { windowId: w.windowId, persona, personaBytes, pending: bytes };
   }
 
@@ -316,9 +388,18 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
     const applied: AppliedWindow[] = [];
     const outcomes = seq.steps.map((step, k): Outcome => {
       if (step.status === 'applied') {
-        const a = appliedWindow(user.windows[k] as SemantizedWindow, step.persona, step.samples);
+        const w = user.windows[k] as SemantizedWindow;
+        const a = appliedWindow(w, step);
         applied.push(a);
-        return { status: 'applied', key, bytes: a.pending, seconds };
+        return {
+          status: 'applied',
+          key,
+          bytes: a.pending,
+          seconds,
+          early: w.provisional,
+          firstEntryMs: firstEntryOf.get(w) ?? 0,
+          updatedMs: step.persona.updatedMs,
+        };
       }
       if (step.status === 'duplicate' && step.pending) return { status: 'republish', key, bytes: step.pending };
       return { status: step.status };
@@ -384,11 +465,16 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
       const rec: OutRecord = { key: o.key, value: wrapUpdate(o.bytes) };
       records.push(rec);
       refs.push({ tenant: w.tenant, userId: w.userId, windowId: w.windowId });
-      const countKey = `${w.runId}|${partitionForKey(rec.key, parts)}`;
+      const countKey = `${runKey(w.tenant, w.runId)}|${partitionForKey(rec.key, parts)}`;
       delta.set(countKey, (delta.get(countKey) ?? 0) + 1);
       if (o.status === 'applied') {
         updatesTotal.inc({ source });
         updateSeconds.observe(o.seconds);
+        if (o.firstEntryMs > 0) {
+          // Clock skew between hosts can make it negative: counted as 0.
+          const seconds = Math.max(0, o.updatedMs - o.firstEntryMs) / 1000;
+          freshnessSeconds.observe({ early: o.early ? 'true' : 'false' }, seconds);
+        }
       }
     });
     records.push(...extra((key) => (runCounts.get(key) ?? 0) + (delta.get(key) ?? 0)));
@@ -411,7 +497,8 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
           producer: 'persona',
           partition: batch.partition,
           totalPartitions: marker.totalPartitions,
-          records: count(`${marker.runId}|${batch.partition}`),
+          // Only this marker's run, (tenant, run id): another tenant's run of the same id is not counted.
+          records: count(`${runKey(marker.tenant, marker.runId)}|${batch.partition}`),
           tenant: marker.tenant,
         });
         return [
@@ -428,7 +515,7 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
       await publish(windows, outcomes, 'kafka', extra);
       if (marker) {
         markersTotal.inc();
-        logger.info({ runId: marker.runId, partition: batch.partition }, 'end of run forwarded');
+        logger.info({ tenant: marker.tenant, runId: marker.runId, partition: batch.partition }, 'end of run forwarded');
       }
     };
     for (const rec of batch.records) {
@@ -449,6 +536,8 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
         }
         const entry = entryMsOf(rec.headers);
         if (entry > 0) entryOf.set(w, entry);
+        const firstEntry = firstEntryMsOf(rec.headers);
+        if (firstEntry > 0) firstEntryOf.set(w, firstEntry);
         segment.push(w);
       } else if (decoded.kind.case === 'endOfRun') {
         // A marker redelivered within this process (same offset) is not forwarded twice.
@@ -639,6 +728,7 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
         }
       });
       const ws = windows.map((w) => (w.tenant ? w : create(SemantizedWindowSchema, { ...w, tenant: caller.tenant })));
+      checkWindowOrder(ws);
       const outcomes = await applyMany(ws);
       await publish(ws, outcomes, 'api');
       const touched = [...new Set(ws.map((w) => w.userId))];

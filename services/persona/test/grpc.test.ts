@@ -111,6 +111,11 @@ describe('persona gRPC API on Redis', () => {
     expect(await grpcCode(acme.applyWindows({ windows: [noUser] }))).toBe(
       'INVALID_ARGUMENT: windows[0].user_id is required',
     );
+    // Windows of a user within a run are identified by seq: a request that steps back is refused.
+    const unnumbered = alice.windows.slice(7, 9).map((w) => create(SemantizedWindowSchema, { ...w, seq: 0 }));
+    expect(await grpcCode(acme.applyWindows({ windows: unnumbered }))).toMatch(
+      /^INVALID_ARGUMENT: windows\[1\] \(seq 0, final\) does not come after windows\[0\]/,
+    );
     // An already expired deadline is refused, not served late.
     expect(await grpcCode(acme.getPersona({ tenant: 'acme', userId: alice.userId }, { timeoutMs: 0 }))).toMatch(
       /^DEADLINE_EXCEEDED/,
@@ -143,7 +148,7 @@ describe('persona gRPC API on Redis', () => {
 
   it('erases everything on delete and ignores later windows until consent', async () => {
     const keys = store.keys('acme', bob.userId);
-    expect(await redis.exists(keys.state, keys.applied)).toBe(2);
+    expect(await redis.exists(keys.state)).toBe(1);
     const stream = acme.watchPersona({ tenant: 'acme', userId: bob.userId, fromVersion: 2 });
     const seen: Array<[number, boolean]> = [];
     const done = (async () => {
@@ -157,8 +162,8 @@ describe('persona gRPC API on Redis', () => {
     expect(del.existed).toBe(true);
     await done;
     expect(seen).toEqual([[3, true]]);
-    expect(await redis.exists(keys.state, keys.applied)).toBe(0);
-    expect(await redis.exists(keys.erased)).toBe(1);
+    // Everything of the user is gone (persona, statistics, bookkeeping); only the erasure marker is left.
+    expect(await redis.keys(`${prefix}{acme/${bob.userId}}*`)).toEqual([keys.erased]);
     expect(await grpcCode(acme.getPersona({ tenant: 'acme', userId: bob.userId }))).toMatch(/^NOT_FOUND/);
     const ignored = await acme.applyWindows({ windows: bob.windows.slice(2, 3) });
     expect(ignored.applied).toBe(0);

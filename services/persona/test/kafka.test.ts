@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisPersonaStore } from '../src/adapters/redis-store.js';
 import { createBuiltinBackend } from '../src/core/builtin/backend.js';
-import { syntheticUsers } from '../src/core/synthetic.js';
+import { syntheticEarlyWindow, syntheticUsers } from '../src/core/synthetic.js';
 import { loadModel } from '../src/model-file.js';
 import { createPersonaService, type PersonaService } from '../src/service.js';
 import { requireEnv, uniqueSuffix } from './helpers.js';
@@ -39,6 +39,26 @@ function windowRecord(w: SemantizedWindow): OutRecord {
     key: userKey(w.tenant, w.userId),
     value: toBinary(WindowRecordSchema, create(WindowRecordSchema, { kind: { case: 'window', value: w } })),
   };
+}
+
+function windowRecordWith(w: SemantizedWindow, headers: Record<string, string>): OutRecord {
+  return { ...windowRecord(w), headers };
+}
+
+function markerRecords(runId: string, tenant: string, topicPartitions: number): OutRecord[] {
+  return Array.from({ length: topicPartitions }, (_, p) => ({
+    key: `eor/${runId}`,
+    partition: p,
+    value: toBinary(
+      WindowRecordSchema,
+      create(WindowRecordSchema, {
+        kind: {
+          case: 'endOfRun',
+          value: endOfRun({ runId, partition: p, totalPartitions: topicPartitions, producer: 'semantizer', tenant }),
+        },
+      }),
+    ),
+  }));
 }
 
 beforeAll(async () => {
@@ -251,6 +271,112 @@ describe('persona service on Kafka', () => {
     }
     const cleanup = stream.admin();
     await cleanup.deleteTopics([crash.windows, crash.updates]);
+    await cleanup.close();
+  });
+});
+
+describe('persona service on Kafka: tenant-scoped runs and early windows', () => {
+  it("counts each tenant's run on its own (same run id), and publishes early windows' updates with their fields", async () => {
+    const own = { windows: `${topics.windows}.tenants`, updates: `${topics.updates}.tenants` };
+    const admin = stream.admin();
+    await admin.ensureTopics([
+      { topic: own.windows, partitions: PARTITIONS },
+      { topic: own.updates, partitions: PARTITIONS },
+    ]);
+    await admin.close();
+    const run = `shared-${suffix}`;
+    const of = (tenant: string, seed: number) =>
+      syntheticUsers({ users: 4, seed, tenant, windowsPerUser: 3 }).map((u) =>
+        u.windows.map((w) => create(SemantizedWindowSchema, { ...w, runId: run, userId: `tenants-${u.userId}` })),
+      );
+    const acme = of('acme', 51);
+    const globex = of('globex', 52);
+    // One acme user's last session is first shown by two early windows (entry headers as the semantizer writes them).
+    const live = acme[0] as SemantizedWindow[];
+    const f2 = live[2] as SemantizedWindow;
+    const early = [syntheticEarlyWindow(f2, 1, 0.4), syntheticEarlyWindow(f2, 2, 0.8)];
+    const now = Date.now();
+    const records: OutRecord[] = [];
+    for (const ws of [...acme, ...globex]) {
+      for (const w of ws) {
+        if (w === f2) {
+          for (const [k, e] of early.entries()) {
+            records.push(
+              windowRecordWith(e, { 'ps-entry-ms': String(now - 100), 'ps-entry-first-ms': String(now - 900 + k) }),
+            );
+          }
+          records.push(windowRecordWith(w, { 'ps-entry-ms': String(now) }));
+        } else records.push(windowRecord(w));
+      }
+    }
+    const producer = stream.producer();
+    await producer.send(own.windows, records);
+    // Only acme's run ends here: its markers must count acme's updates only.
+    await producer.send(own.windows, markerRecords(run, 'acme', PARTITIONS));
+    await producer.close();
+
+    const received: Array<{ partition: number; rec: PersonaUpdateRecord }> = [];
+    const seenOffsets = new Set<string>();
+    const markers = new Set<number>();
+    let resolveAll: () => void = () => {};
+    const allMarkers = new Promise<void>((r) => {
+      resolveAll = r;
+    });
+    const reader = stream.consumer({ groupId: `persona-tenants-reader-${suffix}`, topics: [own.updates] });
+    await reader.start(async (batch) => {
+      for (const r of batch.records) {
+        const id = `${r.partition}/${r.offset}`;
+        if (seenOffsets.has(id)) continue;
+        seenOffsets.add(id);
+        const rec = fromBinary(PersonaUpdateRecordSchema, r.value);
+        received.push({ partition: r.partition, rec });
+        if (rec.kind.case === 'endOfRun') markers.add(r.partition);
+      }
+      if (markers.size === PARTITIONS) resolveAll();
+    });
+    const service2 = createPersonaService(
+      { topics: own, groupId: `persona-tenants-${suffix}` },
+      {
+        stream,
+        store,
+        backend: createBuiltinBackend(loadModel()),
+        logger: silentLogger(),
+        registry: createRegistry('persona-tenants-test', false),
+      },
+    );
+    await service2.start();
+    await Promise.race([
+      allMarkers,
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`markers seen: ${[...markers]}`)), 90_000)),
+    ]);
+    await service2.stop();
+    await reader.stop();
+
+    const updates = received.flatMap((o) =>
+      o.rec.kind.case === 'update' ? [{ p: o.partition, u: o.rec.kind.value }] : [],
+    );
+    expect(updates).toHaveLength(24 + 2);
+    for (let p = 0; p < PARTITIONS; p++) {
+      const marker = received.find((o) => o.partition === p && o.rec.kind.case === 'endOfRun')?.rec;
+      if (marker?.kind.case !== 'endOfRun') throw new Error(`no marker on partition ${p}`);
+      expect(marker.kind.value.tenant).toBe('acme');
+      const acmeHere = updates.filter((x) => x.p === p && x.u.persona?.tenant === 'acme').length;
+      expect(marker.kind.value.records).toBe(acmeHere);
+    }
+    expect(updates.some((x) => x.u.persona?.tenant === 'globex')).toBe(true);
+    const mine = updates
+      .filter((x) => x.u.persona?.userId === f2.userId && x.u.persona?.tenant === 'acme')
+      .map((x) => x.u);
+    expect(mine.map((x) => [x.windowId, x.early, x.persona?.early, x.firstEntryMs])).toEqual([
+      [live[0]?.windowId, false, false, 0],
+      [live[1]?.windowId, false, false, 0],
+      [early[0]?.windowId, true, true, now - 900],
+      [early[1]?.windowId, true, true, now - 899],
+      [f2.windowId, false, false, 0],
+    ]);
+    expect((await store.getState('acme', f2.userId))?.stats.windows).toBe(3);
+    const cleanup = stream.admin();
+    await cleanup.deleteTopics([own.windows, own.updates]);
     await cleanup.close();
   });
 });

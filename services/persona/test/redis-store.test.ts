@@ -4,12 +4,14 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisPersonaStore } from '../src/adapters/redis-store.js';
 import type { AppliedWindow, PlanUser, UserBatch } from '../src/adapters/store.js';
-import { applyWindowsInOrder, type WindowStep } from '../src/core/state.js';
-import { syntheticUsers } from '../src/core/synthetic.js';
+import { MAX_RUNS_KEPT } from '../src/core/bookkeeping.js';
+import { applyWindow, applyWindowsInOrder, type PersonaState, type WindowStep } from '../src/core/state.js';
+import { syntheticEarlyWindow, syntheticUsers } from '../src/core/synthetic.js';
 import { syntheticBackend } from '../src/testing.js';
 import { requireEnv, uniqueSuffix } from './helpers.js';
 
-// The Redis store on real Redis: atomic batched apply under contention, duplicates, pending outbox, erasure, watch.
+// The Redis store on real Redis: atomic batched apply under contention, duplicates, pending outbox,
+// early windows (overlay), bounded bookkeeping, erasure, watch.
 const redisUrl = requireEnv('REDIS_URL');
 const prefix = `ps:test:store:${uniqueSuffix()}:`;
 const backend = syntheticBackend();
@@ -55,20 +57,30 @@ function planner(pending?: Uint8Array, delayMs = 5): PlanUser<UserBatch & { wind
   };
 }
 
-const batchOf = (idx: number[], userId = u.userId) => {
-  const windows = idx.map((i) => create(SemantizedWindowSchema, { ...win(i), userId }));
-  return { tenant: 't', userId, windows, windowIds: windows.map((w) => w.windowId) };
+const batchOf = (idx: number[], userId = u.userId, runId?: string) => {
+  const windows = idx.map((i) => create(SemantizedWindowSchema, { ...win(i), userId, ...(runId ? { runId } : {}) }));
+  return batchOfWindows(windows, userId);
 };
+const batchOfWindows = (windows: W[], userId = u.userId) => ({
+  tenant: 't',
+  userId,
+  windows,
+  windowIds: windows.map((w) => w.windowId),
+});
 
-/** Applies windows `idx` of the user as one batch; the steps of its windows. */
-const apply = async (idx: number[], pending?: Uint8Array) =>
-  (await store.applyBatch([batchOf(idx)], planner(pending)))[0] as WindowStep[];
+/** Applies windows `idx` of the user as one batch (of run `runId`, default the windows' own); the steps of its windows. */
+const apply = async (idx: number[], pending?: Uint8Array, runId?: string) =>
+  (await store.applyBatch([batchOf(idx, u.userId, runId)], planner(pending)))[0] as WindowStep[];
+const applyWindows = async (windows: W[], userId: string) =>
+  (await store.applyBatch([batchOfWindows(windows, userId)], planner(undefined, 0)))[0] as WindowStep[];
 const statuses = (steps: WindowStep[]) => steps.map((s) => s.status);
 const versions = (steps: WindowStep[]) => steps.flatMap((s) => (s.status === 'applied' ? [s.persona.version] : []));
 
 describe('RedisPersonaStore', () => {
   it('applies concurrent batches of one user one after the other (compare-and-set retries)', async () => {
-    const outcomes = await Promise.all([[0], [1], [2, 3]].map((idx) => apply(idx)));
+    // Three runs, so every order of the concurrent batches applies all of them (within one run,
+    // windows are identified by seq: whichever batch lands first would make lower seqs duplicates).
+    const outcomes = await Promise.all([[0], [1], [2, 3]].map((idx, k) => apply(idx, undefined, `contention-${k}`)));
     expect(outcomes.flat().every((o) => o.status === 'applied')).toBe(true);
     expect(outcomes.flatMap(versions).sort()).toEqual([1, 2, 3, 4]);
     expect(versions(outcomes[2] as WindowStep[])[1]).toBe((versions(outcomes[2] as WindowStep[])[0] as number) + 1);
@@ -84,7 +96,16 @@ describe('RedisPersonaStore', () => {
     ).toEqual(['applied', 'duplicate']);
     expect(statuses(await apply([4, 0, 4]))).toEqual(['duplicate', 'duplicate', 'duplicate']);
     expect((await store.get('t', u.userId))?.version).toBe(5);
-    expect(await redis.scard(store.keys('t', u.userId).applied)).toBe(5);
+    // Bookkeeping instead of a set of ids: the highest seq per run.
+    const book = JSON.parse((await redis.hget(store.keys('t', u.userId).state, 'book')) ?? '{}');
+    expect(book.r.map((r: [string, number]) => r[0]).sort()).toEqual([
+      'contention-0',
+      'contention-1',
+      'contention-2',
+      'synthetic',
+    ]);
+    expect(book.r.find((r: [string, number]) => r[0] === 'synthetic')).toEqual(['synthetic', 4]);
+    expect(await redis.exists(store.keys('t', u.userId).legacyApplied)).toBe(0);
   });
 
   it("writes many users in one call, each user's windows in order, duplicates in the batch applied once", async () => {
@@ -121,7 +142,8 @@ describe('RedisPersonaStore', () => {
     const k = store.keys('t', u.userId);
     const del = await store.delete('t', u.userId);
     expect(del).toEqual({ existed: true, version: 7 });
-    expect(await redis.exists(k.state, k.applied)).toBe(0);
+    // Nothing of the user is left but the erasure marker.
+    expect(await redis.keys(`${prefix}{t/${u.userId}}*`)).toEqual([k.erased]);
     expect(await store.isErased('t', u.userId)).toBe(true);
     expect(statuses(await apply([6]))).toEqual(['erased']);
     expect(await store.restore('t', u.userId)).toBe(true);
@@ -150,5 +172,96 @@ describe('RedisPersonaStore', () => {
     expect(statuses(steps as WindowStep[])).toEqual(['erased', 'applied']);
     expect(await store.isErased('t', userId)).toBe(false);
     expect((await store.get('t', userId))?.version).toBe(1);
+  });
+});
+
+describe('RedisPersonaStore: early windows and bounded bookkeeping', () => {
+  const finals = u.windows.map((w) => create(SemantizedWindowSchema, { ...w, runId: 'live' }));
+  const f = (i: number) => finals[i] as W;
+
+  it('keeps an early window as the overlay (base untouched) until its final window, which gives the statistics of the final alone', async () => {
+    const userId = 'early-user';
+    const k = store.keys('t', userId);
+    expect((await applyWindows(finals.slice(0, 3), userId)).map((s) => s.status)).toEqual([
+      'applied',
+      'applied',
+      'applied',
+    ]);
+    const baseBefore = await redis.hget(k.state, 'stats');
+    const [e1, e2, e3] = [1, 2, 3].map((r) => syntheticEarlyWindow(f(3), r, r * 0.3)) as [W, W, W];
+    expect((await applyWindows([e1, e2], userId)).map((s) => s.status)).toEqual(['applied', 'applied']);
+    expect(await redis.hget(k.state, 'stats')).toBe(baseBefore);
+    expect(await redis.hexists(k.state, 'ov')).toBe(1);
+    const shown = await store.get('t', userId);
+    expect([shown?.early, shown?.version, shown?.windowsSeen]).toEqual([true, 5, 4]);
+    const state = (await store.getState('t', userId)) as PersonaState;
+    expect([state.overlay?.runId, state.overlay?.seq, state.overlay?.revision]).toEqual(['live', 3, 2]);
+    expect(state.overlay?.window).toEqual(e2);
+    // A stale revision is a duplicate; the next one and the final window apply.
+    expect((await applyWindows([e1, e3, f(3), e2], userId)).map((s) => s.status)).toEqual([
+      'duplicate',
+      'applied',
+      'applied',
+      'duplicate',
+    ]);
+    expect(await redis.hexists(k.state, 'ov')).toBe(0);
+    let alone: PersonaState | undefined;
+    for (const w of finals.slice(0, 4)) alone = applyWindow(alone, w, backend, { nowMs: 0 }).state;
+    expect(await redis.hget(k.state, 'stats')).toBe(JSON.stringify(alone?.stats));
+    const final = await store.get('t', userId);
+    expect([final?.early, final?.version, final?.windowsSeen, final?.eventsSeen]).toEqual([
+      false,
+      7,
+      4,
+      alone?.persona.eventsSeen,
+    ]);
+    expect(final?.tags).toEqual(alone?.persona.tags);
+    expect(final?.summary).toBe(alone?.persona.summary);
+  });
+
+  it('keeps the overlay over a final window of another run', async () => {
+    const userId = 'overlay-kept';
+    const k = store.keys('t', userId);
+    const e = syntheticEarlyWindow(f(1), 1, 0.5);
+    await applyWindows([f(0), e], userId);
+    const ov = await redis.hgetBuffer(k.state, 'ov');
+    const replay = create(SemantizedWindowSchema, { ...win(5), runId: 'replay', seq: 0 });
+    expect((await applyWindows([replay], userId)).map((s) => s.status)).toEqual(['applied']);
+    expect(await redis.hgetBuffer(k.state, 'ov')).toEqual(ov);
+    const p = await store.get('t', userId);
+    expect([p?.early, p?.windowsSeen]).toEqual([true, 3]);
+    expect((await store.getState('t', userId))?.stats.windows).toBe(2);
+  });
+
+  it(`keeps the marks of the ${MAX_RUNS_KEPT} most recently used runs, and no set of window ids`, async () => {
+    const userId = 'many-runs';
+    const k = store.keys('t', userId);
+    const runs = Array.from({ length: MAX_RUNS_KEPT + 6 }, (_, i) => `run-${i}`);
+    for (let i = 0; i < runs.length; i += 10) {
+      const windows = runs.slice(i, i + 10).map((r) => create(SemantizedWindowSchema, { ...win(0), runId: r, seq: 0 }));
+      expect((await applyWindows(windows, userId)).every((s) => s.status === 'applied')).toBe(true);
+    }
+    const book = JSON.parse((await redis.hget(k.state, 'book')) as string);
+    expect(book.r).toHaveLength(MAX_RUNS_KEPT);
+    expect(book.r[0]).toEqual(['run-6', 0]);
+    expect((await redis.hkeys(k.state)).sort()).toEqual(['book', 'persona', 'stats', 'v']);
+    // A recent run's window is a duplicate; one of a run past the bound is applied again.
+    const again = ['run-69', 'run-0'].map((r) => create(SemantizedWindowSchema, { ...win(0), runId: r, seq: 0 }));
+    expect((await applyWindows(again, userId)).map((s) => s.status)).toEqual(['duplicate', 'applied']);
+  });
+
+  it('moves a user stored with a set of applied ids to the bookkeeping on its next write (the set is removed)', async () => {
+    const userId = 'legacy-user';
+    const k = store.keys('t', userId);
+    await applyWindows([f(0)], userId);
+    // As the previous layout left it: no bookkeeping, a set of applied ids.
+    await redis.hdel(k.state, 'book');
+    await redis.sadd(k.legacyApplied, f(0).windowId);
+    expect((await applyWindows([f(1)], userId)).map((s) => s.status)).toEqual(['applied']);
+    expect(await redis.exists(k.legacyApplied)).toBe(0);
+    expect(JSON.parse((await redis.hget(k.state, 'book')) as string)).toEqual({ r: [['live', 1]] });
+    await redis.sadd(k.legacyApplied, 'x');
+    await store.delete('t', userId);
+    expect(await redis.keys(`${prefix}{t/${userId}}*`)).toEqual([k.erased]);
   });
 });

@@ -14,6 +14,7 @@ import {
 } from '@personastream/contracts';
 import type { Logger } from '@personastream/runtime';
 import { HealthImplementation } from 'grpc-health-check';
+import { splitTenantTokens } from '../config.js';
 import { type Caller, encodingOf, type PersonaApi } from '../service.js';
 
 /** Full name of the gRPC service. */
@@ -72,20 +73,15 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
-/** Parses `tenant:token,tenant2:token2` into hashed tokens (errors never echo a token). */
+/**
+ * Parses `tenant:token,tenant2:token2` into hashed tokens; a malformed entry or an invalid tenant id
+ * (see `TENANT_ID_PATTERN`) throws an error that names PERSONA_TENANT_TOKENS and the entry, never a token.
+ */
 export function parseTenantTokens(spec: string): TenantTokens {
+  const { pairs, problems } = splitTenantTokens(spec);
+  if (problems.length > 0) throw new Error(`PERSONA_TENANT_TOKENS: ${problems.join('; ')}`);
   const out = new Map<string, string>();
-  const parts = spec
-    .split(',')
-    .map((p) => p.trim())
-    .filter(Boolean);
-  parts.forEach((part, i) => {
-    const colon = part.indexOf(':');
-    const tenant = colon > 0 ? part.slice(0, colon).trim() : '';
-    const token = colon > 0 ? part.slice(colon + 1).trim() : '';
-    if (!tenant || !token) throw new Error(`PERSONA_TENANT_TOKENS entry ${i + 1} is not tenant:token`);
-    out.set(hashToken(token), tenant);
-  });
+  for (const { tenant, token } of pairs) out.set(hashToken(token), tenant);
   return out;
 }
 

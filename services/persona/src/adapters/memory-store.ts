@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { clone } from '@bufbuild/protobuf';
 import { ErrorCode, type Persona, PersonaSchema, PersonaStreamError, userKey } from '@personastream/contracts';
+import type { Overlay, RunMark } from '../core/bookkeeping.js';
 import type { PersonaState } from '../core/state.js';
 import { cloneStats } from '../core/stats.js';
 import { mapLimit } from '../util.js';
@@ -17,12 +18,19 @@ import {
 
 interface Entry {
   persona: Persona;
+  /** Base statistics (final windows only). */
   stats: PersonaState['stats'];
-  applied: Set<string>;
+  /** Applied-window bookkeeping (core/bookkeeping.ts): run marks and the overlay. */
+  runs: readonly RunMark[];
+  overlay?: Overlay;
+  /** Outputs not yet acknowledged as published, by window id. */
   pending: Map<string, Uint8Array>;
 }
 
-/** In-memory `PersonaStore` (embedded mode and fast tests); same semantics as the Redis store. */
+/**
+ * In-memory `PersonaStore` (embedded mode and fast tests); same semantics as the Redis store: per
+ * user the shown persona, base statistics, the bounded bookkeeping and the pending outputs.
+ */
 export class MemoryPersonaStore implements PersonaStore {
   private readonly entries = new Map<string, Entry>();
   private readonly erased = new Map<string, number>();
@@ -42,7 +50,15 @@ export class MemoryPersonaStore implements PersonaStore {
   async getState(tenant: string, userId: string): Promise<PersonaState | undefined> {
     const e = this.entries.get(userKey(tenant, userId));
     if (!e) return undefined;
-    return { tenant, userId, persona: clone(PersonaSchema, e.persona), stats: cloneStats(e.stats), applied: [] };
+    const state: PersonaState = {
+      tenant,
+      userId,
+      persona: clone(PersonaSchema, e.persona),
+      stats: cloneStats(e.stats),
+      runs: e.runs,
+    };
+    if (e.overlay) state.overlay = e.overlay;
+    return state;
   }
 
   async batchGet(tenant: string, userIds: readonly string[]): Promise<Array<Persona | undefined>> {
@@ -63,32 +79,35 @@ export class MemoryPersonaStore implements PersonaStore {
       const generation = this.generation.get(key) ?? 0;
       const erased = this.erased.has(key);
       const before = this.entries.get(key);
-      const known = new Map<string, Uint8Array | undefined>();
-      for (const id of u.windowIds) if (before?.applied.has(id)) known.set(id, before.pending.get(id));
-      // The statistics are copied: the plan updates them in place.
-      const state: PersonaState | undefined =
-        erased || !before
-          ? undefined
-          : {
-              tenant: u.tenant,
-              userId: u.userId,
-              persona: before.persona,
-              stats: cloneStats(before.stats),
-              applied: [],
-            };
-      const { write, result } = await plan({ state, erased, known }, u);
+      const pending = new Map<string, Uint8Array>();
+      for (const id of u.windowIds) {
+        const p = before?.pending.get(id);
+        if (p) pending.set(id, p);
+      }
+      // The statistics are copied: the plan updates them in place (bookkeeping is never modified in place).
+      let state: PersonaState | undefined;
+      if (!erased && before) {
+        state = {
+          tenant: u.tenant,
+          userId: u.userId,
+          persona: before.persona,
+          stats: cloneStats(before.stats),
+          runs: before.runs,
+        };
+        if (before.overlay) state.overlay = before.overlay;
+      }
+      const { write, result } = await plan({ state, erased, pending }, u);
       if (!write || write.applied.length === 0) return result;
       // Compare-and-set: nobody wrote, erased or restored the user since the snapshot.
       if ((this.generation.get(key) ?? 0) !== generation) continue;
       this.erased.delete(key);
-      const applied = before ? before.applied : new Set<string>();
-      const pending = before ? before.pending : new Map<string, Uint8Array>();
-      for (const a of write.applied) {
-        applied.add(a.windowId);
-        pending.set(a.windowId, a.pending);
-      }
+      const outbox = before ? before.pending : new Map<string, Uint8Array>();
+      for (const a of write.applied) if (a.pending.length > 0) outbox.set(a.windowId, a.pending);
       // The store takes ownership of the state the plan returned (callers do not modify it afterwards).
-      this.entries.set(key, { persona: write.state.persona, stats: write.state.stats, applied, pending });
+      const s = write.state;
+      const entry: Entry = { persona: s.persona, stats: s.stats, runs: s.runs, pending: outbox };
+      if (s.overlay) entry.overlay = s.overlay;
+      this.entries.set(key, entry);
       this.bump(key);
       for (const a of write.applied) {
         this.emit({

@@ -1,6 +1,14 @@
-import { fromBinary } from '@bufbuild/protobuf';
-import { ErrorCode, type Persona, PersonaSchema, PersonaStreamError } from '@personastream/contracts';
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import {
+  ErrorCode,
+  type Persona,
+  PersonaSchema,
+  PersonaStreamError,
+  SemantizedWindowSchema,
+} from '@personastream/contracts';
 import { type ChainableCommander, Redis } from 'ioredis';
+import { decodeBookkeeping, encodeBookkeeping, type Overlay } from '../core/bookkeeping.js';
+import { tagValuesOfPersonaBytes } from '../core/flips.js';
 import { defineLazy } from '../core/lazy.js';
 import type { PersonaState, UserSnapshot } from '../core/state.js';
 import type { FeatureStats } from '../core/stats.js';
@@ -27,35 +35,46 @@ export interface RedisStoreOptions {
 }
 
 /**
- * Write of one user's batch: applied only when the erasure marker, the version and the applied ids
- * are still what the snapshot showed — else 'conflict' (the caller reads and plans again).
- * KEYS: state hash, applied set, erased marker. ARGV: erased at read ('1'/'0'; a planned write on an
- * erased user lifts the marker: its first window carries consent), expected version, new version,
- * persona bytes, stats JSON, channel, then per applied window in order: window id, pending output
- * (may be empty), Watch message.
+ * Write of one user's batch: applied only when the erasure marker, the version and the applied-window
+ * bookkeeping are still what the snapshot showed — else 'conflict' (the caller reads and plans
+ * again). The plan decided duplicates from that bookkeeping, so the check and the write are one
+ * atomic operation.
+ * KEYS: state hash, erased marker, legacy applied-id set (removed: state written before the
+ * bookkeeping existed). ARGV: 1 erased at read ('1'/'0'; a planned write on an erased user lifts the
+ * marker: its first window carries consent), 2 expected version, 3 expected bookkeeping ('' when
+ * none), 4 new version, 5 persona bytes, 6 stats JSON, 7 bookkeeping, 8 overlay: 'k' keep, 's' set
+ * (9 = the early window's bytes), 'd' delete, 10 channel, then per applied window in order: window
+ * id, pending output (may be empty), Watch message.
  */
 const APPLY_LUA = `
-local erased = redis.call('EXISTS', KEYS[3])
+local erased = redis.call('EXISTS', KEYS[2])
 if tostring(erased) ~= ARGV[1] then return 'conflict' end
-local cur = redis.call('HGET', KEYS[1], 'v')
-if not cur then cur = '0' end
-if cur ~= ARGV[2] then return 'conflict' end
-for i = 7, #ARGV, 3 do
-  if redis.call('SISMEMBER', KEYS[2], ARGV[i]) == 1 then return 'conflict' end
+local cur = redis.call('HMGET', KEYS[1], 'v', 'book')
+local v = cur[1]
+if not v then v = '0' end
+if v ~= ARGV[2] then return 'conflict' end
+local book = cur[2]
+if not book then book = '' end
+if book ~= ARGV[3] then return 'conflict' end
+if erased == 1 then redis.call('DEL', KEYS[2]) end
+if book == '' then redis.call('DEL', KEYS[3]) end
+redis.call('HSET', KEYS[1], 'v', ARGV[4], 'persona', ARGV[5], 'stats', ARGV[6], 'book', ARGV[7])
+if ARGV[8] == 's' then
+  redis.call('HSET', KEYS[1], 'ov', ARGV[9])
+elseif ARGV[8] == 'd' then
+  redis.call('HDEL', KEYS[1], 'ov')
 end
-if erased == 1 then redis.call('DEL', KEYS[3]) end
-redis.call('HSET', KEYS[1], 'v', ARGV[3], 'persona', ARGV[4], 'stats', ARGV[5])
-for i = 7, #ARGV, 3 do
-  redis.call('SADD', KEYS[2], ARGV[i])
+for i = 11, #ARGV, 3 do
   if ARGV[i + 1] ~= '' then redis.call('HSET', KEYS[1], 'p:' .. ARGV[i], ARGV[i + 1]) end
-  redis.call('PUBLISH', ARGV[6], ARGV[i + 2])
+  redis.call('PUBLISH', ARGV[10], ARGV[i + 2])
 end
 return 'ok'
 `;
 
 /**
- * Erasure: deletes state and applied ids, sets the erasure marker, publishes a tombstone.
- * KEYS: state hash, applied set, erased marker. ARGV: now ms, channel. Returns {existed, version}.
+ * Erasure: deletes the state hash (persona, statistics, bookkeeping, overlay, pending outputs) and
+ * the legacy applied-id set, sets the erasure marker, publishes a tombstone.
+ * KEYS: state hash, erased marker, legacy applied-id set. ARGV: now ms, channel. Returns {existed, version}.
  */
 const DELETE_LUA = `
 local cur = redis.call('HGET', KEYS[1], 'v')
@@ -65,16 +84,17 @@ if cur then
   existed = 1
   version = tonumber(cur) + 1
 end
-redis.call('DEL', KEYS[1], KEYS[2])
-redis.call('SET', KEYS[3], ARGV[1])
+redis.call('DEL', KEYS[1], KEYS[3])
+redis.call('SET', KEYS[2], ARGV[1])
 if existed == 1 then redis.call('PUBLISH', ARGV[2], 'T' .. version) end
 return {existed, version}
 `;
 
 interface SnapshotRead {
   snapshot: UserSnapshot;
-  /** The stored version as read (the compare-and-set operand). */
+  /** The stored version and bookkeeping as read (the compare-and-set operands; '' = no bookkeeping). */
   expected: string;
+  expectedBook: string;
 }
 
 interface PipelineScripts {
@@ -85,8 +105,33 @@ function toBuffer(b: Uint8Array): Buffer {
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
-function lazyState(tenant: string, userId: string, version: number, bytes: Buffer, stats: FeatureStats): PersonaState {
-  const state = { tenant, userId, stats, applied: [] as string[], baseVersion: version } as PersonaState;
+/**
+ * A user's state as read: the persona (and its tags' values) decoded only if someone reads them,
+ * the overlay's window decoded only if the plan shows it over a changed base.
+ */
+function lazyState(
+  tenant: string,
+  userId: string,
+  version: number,
+  bytes: Buffer,
+  stats: FeatureStats,
+  book: Buffer | null | undefined,
+  overlayBytes: Buffer | null | undefined,
+): PersonaState {
+  const state = { tenant, userId, stats, runs: [], baseVersion: version } as unknown as PersonaState;
+  if (book) {
+    const { runs, overlay } = decodeBookkeeping(book.toString('utf8'));
+    state.runs = runs;
+    if (overlay) {
+      if (!overlayBytes)
+        throw new PersonaStreamError(ErrorCode.Internal, `overlay of ${tenant}/${userId} has no window`);
+      const [runId, seq, revision] = overlay;
+      state.overlay = defineLazy({ runId, seq, revision } as Overlay, 'window', () =>
+        fromBinary(SemantizedWindowSchema, overlayBytes),
+      );
+    }
+  }
+  defineLazy(state, 'shownTags', () => tagValuesOfPersonaBytes(bytes));
   return defineLazy(state, 'persona', () => fromBinary(PersonaSchema, bytes));
 }
 
@@ -96,9 +141,13 @@ interface ScriptCommands {
 
 /**
  * `PersonaStore` on Redis. Per user (hash-tagged so all keys of a user share a cluster slot):
- * `<prefix>{tenant/user}:s` hash {v, persona (protobuf), stats (JSON), p:<window id> (encoded update
- * not yet acknowledged as published)}, `…:a` set of applied window
- * ids, `…:x` erasure marker; changes are published on channel `<prefix>{tenant/user}:w`.
+ * `<prefix>{tenant/user}:s` hash {v, persona (protobuf: the shown persona), stats (JSON: base
+ * statistics, final windows only), book (applied-window bookkeeping: per run the highest applied
+ * final seq, ≤ 64 runs, and the overlay's run/seq/revision; core/bookkeeping.ts), ov (the overlay's
+ * early window, protobuf; absent without an overlay), p:<window id> (encoded update not yet
+ * acknowledged as published)}, `…:x` erasure marker; changes are published on channel
+ * `<prefix>{tenant/user}:w`. `…:a` (a set of every applied window id, before the bookkeeping) is no
+ * longer written; a user's first write or erasure removes it.
  */
 export class RedisPersonaStore implements PersonaStore {
   readonly redis: Redis;
@@ -119,10 +168,10 @@ export class RedisPersonaStore implements PersonaStore {
     this.redis.defineCommand('psDelete', { numberOfKeys: 3, lua: DELETE_LUA });
   }
 
-  /** The keys of one user (tests check that erasure removes them). */
-  keys(tenant: string, userId: string): { state: string; applied: string; erased: string; channel: string } {
+  /** The keys of one user (tests check that erasure removes them); `legacyApplied` is no longer written. */
+  keys(tenant: string, userId: string): { state: string; erased: string; channel: string; legacyApplied: string } {
     const base = `${this.prefix}{${tenant}/${userId}}`;
-    return { state: `${base}:s`, applied: `${base}:a`, erased: `${base}:x`, channel: `${base}:w` };
+    return { state: `${base}:s`, erased: `${base}:x`, channel: `${base}:w`, legacyApplied: `${base}:a` };
   }
 
   private get scripts(): ScriptCommands {
@@ -151,15 +200,17 @@ export class RedisPersonaStore implements PersonaStore {
   }
 
   async getState(tenant: string, userId: string): Promise<PersonaState | undefined> {
-    const [persona, stats] = await this.redis.hmgetBuffer(this.keys(tenant, userId).state, 'persona', 'stats');
+    const [v, persona, stats, book, ov] = await this.redis.hmgetBuffer(
+      this.keys(tenant, userId).state,
+      'v',
+      'persona',
+      'stats',
+      'book',
+      'ov',
+    );
     if (!persona || !stats) return undefined;
-    return {
-      tenant,
-      userId,
-      persona: fromBinary(PersonaSchema, persona),
-      stats: JSON.parse(stats.toString('utf8')) as FeatureStats,
-      applied: [],
-    };
+    const stored = JSON.parse(stats.toString('utf8')) as FeatureStats;
+    return lazyState(tenant, userId, Number(v?.toString('utf8') ?? 0), persona, stored, book, ov);
   }
 
   async batchGet(tenant: string, userIds: readonly string[]): Promise<Array<Persona | undefined>> {
@@ -204,27 +255,24 @@ export class RedisPersonaStore implements PersonaStore {
     return results;
   }
 
-  /** One round trip for all users: erasure marker, which window ids are applied, state and pending outputs. */
+  /** One round trip for all users: erasure marker, state, bookkeeping, overlay and the batch's pending outputs. */
   private async readSnapshots(users: readonly UserBatch[]): Promise<SnapshotRead[]> {
     const pipeline = this.redis.pipeline();
     for (const u of users) {
       const k = this.keys(u.tenant, u.userId);
       pipeline.exists(k.erased);
-      pipeline.smismember(k.applied, ...u.windowIds);
-      pipeline.hmgetBuffer(k.state, 'v', 'persona', 'stats', ...u.windowIds.map((id) => `p:${id}`));
+      pipeline.hmgetBuffer(k.state, 'v', 'persona', 'stats', 'book', 'ov', ...u.windowIds.map((id) => `p:${id}`));
     }
     const res = await pipeline.exec();
     if (!res) throw new PersonaStreamError(ErrorCode.Unavailable, 'redis pipeline returned nothing');
     for (const [err] of res) if (err) throw err;
     return users.map((u, j) => {
-      const erased = res[3 * j]?.[1] === 1;
-      const appliedFlags = res[3 * j + 1]?.[1] as number[];
-      const [v, personaBuf, statsBuf, ...pendings] = res[3 * j + 2]?.[1] as Array<Buffer | null>;
-      const known = new Map<string, Uint8Array | undefined>();
+      const erased = res[2 * j]?.[1] === 1;
+      const [v, personaBuf, statsBuf, book, ov, ...pendings] = res[2 * j + 1]?.[1] as Array<Buffer | null>;
+      const pending = new Map<string, Uint8Array>();
       u.windowIds.forEach((id, i) => {
-        if (appliedFlags[i] !== 1) return;
         const p = pendings[i];
-        known.set(id, p && p.length > 0 ? new Uint8Array(p) : undefined);
+        if (p && p.length > 0) pending.set(id, new Uint8Array(p));
       });
       const expected = v ? v.toString('utf8') : '0';
       // The persona is decoded only if someone reads it (the builtin backend needs the version only).
@@ -236,21 +284,31 @@ export class RedisPersonaStore implements PersonaStore {
               Number(expected),
               personaBuf,
               JSON.parse(statsBuf.toString('utf8')) as FeatureStats,
+              book,
+              ov,
             )
           : undefined;
-      return { snapshot: { state, erased, known }, expected };
+      return { snapshot: { state, erased, pending }, expected, expectedBook: book ? book.toString('utf8') : '' };
     });
   }
 
   private queueWrite(pipeline: ChainableCommander, u: UserBatch, read: SnapshotRead, write: UserWrite): void {
     const k = this.keys(u.tenant, u.userId);
     const last = write.applied[write.applied.length - 1] as AppliedWindow;
+    // The overlay: kept (the same object the snapshot had), replaced by a new early window, or cleared.
+    const before = read.snapshot.state?.overlay;
+    const after = write.state.overlay;
+    const overlayOp = after === before ? 'k' : after ? 's' : 'd';
     const args: Array<string | Buffer> = [
       read.snapshot.erased ? '1' : '0',
       read.expected,
+      read.expectedBook,
       String(last.persona.version),
       toBuffer(last.personaBytes),
       JSON.stringify(write.state.stats),
+      encodeBookkeeping(write.state),
+      overlayOp,
+      overlayOp === 's' ? toBuffer(toBinary(SemantizedWindowSchema, (after as Overlay).window)) : '',
       k.channel,
     ];
     for (const a of write.applied) {
@@ -259,7 +317,7 @@ export class RedisPersonaStore implements PersonaStore {
       message.set(a.personaBytes, 1);
       args.push(a.windowId, toBuffer(a.pending), message);
     }
-    (pipeline as unknown as PipelineScripts).psApply(k.state, k.applied, k.erased, ...args);
+    (pipeline as unknown as PipelineScripts).psApply(k.state, k.erased, k.legacyApplied, ...args);
   }
 
   async ackPending(refs: readonly PendingRef[]): Promise<void> {
@@ -280,7 +338,13 @@ export class RedisPersonaStore implements PersonaStore {
 
   async delete(tenant: string, userId: string): Promise<DeleteOutcome> {
     const k = this.keys(tenant, userId);
-    const [existed, version] = await this.scripts.psDelete(k.state, k.applied, k.erased, String(Date.now()), k.channel);
+    const [existed, version] = await this.scripts.psDelete(
+      k.state,
+      k.erased,
+      k.legacyApplied,
+      String(Date.now()),
+      k.channel,
+    );
     return { existed: existed === 1, version };
   }
 

@@ -27,8 +27,9 @@ export interface AppliedWindow {
 }
 
 /**
- * What to write for one user: the state after the batch and the applied windows, in order. A write
- * planned on an erased snapshot lifts the erasure marker (its first applied window carried consent).
+ * What to write for one user: the state after the batch (shown persona, base statistics, bookkeeping:
+ * run marks and overlay) and the applied windows, in order. A write planned on an erased snapshot
+ * lifts the erasure marker (its first applied window carried consent).
  */
 export interface UserWrite {
   state: PersonaState;
@@ -64,15 +65,16 @@ export interface DeleteOutcome {
 }
 
 /**
- * Where personas live: persona + sufficient statistics + the set of applied window ids, per user,
- * written together. `applyBatch` reads the users of a batch (one round trip), lets `plan` compute
- * each user's next state from its snapshot, and writes each user's result as one atomic operation
- * that applies only if the user's applied ids, version and erasure marker are still what the
- * snapshot showed (compare-and-set; users that changed are read and planned again). So the window-id
- * check and the write are one atomic operation. Each applied window's encoded output rides along as
- * "pending" until acknowledged (a transactional outbox).
+ * Where personas live: persona + base statistics + the bounded applied-window bookkeeping (per run
+ * the highest applied final seq, and the overlay: the latest early window; core/bookkeeping.ts), per
+ * user, written together. `applyBatch` reads the users of a batch (one round trip), lets `plan`
+ * compute each user's next state from its snapshot (the bookkeeping decides duplicates), and writes
+ * each user's result as one atomic operation that applies only if the user's bookkeeping, version and
+ * erasure marker are still what the snapshot showed (compare-and-set; users that changed are read and
+ * planned again). So the duplicate check and the write are one atomic operation. Each applied
+ * window's encoded output rides along as "pending" until acknowledged (a transactional outbox).
  *
- * Erasure rule: `delete` erases persona, statistics and applied ids, and records an erasure marker.
+ * Erasure rule: `delete` erases persona, statistics, bookkeeping and pending outputs, and records an erasure marker.
  * While the marker exists, windows are ignored (`erased`) unless the window carries a consent signal
  * (a `consent` notable event or action, or `signals.consent`), which lifts the marker in the same
  * atomic write and starts a fresh persona (version 1). `restore` lifts the marker explicitly.

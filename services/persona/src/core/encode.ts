@@ -30,6 +30,12 @@ export interface UpdateFields {
   semantizedTokens: number;
   rawTokens: number;
   ingestTimeMs: number;
+  /** The update comes from an early window (a session in progress). */
+  early: boolean;
+  /** Entry time of the oldest event this update is the first to show (`ps-entry-first-ms`), 0 when unknown. */
+  firstEntryMs: number;
+  /** Dimensions whose value set changed against the previous version. */
+  flipped: number;
 }
 
 function uint32(v: number): number {
@@ -72,7 +78,8 @@ function personaSize(p: Persona, sizes: number[]): number {
     u32Size(p.windowsSeen) +
     u32Size(p.eventsSeen) +
     stringFieldSize(p.model) +
-    doubleFieldSize(p.lastEventTimeMs);
+    doubleFieldSize(p.lastEventTimeMs) +
+    (p.early ? 2 : 0);
   for (const t of p.tags) n += delimitedFieldSize(tagSize(t, sizes));
   return n;
 }
@@ -147,6 +154,7 @@ class Writer {
     this.u32(0x40, p.eventsSeen);
     this.str(0x4a, p.model);
     this.dbl(0x51, p.lastEventTimeMs);
+    this.bool(0x58, p.early);
   }
 }
 
@@ -181,7 +189,10 @@ export function encodePersonaUpdate(personaBytes: Uint8Array, f: UpdateFields): 
     u32Size(f.rawBytes) +
     u32Size(f.semantizedTokens) +
     u32Size(f.rawTokens) +
-    doubleFieldSize(f.ingestTimeMs);
+    doubleFieldSize(f.ingestTimeMs) +
+    (f.early ? 2 : 0) +
+    doubleFieldSize(f.firstEntryMs) +
+    u32Size(f.flipped);
   for (const n of setSizes) size += delimitedFieldSize(n);
   const w = new Writer(Buffer.allocUnsafe(size), sizes);
   w.buf[w.pos++] = 0x0a;
@@ -203,5 +214,8 @@ export function encodePersonaUpdate(personaBytes: Uint8Array, f: UpdateFields): 
   w.u32(0x40, f.semantizedTokens);
   w.u32(0x48, f.rawTokens);
   w.dbl(0x51, f.ingestTimeMs);
+  w.bool(0x58, f.early);
+  w.dbl(0x61, f.firstEntryMs);
+  w.u32(0x68, f.flipped);
   return w.bytes();
 }

@@ -39,6 +39,8 @@ const DROPPED = ['bot', 'duplicate', 'too_fast'];
 /**
  * 14 synthetic users × 26 windows, interleaved like a stream, with behaviour signals and dropped
  * noise added, some windows arriving late (out of event-time order) and a few ids delivered twice.
+ * A late window is late in event time only: `seq` numbers a user's windows in the order they are
+ * written (as the semantizer does), which is the order duplicates are decided by.
  */
 function goldenWindows(): SemantizedWindow[] {
   const r = mulberry32(2024);
@@ -55,6 +57,9 @@ function goldenWindows(): SemantizedWindow[] {
     // Late arrivals: every 7th window swaps with a later one.
     for (let i = 3; i + 4 < ws.length; i += 7)
       [ws[i], ws[i + 4]] = [ws[i + 4] as SemantizedWindow, ws[i] as SemantizedWindow];
+    ws.forEach((w, i) => {
+      w.seq = i;
+    });
   }
   const out: SemantizedWindow[] = [];
   for (let i = 0; i < 26; i++) {
@@ -187,7 +192,7 @@ describe('golden personas (exact output for fixed windows and a fixed model)', {
     for (const ws of byUser.values()) {
       let state: PersonaState | undefined;
       for (let i = 0; i < ws.length; i += 5) {
-        const seq = applyWindowsInOrder({ state, erased: false, known: new Map() }, ws.slice(i, i + 5), backend, {
+        const seq = applyWindowsInOrder({ state, erased: false, pending: new Map() }, ws.slice(i, i + 5), backend, {
           nowMs: 0,
         });
         for (const step of seq.steps)

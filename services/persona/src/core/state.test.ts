@@ -60,7 +60,7 @@ describe('applyWindow', () => {
 
 describe("applyWindowsInOrder (one user's windows of a batch)", () => {
   const ws = user.windows;
-  const fresh: UserSnapshot = { state: undefined, erased: false, known: new Map() };
+  const fresh: UserSnapshot = { state: undefined, erased: false, pending: new Map() };
 
   it('gives every window the persona one-at-a-time application gives, versions +1 in order', () => {
     const seq = applyWindowsInOrder(fresh, ws, backend, { nowMs: 7 });
@@ -79,33 +79,33 @@ describe("applyWindowsInOrder (one user's windows of a batch)", () => {
     expect(seq.liftsErasure).toBe(false);
   });
 
-  it('applies a window id once per batch and never one the store already applied (its output handed back)', () => {
+  it('applies a window once per batch and never one the store already applied (its output handed back)', () => {
     const pending = new Uint8Array([9]);
+    // The store applied windows 0–2; the output of window 1 was never acknowledged as published.
+    const before = applyWindowsInOrder(fresh, ws.slice(0, 3), backend, { nowMs: 1 }).state;
     const snapshot: UserSnapshot = {
-      state: undefined,
+      state: before,
       erased: false,
-      known: new Map<string, Uint8Array | undefined>([
-        [ws[1]?.windowId as string, pending],
-        [ws[2]?.windowId as string, undefined],
-      ]),
+      pending: new Map([[ws[1]?.windowId as string, pending]]),
     };
-    const batch = [ws[0], ws[1], ws[0], ws[2], ws[3], ws[3], ws[1]].map((w) => w as (typeof ws)[number]);
+    // A redelivery of a prefix (windows repeated within the batch too), then new windows.
+    const batch = [ws[1], ws[0], ws[2], ws[3], ws[3], ws[1], ws[4]].map((w) => w as (typeof ws)[number]);
     const seq = applyWindowsInOrder(snapshot, batch, backend, { nowMs: 1 });
     expect(seq.steps.map((s) => s.status)).toEqual([
-      'applied',
       'duplicate',
       'duplicate',
       'duplicate',
       'applied',
       'duplicate',
       'duplicate',
+      'applied',
     ]);
     // The unacknowledged output of an earlier apply is handed back once per batch.
-    expect(seq.steps[1]).toEqual({ status: 'duplicate', pending });
-    expect(seq.steps[6]).toEqual({ status: 'duplicate' });
-    expect(seq.steps[3]).toEqual({ status: 'duplicate' });
-    expect(seq.steps.flatMap((s) => (s.status === 'applied' ? [s.persona.version] : []))).toEqual([1, 2]);
-    expect(seq.state?.stats.windows).toBe(2);
+    expect(seq.steps[0]).toEqual({ status: 'duplicate', pending });
+    expect(seq.steps[5]).toEqual({ status: 'duplicate' });
+    expect(seq.steps[2]).toEqual({ status: 'duplicate' });
+    expect(seq.steps.flatMap((s) => (s.status === 'applied' ? [s.persona.version] : []))).toEqual([4, 5]);
+    expect(seq.state?.stats.windows).toBe(5);
   });
 
   it("does not modify the snapshot's state unless told to (inPlace)", () => {

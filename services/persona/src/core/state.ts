@@ -14,21 +14,36 @@ import {
   type Prediction,
   type SyncModelBackend,
 } from './backend.js';
+import { afterApply, isDuplicateWindow, type Overlay, type RunMark } from './bookkeeping.js';
+import { flippedDimensions, type TagValue } from './flips.js';
 import { cloneStats, emptyStats, type FeatureStats, updateStats } from './stats.js';
 
-/** Window ids remembered in the state itself (the Redis store also keeps the complete set). */
-export const APPLIED_IDS_KEPT = 2048;
-
-/** Everything kept per user: the persona, its sufficient statistics, and the applied window ids. */
+/**
+ * Everything kept per user: the persona shown, the base statistics, and the bounded applied-window
+ * bookkeeping (core/bookkeeping.ts).
+ *
+ * Early windows (`SemantizedWindow.provisional`: a session still in progress) never add to `stats`:
+ * `stats` holds final windows only ("base"), the latest early window is kept aside as `overlay`, and
+ * the persona is predicted from base ⊕ overlay (the early window applied to a copy of the base
+ * statistics), with `Persona.early = true` while an overlay exists. The session's final window clears
+ * the overlay and is applied to base, so every event counts once: the final persona is the one the
+ * same final window gives without the early ones.
+ */
 export interface PersonaState {
   tenant: string;
   userId: string;
+  /** The persona shown (predicted from base ⊕ overlay). */
   persona: Persona;
+  /** Base statistics: final windows only. */
   stats: FeatureStats;
-  /** Latest applied window ids (bounded, oldest first): re-application of any of them is detected. */
-  applied: string[];
+  /** Per run the highest applied final seq, least recently used first (bounded, core/bookkeeping.ts). */
+  runs: readonly RunMark[];
+  /** The latest early window, shown on top of `stats` until the final window of its session. */
+  overlay?: Overlay;
   /** The persona's version when known without decoding it (stores set it; else `persona.version`). */
   baseVersion?: number;
+  /** The persona's tags' dimensions and values when known without decoding it (stores may set it). */
+  shownTags?: readonly TagValue[];
 }
 
 export interface ApplyOptions {
@@ -49,10 +64,12 @@ export interface ApplyOptions {
 export interface ApplyResult {
   state: PersonaState;
   persona: Persona;
-  /** False when the window id was already applied (nothing changed). */
+  /** False when the window was already applied or is superseded (a duplicate: nothing changed). */
   applied: boolean;
   /** k TagSets of this update (empty for a duplicate). */
   samples: TagSet[];
+  /** Dimensions whose value set changed against the previous persona (0 for a first persona or a duplicate). */
+  flipped: number;
   prediction?: Prediction;
 }
 
@@ -62,43 +79,53 @@ export function newState(tenant: string, userId: string, opts: ApplyOptions = {}
     userId,
     persona: create(PersonaSchema, { tenant, userId, version: 0 }),
     stats: emptyStats({ halfLifeDays: opts.halfLifeDays ?? 14 }),
-    applied: [],
+    runs: [],
   };
 }
 
-/** True when the window's id is among the ids the state remembers. */
-export function alreadyApplied(state: PersonaState | undefined, windowId: string): boolean {
-  return state?.applied.includes(windowId) ?? false;
-}
+type Next = Omit<PersonaState, 'persona' | 'baseVersion' | 'shownTags'>;
 
-/** Stage 1 of an update (pure): the next state's statistics and applied ids, persona not yet rebuilt. */
+/**
+ * Stage 1 of an update (pure): the next state's base statistics and bookkeeping, and the statistics
+ * the persona is predicted from (base ⊕ overlay); the persona not yet rebuilt.
+ */
 function prepare(
   state: PersonaState | undefined,
   window: SemantizedWindow,
   opts: ApplyOptions,
-): { next: Next } | undefined {
-  if (alreadyApplied(state, window.windowId)) return undefined;
+): { next: Next; shown: FeatureStats } | undefined {
+  if (isDuplicateWindow(state, window)) return undefined;
   const base = state ?? newState(window.tenant, window.userId, opts);
-  const stats = updateStats(opts.inPlace && state ? base.stats : cloneStats(base.stats), window);
-  const applied = [...base.applied, window.windowId];
-  if (applied.length > APPLIED_IDS_KEPT) applied.splice(0, applied.length - APPLIED_IDS_KEPT);
+  const book = afterApply(base, window);
+  // An early window leaves the base as it is; a final window is folded into it.
+  const stats = window.provisional
+    ? base.stats
+    : updateStats(opts.inPlace && state ? base.stats : cloneStats(base.stats), window);
+  // The overlay is shown on a copy: it never reaches the base statistics.
+  const shown = book.overlay ? updateStats(cloneStats(stats), book.overlay.window) : stats;
   // Fields are copied one by one: `persona` may be a lazy getter that must not be triggered here.
-  return { next: { tenant: base.tenant, userId: base.userId, stats, applied } };
+  const next: Next = { tenant: base.tenant, userId: base.userId, stats, runs: book.runs };
+  if (book.overlay) next.overlay = book.overlay;
+  return { next, shown };
 }
-
-type Next = Omit<PersonaState, 'persona' | 'baseVersion'>;
 
 const ZERO_PERSONA = create(PersonaSchema);
 const ALL_DIMENSIONS: readonly DimensionSpec[] = enabledDimensions(true);
 
-function finish(prev: PersonaState | undefined, next: Next, prediction: Prediction, opts: ApplyOptions): ApplyResult {
-  const s = next.stats;
+function finish(
+  prev: PersonaState | undefined,
+  prepared: { next: Next; shown: FeatureStats },
+  prediction: Prediction,
+  opts: ApplyOptions,
+): ApplyResult {
+  const { next, shown: s } = prepared;
+  const prevVersion = prev ? (prev.baseVersion ?? prev.persona.version) : 0;
   // `create(PersonaSchema, …)` without the reflective initialisation (same fields, same order).
   const persona: Persona = {
     ...ZERO_PERSONA,
     tenant: next.tenant,
     userId: next.userId,
-    version: (prev ? (prev.baseVersion ?? prev.persona.version) : 0) + 1,
+    version: prevVersion + 1,
     updatedMs: opts.nowMs ?? Date.now(),
     tags: prediction.tags.slice(),
     summary: prediction.summary,
@@ -106,9 +133,12 @@ function finish(prev: PersonaState | undefined, next: Next, prediction: Predicti
     eventsSeen: s.events,
     model: prediction.model,
     lastEventTimeMs: s.lastMs,
+    early: next.overlay !== undefined,
   };
+  // The first persona (and the first after an erasure) flips nothing.
+  const flipped = prev && prevVersion > 0 ? flippedDimensions(prev.shownTags ?? prev.persona.tags, persona.tags) : 0;
   const state: PersonaState = { ...next, persona };
-  return { state, persona, applied: true, samples: prediction.samples, prediction };
+  return { state, persona, applied: true, samples: prediction.samples, flipped, prediction };
 }
 
 function ctxOf(state: PersonaState | undefined, window: SemantizedWindow, opts: ApplyOptions): PredictContext {
@@ -126,13 +156,15 @@ function ctxOf(state: PersonaState | undefined, window: SemantizedWindow, opts: 
 }
 
 function duplicate(state: PersonaState): ApplyResult {
-  return { state, persona: state.persona, applied: false, samples: [] };
+  return { state, persona: state.persona, applied: false, samples: [], flipped: 0 };
 }
 
 /**
  * Applies one window to a user's state with a synchronous backend (pure apart from `Date.now()`
- * when `opts.nowMs` is not given). The persona version increases by one; a window id already
- * applied changes nothing (`applied: false`, same state object).
+ * when `opts.nowMs` is not given). The persona version increases by one; a duplicate (a final window
+ * of a seq already applied for its run, or an early window no newer than the overlay) changes nothing
+ * (`applied: false`, same state object). An early window replaces the overlay and leaves the base
+ * statistics as they are; a final window is folded into the base (see `PersonaState`).
  */
 export function applyWindow(
   state: PersonaState | undefined,
@@ -142,8 +174,8 @@ export function applyWindow(
 ): ApplyResult {
   const prepared = prepare(state, window, opts);
   if (!prepared) return duplicate(state as PersonaState);
-  const prediction = backend.predictSync(prepared.next.stats, ctxOf(state, window, opts));
-  return finish(state, prepared.next, prediction, opts);
+  const prediction = backend.predictSync(prepared.shown, ctxOf(state, window, opts));
+  return finish(state, prepared, prediction, opts);
 }
 
 /** `applyWindow` for any backend (remote ones are asynchronous). */
@@ -157,9 +189,9 @@ export async function applyWindowAsync(
   if (!prepared) return duplicate(state as PersonaState);
   const ctx = ctxOf(state, window, opts);
   const prediction = backend.predictSync
-    ? backend.predictSync(prepared.next.stats, ctx)
-    : await backend.predict(prepared.next.stats, ctx);
-  return finish(state, prepared.next, prediction, opts);
+    ? backend.predictSync(prepared.shown, ctx)
+    : await backend.predict(prepared.shown, ctx);
+  return finish(state, prepared, prediction, opts);
 }
 
 /**
@@ -176,18 +208,19 @@ export function windowCarriesConsent(w: SemantizedWindow): boolean {
 
 /**
  * What a store knows of one user before a batch of windows: the current state (a fresh copy the
- * batch may update in place), the erasure marker, and which of the batch's window ids are already
- * applied — each with its output when that output was never acknowledged as published.
+ * batch may update in place; its bookkeeping decides duplicates), the erasure marker, and the
+ * outputs of the batch's windows that were applied but never acknowledged as published.
  */
 export interface UserSnapshot {
   state: PersonaState | undefined;
   erased: boolean;
-  known: ReadonlyMap<string, Uint8Array | undefined>;
+  /** Unacknowledged outputs (encoded PersonaUpdates) by window id, of the batch's window ids. */
+  pending: ReadonlyMap<string, Uint8Array>;
 }
 
 /** The fate of one window of a user's batch. */
 export type WindowStep =
-  | { status: 'applied'; persona: Persona; samples: TagSet[] }
+  | { status: 'applied'; persona: Persona; samples: TagSet[]; flipped: number }
   /** Already applied (before, or earlier in this batch); `pending` = its unacknowledged output. */
   | { status: 'duplicate'; pending?: Uint8Array }
   /** The user is erased and the window carries no consent. */
@@ -212,7 +245,8 @@ function sequence(snapshot: UserSnapshot, opts: ApplyOptions) {
   let liftsErasure = false;
   let state = snapshot.state;
   let owned = opts.inPlace ?? false;
-  const seen = new Set<string>();
+  /** Outputs handed back in this batch (each once, also when its window repeats). */
+  const handed = new Set<string>();
   const steps: WindowStep[] = [];
   return {
     /** The step of a window decided without the model, or undefined when the window is to be applied. */
@@ -222,26 +256,23 @@ function sequence(snapshot: UserSnapshot, opts: ApplyOptions) {
         erased = false;
         liftsErasure = true;
       }
-      // Once per batch: a repeated id is a plain duplicate (an output, if any, is handed back once).
-      if (seen.has(w.windowId)) return { status: 'duplicate' };
-      if (snapshot.known.has(w.windowId)) {
-        seen.add(w.windowId);
-        const pending = snapshot.known.get(w.windowId);
-        return pending ? { status: 'duplicate', pending } : { status: 'duplicate' };
-      }
-      return undefined;
+      if (!isDuplicateWindow(state, w)) return undefined;
+      // An unacknowledged output is handed back once per batch (a repeat is a plain duplicate).
+      const pending = snapshot.pending.get(w.windowId);
+      if (!pending || handed.has(w.windowId)) return { status: 'duplicate' };
+      handed.add(w.windowId);
+      return { status: 'duplicate', pending };
     },
     state: () => state,
     opts: (): ApplyOptions => ({ ...opts, inPlace: owned }),
     push(step: WindowStep) {
       steps.push(step);
     },
-    applied(w: SemantizedWindow, r: ApplyResult) {
+    applied(r: ApplyResult) {
       if (!r.applied) return steps.push({ status: 'duplicate' });
-      seen.add(w.windowId);
       state = r.state;
       owned = true;
-      steps.push({ status: 'applied', persona: r.persona, samples: r.samples });
+      steps.push({ status: 'applied', persona: r.persona, samples: r.samples, flipped: r.flipped });
     },
     done: (): SequenceResult => ({ steps, state, liftsErasure }),
   };
@@ -249,9 +280,9 @@ function sequence(snapshot: UserSnapshot, opts: ApplyOptions) {
 
 /**
  * Applies one user's windows in order with a synchronous backend (pure apart from `Date.now()`):
- * each new window id increases the version by one and yields its own persona; ids already applied
- * (per the snapshot, or earlier in the batch) change nothing; while erased, only a consent window
- * is applied (it lifts the marker).
+ * each new window increases the version by one and yields its own persona; duplicates (per the
+ * snapshot's bookkeeping, or earlier in the batch) change nothing; while erased, only a consent
+ * window is applied (it lifts the marker).
  */
 export function applyWindowsInOrder(
   snapshot: UserSnapshot,
@@ -263,7 +294,7 @@ export function applyWindowsInOrder(
   for (const w of windows) {
     const gated = seq.gate(w);
     if (gated) seq.push(gated);
-    else seq.applied(w, applyWindow(seq.state(), w, backend, seq.opts()));
+    else seq.applied(applyWindow(seq.state(), w, backend, seq.opts()));
   }
   return seq.done();
 }
@@ -280,7 +311,7 @@ export async function applyWindowsInOrderAsync(
   for (const w of windows) {
     const gated = seq.gate(w);
     if (gated) seq.push(gated);
-    else seq.applied(w, await applyWindowAsync(seq.state(), w, backend, seq.opts()));
+    else seq.applied(await applyWindowAsync(seq.state(), w, backend, seq.opts()));
   }
   return seq.done();
 }

@@ -175,3 +175,24 @@ export function syntheticUsers(opts: SyntheticOptions): SyntheticUser[] {
   }
   return out;
 }
+
+/**
+ * An early window of the final window `final` (tests): what the session showed after `share` of it —
+ * `provisional`, revision `revision`, the final window's seq, an id of its own, and part of its counts.
+ */
+export function syntheticEarlyWindow(final: SemantizedWindow, revision: number, share: number): SemantizedWindow {
+  const part = (n: number) => Math.max(1, Math.floor(n * share));
+  return create(SemantizedWindowSchema, {
+    ...final,
+    windowId: `${final.windowId}.early-${revision}`,
+    provisional: true,
+    revision,
+    endMs: final.startMs + Math.floor((final.endMs - final.startMs) * share),
+    eventCount: part(final.eventCount),
+    actions: final.actions.map((a) => create(ActionCountSchema, { ...a, count: part(a.count) })),
+    hourHistogram: final.hourHistogram.map((n) => (n > 0 ? part(n) : 0)),
+    spend: final.spend * share,
+    dwellMs: final.dwellMs * share,
+    brands: final.brands.slice(0, 1),
+  });
+}

@@ -234,7 +234,13 @@ export const DeletePersonaResponseSchema: GenMessage<DeletePersonaResponse> = /*
   messageDesc(file_personastream_v1_persona_service, 7);
 
 /**
- * Request of ApplyWindows: the push path for callers without Kafka.
+ * Request of ApplyWindows: the push path for callers without Kafka. As on the Kafka path, windows of a
+ * user within a run are identified by `seq`: a final window whose seq is at or below the highest
+ * applied for that user and run is a duplicate, and so is an early window (`provisional`) at or below
+ * it, or not newer (seq, revision) than the user's current early window. Windows of one user and run
+ * must therefore be listed in seq order (a session's early windows by revision before its final
+ * window); a request that steps back is refused with INVALID_ARGUMENT (a window repeated by id is a
+ * duplicate).
  *
  * @generated from message personastream.v1.ApplyWindowsRequest
  */
@@ -261,14 +267,14 @@ export const ApplyWindowsRequestSchema: GenMessage<ApplyWindowsRequest> = /*@__P
  */
 export type ApplyWindowsResponse = Message<"personastream.v1.ApplyWindowsResponse"> & {
   /**
-   * Windows applied (new ids).
+   * Windows applied.
    *
    * @generated from field: uint32 applied = 1;
    */
   applied: number;
 
   /**
-   * Windows skipped because their id was already applied.
+   * Windows skipped as already applied or superseded (see ApplyWindowsRequest).
    *
    * @generated from field: uint32 duplicates = 2;
    */
