@@ -10,8 +10,8 @@ import { type LocalStack, startLocalStack } from '../src/pipeline/local.js';
  * processes), sent by Segment's own Node library, read back through a real gRPC client — with short
  * windows, so processing-time closing happens within the test.
  */
-const GAP_MS = 3_000;
-const LATENESS_MS = 2_000;
+const GAP_MS = 6_000;
+const LATENESS_MS = 4_000;
 const TICK_MS = 500;
 const EARLY_EVERY_MS = 1_500;
 const stamp = Date.now().toString(36);
@@ -147,9 +147,9 @@ function samePartitionUsers(tenant: string, prefix: string): [string, string] {
 describe('live clickstream from a real Segment client (no end-of-run marker)', () => {
   it('turns a finished session into a persona within gap + lateness + 10 s of processing time', async () => {
     const a = segment(ACME);
-    // a 40-minute session that ended two hours ago
-    const start = Date.now() - 2 * 3_600_000 - 40 * 60_000;
-    await send(a, shopping('returning-never', 25, start, 100_000));
+    // a session (25 events, one every 2 s: within the test's short gap) that ended two hours ago
+    const start = Date.now() - 2 * 3_600_000;
+    await send(a, shopping('returning-never', 25, start, 2_000));
     const { persona, afterMs } = await until(
       () => personaOf(acme, ACME, 'returning-never'),
       (p) => !p.early && p.windowsSeen >= 1,
@@ -164,8 +164,8 @@ describe('live clickstream from a real Segment client (no end-of-run marker)', (
   it('shows a session in progress through an early update; its final persona equals one finished session', async () => {
     const a = segment(ACME);
     const [live, once] = samePartitionUsers(ACME, `shopper-${stamp}`);
-    const start = Date.now() - 60_000;
-    const events = shopping(live, 8, start, 5_000);
+    const start = Date.now() - 20_000;
+    const events = shopping(live, 8, start, 2_000);
     await send(a, events.slice(0, 4));
     const early = await until(
       () => personaOf(acme, ACME, live),

@@ -175,8 +175,9 @@ const MAX_ENDED_RUNS = 1000;
  * end + gap + cleaning lookahead, or at the run's end-of-run marker.
  *
  * The live run (`isLiveRun`) never ends. Its windows also close on processing time: the partition's
- * processing clock is the time of the last tick record (`tick`), and a live user's windows close
- * once the clock is more than gap + lateness past the arrival of the user's latest record; the
+ * processing clock is the time of the last tick record (`tick`), a record arrives at the later of
+ * that clock and its own timestamp, and a live user's windows close once the clock is more than
+ * gap + lateness past the arrival of the user's latest record; the
  * user's state then leaves memory and only compact facts (`takeDelta().idleSet`) stay, read back by
  * `revive` when the user returns. Sessions in progress yield early windows on ticks.
  */
@@ -363,11 +364,13 @@ export class PartitionEngine {
   }
 
   /**
-   * A live user's record arrived: it is stamped with the partition's processing time (before the
-   * first tick, its record timestamp), becomes the most recently arrived and has something to show.
+   * A live user's record arrived: it is stamped with its processing time — the partition's clock, or
+   * the record's own timestamp when that is later (a partition without live users gets no ticks, so
+   * its clock can be old when a user arrives) — and becomes the most recently arrived, with
+   * something to show.
    */
   private arrived(u: UserState, entryMs: number): void {
-    u.seen = Number.isFinite(this.clock) ? this.clock : entryMs;
+    u.seen = entryMs > this.clock ? entryMs : this.clock;
     this.active.delete(u);
     this.active.add(u);
     this.fresh.add(u);

@@ -19,6 +19,7 @@ const MIN = 60 * SEC;
 const NOW = Date.UTC(2026, 11, 7, 12, 0, 0);
 const GAP = 2 * MIN;
 const LATENESS = 1 * MIN;
+const TICK = 500;
 const cfg = {
   ...defaultCoreConfig,
   tokenizer: 'none' as const,
@@ -295,5 +296,20 @@ describe('runs belong to tenants', () => {
     expect(e.ingest(more, out)).toBe('ok');
     expect(e.ingest(create(BehaviorEventSchema, { ...more, tenant: 'globex' }), out)).toBe('after_end_of_run');
     expect(e.endOfRun('acme', 'r').windows.map((c) => c.window.eventCount)).toEqual([4]);
+  });
+});
+
+describe('live run: arrival time', () => {
+  it('stamps a record with its own timestamp when the partition clock is older (no ticks while it had no live users)', () => {
+    const { e } = engine();
+    const out: ClosedWindow[] = [];
+    e.tick(NOW, out); // the last tick, long ago
+    const later = NOW + 60 * MIN;
+    e.ingest(ev(1, later), out, later);
+    // the next tick comes soon after the record: the user is not idle
+    e.tick(later + TICK, out);
+    expect(out.map((c) => c.window.provisional)).toEqual([true]);
+    e.tick(later + GAP + LATENESS + SEC, out);
+    expect(out.map((c) => c.window.provisional)).toEqual([true, false]);
   });
 });
