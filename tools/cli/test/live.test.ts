@@ -1,6 +1,21 @@
+import { create } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
-import { type Persona, partitionForKey, userKey } from '@personastream/contracts';
+import {
+  DefaultPartitions,
+  encode,
+  endOfRun,
+  GroundTruthSchema,
+  type Persona,
+  partitionForKey,
+  SemantizedWindowSchema,
+  TagSchema,
+  Topics,
+  TruthRecordSchema,
+  userKey,
+} from '@personastream/contracts';
 import { createPersonaClient, type PersonaClient } from '@personastream/persona';
+import { createLogger } from '@personastream/runtime';
+import { createKafkaStream } from '@personastream/stream';
 import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../src/pipeline/local.js';
@@ -199,5 +214,128 @@ describe('live clickstream from a real Segment client (no end-of-run marker)', (
       GAP_MS + LATENESS_MS + 10_000,
     );
     expect(substance(final.persona)).toEqual(substance(reference.persona));
+  });
+});
+
+describe('runs belong to tenants (real Kafka, the whole pipeline)', () => {
+  /** The native ingest body: events of a finite run, one every second (within the short gap). */
+  function nativeEvents(users: string[], perUser: number, start: number, from = 0) {
+    return users.flatMap((userId) =>
+      Array.from({ length: perUser }, (_, k) => ({
+        event_id: `${userId}-${from + k}`,
+        user_id: userId,
+        event_time_ms: start + (from + k) * 1_000,
+        type: 'item_view',
+        item: { id: `sku-${k}`, category_path: ['Electronics', 'Audio'], brand: 'Sony', price: 99 },
+        dwell_ms: 30_000,
+      })),
+    );
+  }
+
+  async function post(tenant: string, path: string, body?: unknown): Promise<Response> {
+    return fetch(`http://127.0.0.1:${PORTS.ingestHttp}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.tokens[tenant]}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  }
+
+  /** Ground truth and its end-of-run markers on the truth topic, so the evaluator scores the run. */
+  async function publishTruth(tenant: string, runId: string, users: string[]): Promise<void> {
+    const stream = createKafkaStream(
+      { brokers: (stack.infra.KAFKA_BROKERS ?? '').split(','), clientId: 'live-test' },
+      { logger: createLogger('live-test', 'warn') },
+    );
+    const producer = stream.producer();
+    const truths = users.map((userId) => ({
+      key: userKey(tenant, userId),
+      value: encode(
+        TruthRecordSchema,
+        create(TruthRecordSchema, {
+          kind: {
+            case: 'truth',
+            value: create(GroundTruthSchema, {
+              tenant,
+              userId,
+              runId,
+              split: 'test',
+              tags: [create(TagSchema, { dimension: 'primary_device', value: 'desktop' })],
+            }),
+          },
+        }),
+      ),
+    }));
+    const n = DefaultPartitions[Topics.truth];
+    const markers = Array.from({ length: n }, (_, partition) => ({
+      key: `eor/${runId}`,
+      partition,
+      value: encode(
+        TruthRecordSchema,
+        create(TruthRecordSchema, {
+          kind: {
+            case: 'endOfRun',
+            value: endOfRun({ runId, producer: 'live-test', partition, totalPartitions: n, records: 0, tenant }),
+          },
+        }),
+      ),
+    }));
+    await producer.send(stack.topics.truth, [...truths, ...markers]);
+    await producer.close();
+  }
+
+  it('another tenant ending a run of the same id changes nothing of this tenant’s; live never ends; ApplyWindows stays in its tenant', async () => {
+    const run = `shared-${stamp}`;
+    const acmeUsers = ['a1', 'a2', 'a3'];
+    const globexUsers = ['g1', 'g2'];
+    const start = Date.now() - 3_600_000;
+    expect((await post(ACME, '/v1/events', { run_id: run, events: nativeEvents(acmeUsers, 3, start) })).status).toBe(
+      200,
+    );
+    expect(
+      (await post(GLOBEX, '/v1/events', { run_id: run, events: nativeEvents(globexUsers, 3, start) })).status,
+    ).toBe(200);
+    await publishTruth(GLOBEX, run, globexUsers);
+    await publishTruth(ACME, run, acmeUsers);
+
+    // globex ends its run: its report comes; acme's run of the same id stays open
+    const ended = await post(GLOBEX, `/v1/runs/${run}/end`);
+    expect(ended.status).toBe(200);
+    const globexReport = await stack.waitForReport(GLOBEX, run, 60_000);
+    expect(globexReport.users).toBe(2);
+    expect(await personaOf(acme, ACME, 'a1')).toBeUndefined();
+
+    // acme goes on with the same run after globex's end: accepted, and in the same windows
+    expect((await post(ACME, '/v1/events', { run_id: run, events: nativeEvents(acmeUsers, 2, start, 3) })).status).toBe(
+      200,
+    );
+    // nobody ends the live run
+    const live = await post(ACME, '/v1/runs/live/end');
+    expect(live.status).toBe(409);
+    expect(((await live.json()) as { error: string }).error).toBe('live_run_never_ends');
+
+    expect((await post(ACME, `/v1/runs/${run}/end`)).status).toBe(200);
+    const acmeReport = await stack.waitForReport(ACME, run, 60_000);
+    expect(acmeReport.users).toBe(3);
+    expect(acmeReport.updates).toBe(3);
+    for (const u of acmeUsers) {
+      const p = await personaOf(acme, ACME, u);
+      expect({ user: u, windows: p?.windowsSeen, events: p?.eventsSeen }).toEqual({ user: u, windows: 1, events: 5 });
+    }
+    // globex's personas are globex's: acme's token cannot read them, nor write windows into them
+    await expect(acme.getPersona({ tenant: GLOBEX, userId: 'g1' }, { timeoutMs: 3_000 })).rejects.toMatchObject({
+      code: grpc.status.PERMISSION_DENIED,
+    });
+    const window = create(SemantizedWindowSchema, {
+      windowId: 'w-cross',
+      tenant: ACME,
+      userId: 'a1',
+      runId: run,
+      seq: 9,
+      eventCount: 1,
+    });
+    await expect(globex.applyWindows({ windows: [window] }, { timeoutMs: 3_000 })).rejects.toMatchObject({
+      code: grpc.status.PERMISSION_DENIED,
+    });
+    expect((await personaOf(acme, ACME, 'a1'))?.windowsSeen).toBe(1);
   });
 });
