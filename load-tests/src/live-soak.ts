@@ -5,10 +5,12 @@
 // ClickHouse database, ports), with short windows. It samples memory and state while sending, then
 // waits (bounded) until every accepted event is accounted for, and prints the figures.
 //
-//   npx personastream loadtest live-soak [--rate 400] [--duration 60] [--session-s 6] [--users-per-s 20]
+//   npx personastream loadtest live-soak [--rate 400] [--duration 90] [--session-s 7.5] [--users-per-s 80]
 //     [--sample-s 2] [--drain-s 45] [--concurrency 8] [--port-base N] [--keep] [--json]
 //
-// Semantizer settings (unless set in the environment): SEMANTIZER_GAP_MS=2000
+// Sessions are paced like a person's (an event every ~1.9 s with the defaults, product views with a
+// dwell), so cleaning keeps them: a bot's pace would be dropped as noise.
+// Semantizer settings (unless set in the environment): SEMANTIZER_GAP_MS=3000
 // SEMANTIZER_LATENESS_MS=1000 SEMANTIZER_TICK_MS=500 SEMANTIZER_EARLY_EVERY_MS=2000.
 // Ends with one JSON line; `load-tests/README.md` ("live-soak") defines every figure.
 import { spawn } from 'node:child_process';
@@ -42,9 +44,9 @@ import { checkpointBytes, redisUsedMb, semantizerMetrics } from './soak/sample.j
 const { values: o } = parseArgs({
   options: {
     rate: { type: 'string', default: '400' },
-    duration: { type: 'string', default: '60' },
-    'session-s': { type: 'string', default: '6' },
-    'users-per-s': { type: 'string', default: '20' },
+    duration: { type: 'string', default: '90' },
+    'session-s': { type: 'string', default: '7.5' },
+    'users-per-s': { type: 'string', default: '80' },
     'sample-s': { type: 'string', default: '2' },
     'drain-s': { type: 'string', default: '45' },
     concurrency: { type: 'string', default: '8' },
@@ -64,7 +66,7 @@ const concurrency = Math.max(1, Number(o.concurrency));
 const MAX_BATCH = 500; // INGEST_MAX_BATCH's default
 
 const SOAK_ENV: Record<string, string> = {
-  SEMANTIZER_GAP_MS: '2000',
+  SEMANTIZER_GAP_MS: '3000',
   SEMANTIZER_LATENESS_MS: '1000',
   SEMANTIZER_TICK_MS: '500',
   SEMANTIZER_EARLY_EVERY_MS: '2000',
@@ -199,6 +201,7 @@ try {
     redisMb: number | null;
     checkpointBytes: number;
     checkpointKeys: number;
+    idleBytes: number;
     stateUsers: number | null;
     active: number;
   }> = [];
@@ -207,9 +210,12 @@ try {
   const t0 = performance.now();
   const elapsedS = () => (performance.now() - t0) / 1000;
   const takeSample = async () => {
-    const [redisMb, ckpt, metrics] = await Promise.all([
+    // the checkpoints (open state, what a restart loads) apart from the idle store (compact facts
+    // of live users who went quiet: one record per user seen, read only when one returns)
+    const [redisMb, ckpt, idle, metrics] = await Promise.all([
       redisUsedMb(redis),
-      checkpointBytes(redis, status.redis_prefixes.semantizer),
+      checkpointBytes(redis, `${status.redis_prefixes.semantizer}semantizer:ckpt:`),
+      checkpointBytes(redis, `${status.redis_prefixes.semantizer}semantizer:idle:`),
       semantizerMetrics(status.semantizer_ops),
     ]);
     const active = activeUsers(lastSentMs, Date.now() - horizonMs);
@@ -220,6 +226,7 @@ try {
       redisMb,
       checkpointBytes: ckpt.bytes,
       checkpointKeys: ckpt.keys,
+      idleBytes: idle.bytes,
       stateUsers: metrics.stateUsers,
       active,
     };
@@ -370,6 +377,7 @@ try {
     state_users_max: startMaxEnd(samples.map((s) => s.stateUsers)).max,
     checkpoint_bytes: startMaxEnd(samples.map((s) => s.checkpointBytes)),
     checkpoint_keys_end: last.checkpointKeys,
+    idle_store_bytes: startMaxEnd(samples.map((s) => s.idleBytes)),
     rss_mb: rss,
     redis_used_mb: startMaxEnd(samples.map((s) => s.redisMb)),
     windows_final: tally.finalWindows,
@@ -417,6 +425,7 @@ for (const k of [
   'active_users_max',
   'state_users_end',
   'checkpoint_bytes',
+  'idle_store_bytes',
   'rss_mb',
   'redis_used_mb',
   'windows_final',

@@ -33,6 +33,8 @@ export function soakMessage(runTag: string, u: number, k: number, nowMs: number)
     brand: BRANDS[(h >>> 12) % BRANDS.length],
     price: 5 + ((h >>> 16) % 300),
     currency: 'EUR',
+    // how long the product page was looked at: a shopper's, not an accidental click's
+    dwell_ms: 5_000 + ((h >>> 3) % 55_000),
   };
   const base = {
     userId: `soak-${runTag}-u${u}`,
