@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { createPersonaClient } from '@personastream/persona';
+import { Analytics } from '@segment/analytics-node';
 import { afterAll, describe, expect, it } from 'vitest';
 
 /**
@@ -125,6 +126,54 @@ describe('stack up / status / down', () => {
 
     // evaluator
     expect((await fetch(`${summary.evaluator}/healthz`)).status).toBe(200);
+
+    // a real Segment client: a finished session becomes a persona within 60 s, with the defaults
+    // (30 min gap: the session is still open, so an early update shows it)
+    const analytics = new Analytics({
+      writeKey: acme.ingest_key,
+      host: summary.ingest,
+      path: '/v1/batch',
+      flushAt: 20,
+      flushInterval: 200,
+    });
+    const shopper = `shopper-${isolate}`;
+    const sessionStart = Date.now() - 5 * 60_000;
+    const delivered = Array.from(
+      { length: 8 },
+      (_, k) =>
+        new Promise<void>((done, fail) =>
+          analytics.track(
+            {
+              userId: shopper,
+              event: k === 7 ? 'Order Completed' : 'Product Viewed',
+              timestamp: new Date(sessionStart + k * 30_000),
+              properties: {
+                product_id: `sku-${k % 3}`,
+                category: 'Sports > Running',
+                brand: 'Acme',
+                price: 89.9,
+                dwell_ms: 20_000,
+              },
+            },
+            (err) => (err ? fail(err) : done()),
+          ),
+        ),
+    );
+    await analytics.closeAndFlush();
+    await Promise.all(delivered);
+    const sentAt = Date.now();
+    const reader = createPersonaClient(summary.persona, acme.persona_token);
+    let persona: Awaited<ReturnType<typeof reader.getPersona>>['persona'];
+    while (!persona && Date.now() - sentAt < 60_000) {
+      persona = await reader.getPersona({ tenant: 'acme', userId: shopper }, { timeoutMs: 5_000 }).then(
+        (r) => r.persona,
+        () => undefined,
+      );
+      if (!persona) await new Promise((r) => setTimeout(r, 500));
+    }
+    reader.close();
+    expect(persona?.eventsSeen, 'a persona within 60 s of the session').toBe(8);
+    expect(persona?.early).toBe(true);
 
     // up again: the same answer, nothing restarted
     const status1 = lastLine((await cli(['stack', 'status', '--json'])).stdout) as {
