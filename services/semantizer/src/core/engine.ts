@@ -522,7 +522,7 @@ export class PartitionEngine {
       if (verdicts[i] === undefined) onTime.push(e);
       else addDrop(drops, verdicts[i] as string, e);
     }
-    const late = this.peekLate(u, drops, times);
+    const late = u.late.length > 0 ? this.cleanLate(u, drops, times).kept : [];
     if (onTime.length === 0 && late.length === 0) return undefined;
     const built = buildWindow(
       { tenant: u.tenant, userId: u.userId, runId: run.runId, seq: u.seq, onTime, late, drops },
@@ -541,21 +541,23 @@ export class PartitionEngine {
     return { key: u.key, runId: run.runId, window, entryMs: times.newest, firstEntryMs: times.firstUnshown() };
   }
 
-  /** The user's late events as `takeLate` would clean them, without taking them. */
-  private peekLate(u: UserState, drops: DropTally, times: EntryTimes): Ev[] {
-    if (u.late.length === 0) return [];
-    const take = [...u.late].sort(compareEv);
+  /**
+   * The user's late events, sorted and cleaned among themselves and against every id the user has:
+   * the kept ones, their drops added to `drops`. Nothing is taken (`takeLate` takes them).
+   */
+  private cleanLate(u: UserState, drops: DropTally, times?: EntryTimes): { sorted: Ev[]; kept: Ev[] } {
+    const sorted = [...u.late].sort(compareEv);
     const known = new Map(u.closed);
     for (const e of u.buf) known.set(e.id, e.t);
-    const verdicts = this.cleaner.classify(take, known);
+    const verdicts = this.cleaner.classify(sorted, known);
     const kept: Ev[] = [];
-    for (let i = 0; i < take.length; i++) {
-      const e = take[i] as Ev;
-      times.add(e);
+    for (let i = 0; i < sorted.length; i++) {
+      const e = sorted[i] as Ev;
+      times?.add(e);
       if (verdicts[i] === undefined) kept.push(e);
       else addDrop(drops, verdicts[i] as string, e);
     }
-    return kept;
+    return { sorted, kept };
   }
 
   /**
@@ -695,22 +697,12 @@ export class PartitionEngine {
     return this.emit(run, key, u, onTime, late, drops, times);
   }
 
-  /** The user's late events, cleaned among themselves and against every id the user has. */
+  /** Takes the user's late events for a window: the kept ones (see `cleanLate`); their ids become closed ids. */
   private takeLate(u: UserState, drops: DropTally): Ev[] {
     if (u.late.length === 0) return [];
-    const take = u.late.sort(compareEv);
+    const { sorted, kept } = this.cleanLate(u, drops);
     u.late = [];
-    const known = new Map(u.closed);
-    for (const e of u.buf) known.set(e.id, e.t);
-    const verdicts = this.cleaner.classify(take, known);
-    const kept: Ev[] = [];
-    for (let i = 0; i < take.length; i++) {
-      const e = take[i] as Ev;
-      const v = verdicts[i];
-      if (v === undefined) kept.push(e);
-      else addDrop(drops, v, e);
-      u.closed.set(e.id, e.t);
-    }
+    for (const e of sorted) u.closed.set(e.id, e.t);
     return kept;
   }
 
