@@ -96,6 +96,9 @@ export async function benchDataset(o: { dir: string; json: boolean; samples: num
     prior_per_dimension: priorPerDim,
     events_per_s: ds.events.length / wall,
     wall_s: wall,
+    // In one process without a pipeline nothing enters a system: no freshness (`--stack local` has it).
+    freshness_p50_ms: null,
+    freshness_p99_ms: null,
   };
   say(
     `  tag score (test split) ${out.tag_avg_at_k.toFixed(4)}   prior ${baselines.prior?.tag_avg_at_k.toFixed(4) ?? '—'}`,
