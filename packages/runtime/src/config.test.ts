@@ -25,6 +25,28 @@ describe('parseEnv', () => {
     expect(message).toMatch(/MODE: .*"c"/);
   });
 
+  it('never shows a secret in its errors: secret-named values hidden, URL credentials masked', () => {
+    const secretShape = {
+      INGEST_API_KEYS: z.string().regex(/^[a-z]+:[a-z]+$/),
+      PERSONA_LLM_API_KEY: z.string().min(40),
+      REDIS_URL: z.string().url().startsWith('rediss:'),
+    };
+    let message = '';
+    try {
+      parseEnv('svc', secretShape, {
+        INGEST_API_KEYS: 'acme:Sup3r-Secret!',
+        PERSONA_LLM_API_KEY: 'sk-short-secret',
+        REDIS_URL: 'redis://default:hunter2pass@10.0.0.5:6379/0',
+      });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/INGEST_API_KEYS: .*value hidden, 18 characters/);
+    expect(message).toMatch(/PERSONA_LLM_API_KEY: .*value hidden/);
+    expect(message).toMatch(/REDIS_URL: .*"redis:\/\/\*\*\*@10\.0\.0\.5:6379\/0"/);
+    for (const secret of ['Sup3r-Secret', 'sk-short-secret', 'hunter2pass']) expect(message).not.toContain(secret);
+  });
+
   it('rejects brokers without a port', () => {
     expect(() => parseEnv('svc', shape, { KAFKA_BROKERS: 'localhost' })).toThrow(/KAFKA_BROKERS: expected host:port/);
   });

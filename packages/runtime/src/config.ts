@@ -25,11 +25,23 @@ export function parseEnv<S extends z.ZodRawShape>(
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.join('.');
-    const value = env[name];
-    const shown = value === undefined ? 'missing' : `got "${value.length > 60 ? `${value.slice(0, 60)}…` : value}"`;
-    return `${name}: ${issue.message} (${shown})`;
+    return `${name}: ${issue.message} (${shownValue(name, env[name])})`;
   });
   throw new ConfigError(service, problems);
+}
+
+/** Variables whose values are secrets: named for keys, tokens, secrets, passwords or credentials. */
+const SECRET_NAME = /KEY|TOKEN|SECRET|PASSW|CREDENTIAL/i;
+
+/**
+ * A bad value as a config error shows it — errors reach logs, so never a secret: a secret-named
+ * variable's value is hidden, and credentials in a URL (`scheme://user:password@host`) are masked.
+ */
+export function shownValue(name: string, value: string | undefined): string {
+  if (value === undefined) return 'missing';
+  if (SECRET_NAME.test(name)) return `value hidden, ${value.length} characters`;
+  const masked = value.replace(/(\/\/)[^/@\s]*@/g, '$1***@');
+  return `got "${masked.length > 60 ? `${masked.slice(0, 60)}…` : masked}"`;
 }
 
 /** Common env fields. */
