@@ -391,6 +391,12 @@ function createAdmin(
       if (present.length > 0) await admin.deleteTopics({ topics: present });
       for (const t of topics) forget(t);
     },
+    async deleteGroups(groupIds) {
+      await connect();
+      const existing = new Set((await admin.listGroups()).groups.map((g) => g.groupId));
+      const present = groupIds.filter((g) => existing.has(g));
+      if (present.length > 0) await admin.deleteGroups(present);
+    },
     async close() {
       if (connected) await admin.disconnect();
     },

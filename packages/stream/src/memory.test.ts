@@ -55,5 +55,8 @@ describe('MemoryBroker', () => {
     await broker.producer().send('t', [{ key: 'late', value: bytes('x') }]);
     expect(await total()).toBe(1);
     expect((await admin.groupLag('other', ['t'])).reduce((n, l) => n + l.lag, 0)).toBe(8);
+    // a deleted group's offsets are gone: it would start from the beginning
+    await admin.deleteGroups(['g', 'never-existed']);
+    expect(await total()).toBe(8);
   });
 });

@@ -106,6 +106,10 @@ export class MemoryBroker implements Stream {
       deleteTopics: async (topics) => {
         for (const t of topics) this.topics.delete(t);
       },
+      deleteGroups: async (groupIds) => {
+        const gone = new Set(groupIds);
+        for (const k of [...this.committed.keys()]) if (gone.has(k.slice(0, k.indexOf('|')))) this.committed.delete(k);
+      },
       close: async () => {},
     };
   }

@@ -115,6 +115,8 @@ export interface StreamAdmin {
   partitionCount(topic: string): Promise<number>;
   /** Deletes topics (benchmarks and tests clean up after themselves); missing ones are ignored. */
   deleteTopics(topics: string[]): Promise<void>;
+  /** Deletes consumer groups with no member left (their committed offsets); missing ones are ignored. */
+  deleteGroups(groupIds: string[]): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -242,6 +242,9 @@ describe('consumer group lag', () => {
 
     await producer.send(topic, [{ key: 'late', value: new TextEncoder().encode('x') }]);
     expect((await admin.groupLag(groupId, [topic])).reduce((n, l) => n + l.lag, 0)).toBe(1);
+    // a deleted group keeps no committed offsets: its lag counts from the start again
+    await admin.deleteGroups([groupId, `it-never-${randomUUID()}`]);
+    expect((await admin.groupLag(groupId, [topic])).reduce((n, l) => n + l.lag, 0)).toBe(10);
     await admin.deleteTopics([topic]);
     await producer.close();
     await admin.close();

@@ -280,7 +280,7 @@ async function stackDown(o: { json: boolean; purge: boolean }): Promise<number> 
   return left.length === 0 && open.length === 0 ? 0 : 1;
 }
 
-/** `down --purge` of a private stack: its topics, Redis keys and ClickHouse database. */
+/** `down --purge` of a private stack: its topics, consumer groups, Redis keys and ClickHouse database. */
 async function purge(state: StackState): Promise<void> {
   const iso = state.isolate;
   if (!iso) {
@@ -296,6 +296,8 @@ async function purge(state: StackState): Promise<void> {
   const admin = stream.admin();
   try {
     await admin.deleteTopics(Object.values(state.topics));
+    // the services stopped first, so their groups are empty and can go
+    await admin.deleteGroups(['semantizer', 'persona', 'evaluator'].map((s) => `${s}-${iso}`));
   } finally {
     await admin.close();
   }
@@ -314,7 +316,7 @@ async function purge(state: StackState): Promise<void> {
     });
     if (!res.ok) say(`stack: ClickHouse did not drop ${storage.clickhouseDatabase}: ${await res.text()}`);
   }
-  say(`stack: purged the private topics, Redis keys (${storage.redisRoot}*) and ClickHouse database of ${iso}`);
+  say(`stack: purged the private topics, consumer groups, Redis keys (${storage.redisRoot}*) and ClickHouse database of ${iso}`);
 }
 
 /** True when `pid` runs `services/<service>/dist/main.js` (a pid file's process, not a reused pid). */
