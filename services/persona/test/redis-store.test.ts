@@ -2,7 +2,7 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { NotableEventSchema, PersonaSchema, SemantizedWindowSchema } from '@personastream/contracts';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisPersonaStore } from '../src/adapters/redis-store.js';
+import { LEGACY_APPLIED_TTL_S, RedisPersonaStore } from '../src/adapters/redis-store.js';
 import type { AppliedWindow, PlanUser, UserBatch } from '../src/adapters/store.js';
 import { MAX_RUNS_KEPT } from '../src/core/bookkeeping.js';
 import { applyWindow, applyWindowsInOrder, type PersonaState, type WindowStep } from '../src/core/state.js';
@@ -250,16 +250,24 @@ describe('RedisPersonaStore: early windows and bounded bookkeeping', () => {
     expect((await applyWindows(again, userId)).map((s) => s.status)).toEqual(['duplicate', 'applied']);
   });
 
-  it('moves a user stored with a set of applied ids to the bookkeeping on its next write (the set is removed)', async () => {
+  it('moves a user stored with a set of applied ids to the bookkeeping; windows in the set stay duplicates for a week', async () => {
     const userId = 'legacy-user';
     const k = store.keys('t', userId);
     await applyWindows([f(0)], userId);
-    // As the previous layout left it: no bookkeeping, a set of applied ids.
+    // As the previous layout left it: no bookkeeping, a set of applied ids — of two runs.
     await redis.hdel(k.state, 'book');
-    await redis.sadd(k.legacyApplied, f(0).windowId);
-    expect((await applyWindows([f(1)], userId)).map((s) => s.status)).toEqual(['applied']);
-    expect(await redis.exists(k.legacyApplied)).toBe(0);
+    const other = create(SemantizedWindowSchema, { ...f(0), windowId: 'other-run-0', runId: 'other-run' });
+    await redis.sadd(k.legacyApplied, f(0).windowId, other.windowId);
+    // redelivered during the upgrade: both duplicates; the next window is applied
+    expect((await applyWindows([f(0), other, f(1)], userId)).map((s) => s.status)).toEqual([
+      'duplicate',
+      'duplicate',
+      'applied',
+    ]);
     expect(JSON.parse((await redis.hget(k.state, 'book')) as string)).toEqual({ r: [['live', 1]] });
+    // still known after the first write in the new layout (the set expires in a week)
+    expect(await redis.ttl(k.legacyApplied)).toBeGreaterThan(LEGACY_APPLIED_TTL_S - 60);
+    expect((await applyWindows([other], userId)).map((s) => s.status)).toEqual(['duplicate']);
     await redis.sadd(k.legacyApplied, 'x');
     await store.delete('t', userId);
     expect(await redis.keys(`${prefix}{t/${userId}}*`)).toEqual([k.erased]);

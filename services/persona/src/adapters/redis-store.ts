@@ -39,13 +39,20 @@ export interface RedisStoreOptions {
  * bookkeeping are still what the snapshot showed — else 'conflict' (the caller reads and plans
  * again). The plan decided duplicates from that bookkeeping, so the check and the write are one
  * atomic operation.
- * KEYS: state hash, erased marker, legacy applied-id set (removed: state written before the
- * bookkeeping existed). ARGV: 1 erased at read ('1'/'0'; a planned write on an erased user lifts the
+ * KEYS: state hash, erased marker, legacy applied-id set (state written before the bookkeeping
+ * existed: kept for {@link LEGACY_APPLIED_TTL_S} after the user's first write in the current layout,
+ * so windows applied under the old layout and redelivered during an upgrade stay duplicates). ARGV: 1 erased at read ('1'/'0'; a planned write on an erased user lifts the
  * marker: its first window carries consent), 2 expected version, 3 expected bookkeeping ('' when
  * none), 4 new version, 5 persona bytes, 6 stats JSON, 7 bookkeeping, 8 overlay: 'k' keep, 's' set
  * (9 = the early window's bytes), 'd' delete, 10 channel, then per applied window in order: window
  * id, pending output (may be empty), Watch message.
  */
+/**
+ * How long a user's set of applied window ids from the previous layout outlives their first write in
+ * the current one (7 days: any redelivery of a window applied before the upgrade happens well within).
+ */
+export const LEGACY_APPLIED_TTL_S = 7 * 24 * 3600;
+
 const APPLY_LUA = `
 local erased = redis.call('EXISTS', KEYS[2])
 if tostring(erased) ~= ARGV[1] then return 'conflict' end
@@ -57,7 +64,7 @@ local book = cur[2]
 if not book then book = '' end
 if book ~= ARGV[3] then return 'conflict' end
 if erased == 1 then redis.call('DEL', KEYS[2]) end
-if book == '' then redis.call('DEL', KEYS[3]) end
+if book == '' then redis.call('EXPIRE', KEYS[3], ${LEGACY_APPLIED_TTL_S}) end
 redis.call('HSET', KEYS[1], 'v', ARGV[4], 'persona', ARGV[5], 'stats', ARGV[6], 'book', ARGV[7])
 if ARGV[8] == 's' then
   redis.call('HSET', KEYS[1], 'ov', ARGV[9])
@@ -262,13 +269,17 @@ export class RedisPersonaStore implements PersonaStore {
       const k = this.keys(u.tenant, u.userId);
       pipeline.exists(k.erased);
       pipeline.hmgetBuffer(k.state, 'v', 'persona', 'stats', 'book', 'ov', ...u.windowIds.map((id) => `p:${id}`));
+      // windows applied under the previous layout (a set of ids; gone a week after the upgrade)
+      pipeline.smismember(k.legacyApplied, ...u.windowIds);
     }
     const res = await pipeline.exec();
     if (!res) throw new PersonaStreamError(ErrorCode.Unavailable, 'redis pipeline returned nothing');
     for (const [err] of res) if (err) throw err;
     return users.map((u, j) => {
-      const erased = res[2 * j]?.[1] === 1;
-      const [v, personaBuf, statsBuf, book, ov, ...pendings] = res[2 * j + 1]?.[1] as Array<Buffer | null>;
+      const erased = res[3 * j]?.[1] === 1;
+      const [v, personaBuf, statsBuf, book, ov, ...pendings] = res[3 * j + 1]?.[1] as Array<Buffer | null>;
+      const legacyFlags = res[3 * j + 2]?.[1] as number[];
+      const legacyApplied = new Set(u.windowIds.filter((_, i) => legacyFlags[i] === 1));
       const pending = new Map<string, Uint8Array>();
       u.windowIds.forEach((id, i) => {
         const p = pendings[i];
@@ -288,7 +299,8 @@ export class RedisPersonaStore implements PersonaStore {
               ov,
             )
           : undefined;
-      return { snapshot: { state, erased, pending }, expected, expectedBook: book ? book.toString('utf8') : '' };
+      const snapshot = legacyApplied.size > 0 ? { state, erased, pending, legacyApplied } : { state, erased, pending };
+      return { snapshot, expected, expectedBook: book ? book.toString('utf8') : '' };
     });
   }
 

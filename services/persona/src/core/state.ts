@@ -216,6 +216,11 @@ export interface UserSnapshot {
   erased: boolean;
   /** Unacknowledged outputs (encoded PersonaUpdates) by window id, of the batch's window ids. */
   pending: ReadonlyMap<string, Uint8Array>;
+  /**
+   * Window ids of the batch applied under the previous store layout (a set of ids, before the
+   * bookkeeping): duplicates too, so an upgrade never applies a redelivered window twice.
+   */
+  legacyApplied?: ReadonlySet<string>;
 }
 
 /** The fate of one window of a user's batch. */
@@ -256,7 +261,7 @@ function sequence(snapshot: UserSnapshot, opts: ApplyOptions) {
         erased = false;
         liftsErasure = true;
       }
-      if (!isDuplicateWindow(state, w)) return undefined;
+      if (!isDuplicateWindow(state, w) && !snapshot.legacyApplied?.has(w.windowId)) return undefined;
       // An unacknowledged output is handed back once per batch (a repeat is a plain duplicate).
       const pending = snapshot.pending.get(w.windowId);
       if (!pending || handed.has(w.windowId)) return { status: 'duplicate' };
