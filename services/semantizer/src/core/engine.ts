@@ -6,7 +6,7 @@ import { emptyHistory, type UserHistory } from './history.js';
 import { Vocabulary } from './intents.js';
 import { PathCache, PRICED_TYPE, signalBits } from './mapping.js';
 import { NO_PATH, PathTable } from './path-table.js';
-import { type Bucket, PriceBook } from './prices.js';
+import { type Bucket, DAY_MS, PriceBook } from './prices.js';
 import { RawSizer } from './raw-size.js';
 import { RunTable } from './run-table.js';
 import type { TokenCounter } from './tokens.js';
@@ -162,6 +162,12 @@ export type IngestOutcome = 'ok' | 'late' | 'after_end_of_run';
 const MAX_ENDED_RUNS = 1000;
 
 /**
+ * Days of price statistics a live run keeps as separate buckets; older days are folded into one
+ * (`PriceBook.foldBefore`), so a run that never ends keeps a price book of the catalogue's size.
+ */
+export const LIVE_PRICE_DAYS = 90;
+
+/**
  * The semantizer core for ONE partition: per-run, per-user event-time session windows, cleaning,
  * semantic aggregation and rendering. Pure and deterministic — the windows are a function of the
  * partition's record sequence (not of how it is batched), and within the allowed lateness of the
@@ -210,6 +216,8 @@ export class PartitionEngine {
   private readonly fresh = new Set<UserState>();
   /** Compact facts of live users evicted since the last delta, by checkpoint field. */
   private readonly evicted = new Map<string, string>();
+  /** UTC day (of the clock) up to which live runs' price books are folded (derived: folding again changes nothing). */
+  private foldedDay = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly cfg: CoreConfig,
@@ -458,6 +466,15 @@ export class PartitionEngine {
     if (nowMs > this.clock) this.clock = nowMs;
     this.closeIdle(out);
     this.emitEarly(out);
+    this.foldPrices();
+  }
+
+  /** Once a day of processing time: live runs fold price days older than `LIVE_PRICE_DAYS`. */
+  private foldPrices(): void {
+    const day = Math.floor(this.clock / DAY_MS);
+    if (!(day > this.foldedDay) || !Number.isFinite(day)) return;
+    this.foldedDay = day;
+    for (const run of this.runs.values()) if (run.live) run.prices.foldBefore(day - LIVE_PRICE_DAYS);
   }
 
   /** Closes and evicts the live users who went quiet: least recently arrived first, until one is not due. */
@@ -791,10 +808,12 @@ export class PartitionEngine {
   takeDelta(): CheckpointDelta {
     const set: string[] = [];
     for (const u of this.changed) set.push(`U\u0000${fieldKey(u.runId, u.key)}`, serializeUser(u, this.fresh.has(u)));
-    for (const run of this.runs.values()) {
-      run.prices.takeDirty(set, pricePrefix(run.tenant, run.runId));
-    }
     const del = [...this.removed].map((f) => `U\u0000${f}`);
+    for (const run of this.runs.values()) {
+      const prefix = pricePrefix(run.tenant, run.runId);
+      run.prices.takeDirty(set, prefix);
+      run.prices.takeRemoved(del, prefix);
+    }
     const delPrefixes = [...this.removedRuns];
     const idleSet: string[] = [];
     for (const [f, json] of this.evicted) idleSet.push(f, json);

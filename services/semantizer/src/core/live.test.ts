@@ -10,7 +10,7 @@ import {
 } from '@personastream/contracts';
 import { describe, expect, it } from 'vitest';
 import { MemoryCheckpointStore } from '../adapters/checkpoints.js';
-import { type ClosedWindow, emptyStats, PartitionEngine } from './engine.js';
+import { type ClosedWindow, emptyStats, LIVE_PRICE_DAYS, PartitionEngine } from './engine.js';
 import { defaultCoreConfig } from './types.js';
 
 const SEC = 1000;
@@ -311,5 +311,28 @@ describe('live run: arrival time', () => {
     expect(out.map((c) => c.window.provisional)).toEqual([true]);
     e.tick(later + GAP + LATENESS + SEC, out);
     expect(out.map((c) => c.window.provisional)).toEqual([true, false]);
+  });
+});
+
+describe('live run: price book', () => {
+  it('keeps LIVE_PRICE_DAYS of price days apart, folds older ones, and deletes them from the checkpoint', () => {
+    const { e } = engine();
+    const out: ClosedWindow[] = [];
+    const DAY = 24 * 60 * MIN;
+    for (let d = 0; d < 200; d++) {
+      const at = NOW - (200 - d) * DAY;
+      e.ingest(ev(d, at, { userId: `u${d}` }), out, at);
+    }
+    e.tick(NOW, out);
+    const snap = e.snapshot();
+    const priceDays = new Set(
+      Object.keys(snap.fields)
+        .filter((f) => f.startsWith('P\u0000'))
+        .map((f) => Number(f.slice(f.lastIndexOf('\u0000') + 1))),
+    );
+    // one fold plus the last LIVE_PRICE_DAYS days at most
+    expect(priceDays.size).toBeLessThanOrEqual(LIVE_PRICE_DAYS + 1);
+    const delta = e.takeDelta();
+    expect(delta.del.filter((f) => f.startsWith('P\u0000')).length).toBeGreaterThan(0);
   });
 });

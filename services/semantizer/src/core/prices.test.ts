@@ -86,3 +86,46 @@ describe('PriceBook buckets', () => {
     expect(take()).toEqual([]);
   });
 });
+
+describe('PriceBook.foldBefore (the live run: days folded, statistics kept)', () => {
+  it('keeps every later statistic bit for bit, hands out the folded days for deletion, and restores to the same', () => {
+    const paths = [
+      ['Electronics', 'Audio', 'Headphones'],
+      ['Electronics', 'Audio', 'Speakers'],
+      ['Home', 'Kitchen'],
+    ];
+    const samples: [string[], number, number][] = [];
+    for (let day = 0; day < 200; day++) {
+      for (let k = 0; k < 3; k++)
+        samples.push([paths[(day + k) % 3] as string[], day, 20 + ((day * 7 + k * 13) % 300)]);
+    }
+    const book = new PriceBook();
+    for (const [path, day, price] of samples) book.add(path, price, day * DAY_MS + 1000);
+    const before = (day: number) => paths.map((p) => book.stat(p, day * DAY_MS));
+    const expected = [120, 150, 199, 200].map(before);
+    book.takeDirty([], 'P\u0000');
+    const bucketsBefore = book.all().size;
+
+    book.foldBefore(120);
+    expect([120, 150, 199, 200].map(before)).toEqual(expected);
+    const removed: string[] = [];
+    book.takeRemoved(removed, 'P\u0000');
+    const set: string[] = [];
+    book.takeDirty(set, 'P\u0000');
+    // every key of every level lost its days before 119 but one: the fold
+    expect(book.all().size).toBe(bucketsBefore - removed.length);
+    expect(removed.length).toBeGreaterThan(0);
+    for (const f of removed) expect(Number(f.slice(f.lastIndexOf('\u0000') + 1))).toBeLessThan(119);
+    // the folds are written (at the newest folded day), nothing of a removed day is
+    for (let i = 0; i < set.length; i += 2) expect(removed).not.toContain(set[i]);
+    // a book restored from what the checkpoint holds answers the same
+    const restored = new PriceBook();
+    for (const [f, b] of book.all()) restored.set(f, b);
+    expect([120, 150, 199, 200].map((d) => paths.map((p) => restored.stat(p, d * DAY_MS)))).toEqual(expected);
+    // folding again changes nothing
+    book.foldBefore(120);
+    const again: string[] = [];
+    book.takeRemoved(again, 'P\u0000');
+    expect(again).toEqual([]);
+  });
+});

@@ -68,6 +68,8 @@ export class PriceBook {
   private readonly byArray = new Map<readonly string[], PathInfo>();
   /** Buckets changed since the last `takeDirty`, as (entry, day). */
   private dirty: [Entry, number][] = [];
+  /** Buckets folded away since the last `takeRemoved`, as (entry, day). */
+  private removed: [Entry, number][] = [];
 
   private info(path: readonly string[]): PathInfo {
     // Engines intern paths (`PathTable`): the same array comes back for every event of a path.
@@ -219,6 +221,52 @@ export class PriceBook {
   clearDirty(): void {
     for (const [e, day] of this.dirty) (e.sums as Float64Array)[lowerBound(e.days, day) * SLOT + 3] = 0;
     this.dirty = [];
+  }
+
+  /**
+   * Folds every key's buckets of days before `day` into one bucket, kept at the newest folded day —
+   * for a run that never ends (the live run), so its price book grows with the catalogue, not with
+   * the days. The folded bucket holds the sums the prefix sum adds in the same order, so every
+   * statistic of a later day stays bit for bit what it was; only a window that starts within the
+   * folded days (an event far beyond the allowed lateness) sees those days as one.
+   */
+  foldBefore(day: number): void {
+    for (const e of this.buckets.values()) {
+      const j = lowerBound(e.days, day);
+      if (j < 2) continue;
+      forgetPrefix(e);
+      const sums = e.sums;
+      let n = 0;
+      let s1 = 0;
+      let s2 = 0;
+      for (let k = 0; k < j; k++) {
+        n += sums[k * SLOT] as number;
+        s1 += sums[k * SLOT + 1] as number;
+        s2 += sums[k * SLOT + 2] as number;
+      }
+      const keptDay = e.days[j - 1] as number;
+      for (let k = 0; k < j - 1; k++) this.removed.push([e, e.days[k] as number]);
+      // bucket j − 1 becomes the fold; the ones before it go
+      sums[(j - 1) * SLOT] = n;
+      sums[(j - 1) * SLOT + 1] = s1;
+      sums[(j - 1) * SLOT + 2] = s2;
+      sums.copyWithin(0, (j - 1) * SLOT, e.days.length * SLOT);
+      sums.fill(0, (e.days.length - (j - 1)) * SLOT);
+      e.days.splice(0, j - 1);
+      e.last = 0;
+      if (sums[3] === 0) {
+        sums[3] = 1;
+        this.dirty.push([e, keptDay]);
+      }
+    }
+    // dirty entries of removed days must not be written back
+    if (this.removed.length > 0) this.dirty = this.dirty.filter(([e, d]) => e.days.includes(d));
+  }
+
+  /** Fields of the buckets folded away since the last call (`takeDirty`'s field names), appended to `into`. */
+  takeRemoved(into: string[], prefix: string): void {
+    for (const [e, day] of this.removed) into.push(`${prefix}${e.key}\u0000${day}`);
+    this.removed = [];
   }
 
   /** Marks every bucket changed (the next `takeDirty` hands them all out: a checkpoint written anew). */
