@@ -157,7 +157,8 @@ function toCsr(rows: readonly SparseRow[], vocab: number): Csr {
     const r = rows[i] as SparseRow;
     idx.set(r.idx, ptr[i] as number);
     val.set(r.val, ptr[i] as number);
-    for (let p = 0; p < r.idx.length; p++) mean[r.idx[p] as number] += (r.val[p] as number) / n;
+    for (let p = 0; p < r.idx.length; p++)
+      mean[r.idx[p] as number] = (mean[r.idx[p] as number] as number) + (r.val[p] as number) / n;
   }
   return { n, vocab, ptr, idx, val, mean };
 }
@@ -180,7 +181,8 @@ function centeredCurvature(m: Csr, iterations: number): number {
       const end = ptr[i + 1] as number;
       let u = -vm;
       for (let p = ptr[i] as number; p < end; p++) u += (val[p] as number) * (v[idx[p] as number] as number);
-      for (let p = ptr[i] as number; p < end; p++) next[idx[p] as number] += (val[p] as number) * u;
+      for (let p = ptr[i] as number; p < end; p++)
+        next[idx[p] as number] = (next[idx[p] as number] as number) + (val[p] as number) * u;
       su += u;
     }
     let norm = 0;
@@ -248,7 +250,7 @@ function fitOutputs(
         const x = w[o + k] as number;
         const y = x + (momentum[k] as number) * (x - (wPrev[o + k] as number));
         vw[o + k] = y;
-        vm[k] += y * mj;
+        vm[k] = (vm[k] as number) + y * mj;
       }
     }
     for (let k = 0; k < K; k++)
@@ -263,18 +265,18 @@ function fitOutputs(
       for (let p = start; p < end; p++) {
         const o = (idx[p] as number) * K;
         const x = val[p] as number;
-        for (let k = 0; k < K; k++) z[k] += x * (vw[o + k] as number);
+        for (let k = 0; k < K; k++) z[k] = (z[k] as number) + x * (vw[o + k] as number);
       }
       const t = i * K;
       for (let k = 0; k < K; k++) {
         const r = (sigmoid(z[k] as number) - (targets[t + k] as number)) / n;
         z[k] = r;
-        gc[k] += r;
+        gc[k] = (gc[k] as number) + r;
       }
       for (let p = start; p < end; p++) {
         const o = (idx[p] as number) * K;
         const x = val[p] as number;
-        for (let k = 0; k < K; k++) gw[o + k] += x * (z[k] as number);
+        for (let k = 0; k < K; k++) gw[o + k] = (gw[o + k] as number) + x * (z[k] as number);
       }
     }
     // x_new = v − step · g; restart an output's momentum when its step goes against its last move
@@ -285,7 +287,7 @@ function fitOutputs(
       for (let k = 0; k < K; k++) {
         const g = (gw[o + k] as number) - mj * (gc[k] as number) + lambda * (vw[o + k] as number);
         const next = (vw[o + k] as number) - stepW * g;
-        dot[k] += g * (next - (w[o + k] as number));
+        dot[k] = (dot[k] as number) + g * (next - (w[o + k] as number));
         wPrev[o + k] = w[o + k] as number;
         w[o + k] = next;
       }
@@ -293,7 +295,7 @@ function fitOutputs(
     for (let k = 0; k < K; k++) {
       const g = gc[k] as number;
       const next = (vc[k] as number) - stepC * g;
-      dot[k] += g * (next - (c[k] as number));
+      dot[k] = (dot[k] as number) + g * (next - (c[k] as number));
       cPrev[k] = c[k] as number;
       c[k] = next;
       momentum[k] = (dot[k] as number) > 0 ? 0 : beta;
@@ -304,7 +306,7 @@ function fitOutputs(
   for (let j = 0; j < vocab; j++) {
     const o = j * K;
     const mj = mean[j] as number;
-    for (let k = 0; k < K; k++) bias[k] -= (w[o + k] as number) * mj;
+    for (let k = 0; k < K; k++) bias[k] = (bias[k] as number) - (w[o + k] as number) * mj;
   }
   return { weights: w, bias };
 }
@@ -392,7 +394,7 @@ export function rawItemsProbabilities(
     for (let p = 0; p < row.idx.length; p++) {
       const o = (row.idx[p] as number) * K;
       const x = row.val[p] as number;
-      for (let k = 0; k < K; k++) z[k] += x * (d.weights[o + k] as number);
+      for (let k = 0; k < K; k++) z[k] = (z[k] as number) + x * (d.weights[o + k] as number);
     }
     out.set(
       d.dim.name,
