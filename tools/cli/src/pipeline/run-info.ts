@@ -1,4 +1,4 @@
-import { EventType } from '@personastream/contracts';
+import { type BehaviorEvent, type DimensionSpec, EventType, type GroundTruth, splitOf } from '@personastream/contracts';
 import {
   type Baselines,
   type CategoryCount,
@@ -68,5 +68,31 @@ export function runBaselines(
     scoreAllUsers: opts.scoreAllUsers,
     dims,
     extractor: new DeterministicFactExtractor({ includeSensitive: opts.includeSensitive }),
+  });
+}
+
+/** What the baselines need of a canonical dataset (`loadDataset`). */
+export interface DatasetBaselineInputs {
+  events: readonly BehaviorEvent[];
+  truths: readonly GroundTruth[];
+  /** Dimensions the dataset labels. */
+  dimensions: readonly DimensionSpec[];
+}
+
+/**
+ * The baselines of a labelled dataset, scored like the model on its test split (`splitOf`) and on
+ * the dimensions it labels: `prior` and `raw_items` (trained on the train split over the tokens of
+ * every raw event of the dataset). `raw_frequency` needs item views mapped to interests, which a
+ * dataset that does not label interests cannot use: it is left out.
+ */
+export function datasetBaselines(ds: DatasetBaselineInputs): Baselines {
+  const rawItems = new RawItemCounts();
+  for (const e of ds.events) rawItems.add(e.userId, e);
+  const labelled = ds.dimensions.map((d) => d.name);
+  return computeBaselines({
+    truths: ds.truths.map((t) => ({ userId: t.userId, split: splitOf(t.userId), tags: t.tags, keyFacts: t.keyFacts })),
+    rawItems: rawItems.users,
+    dims: scoringDimensions({ includeSensitive: true, labeled: labelled }),
+    extractor: new DeterministicFactExtractor({ dimensions: ds.dimensions }),
   });
 }
