@@ -23,8 +23,16 @@ function report(runId: string, users = 30, tenant = 'acme', seed = 11) {
   for (const u of run.updates) acc.addUpdate(u.value);
   for (const t of run.truths) acc.addTruth(t.value);
   return acc.report({
-    info: { seed: 11, stack: 'local' },
-    baselines: { raw_frequency: { tag_avg_at_k: 0.31, acc_ex: 0.2 } },
+    info: { seed: 11, stack: 'local', raw_tag_avg_at_k: 0.5 },
+    baselines: {
+      raw_frequency: { tag_avg_at_k: 0.31, acc_ex: 0.2 },
+      raw_items: {
+        tag_avg_at_k: 0.44,
+        acc_ex: 0.25,
+        ece: 0.125,
+        per_dimension: { age_band: 0.375, interests: 0.5, life_events: 0.625 },
+      },
+    },
   });
 }
 
@@ -65,7 +73,7 @@ describe('ClickHouse client and SQL escaping (real server)', () => {
   });
 
   it('applies migrations once, idempotently, and refuses an edited applied migration', async () => {
-    const all = ['001_scores', '002_evaluator_inbox', '003_tenant_runs', '004_live_updates'];
+    const all = ['001_scores', '002_evaluator_inbox', '003_tenant_runs', '004_live_updates', '005_raw_items_retention'];
     expect(db.migrations.applied).toEqual(all);
     const again = await applyMigrations(db.client);
     expect(again.applied).toEqual([]);
@@ -105,6 +113,14 @@ describe('ClickHouseScoreSink', () => {
     const [listed] = await sink.listRuns();
     expect(listed?.run_id).toBe('sink-run-1');
     expect(listed?.baselines.raw_frequency).toEqual({ tag_avg_at_k: 0.31, acc_ex: 0.2 });
+    // retention against raw_items, the old figure beside it, ECE, and each baseline's per-dimension scores
+    expect(listed?.baselines.raw_items).toEqual({ tag_avg_at_k: 0.44, acc_ex: 0.25, ece: 0.125 });
+    expect(listed?.retention).toBeCloseTo(r.tag_avg_at_k / 0.44, 9);
+    expect(listed?.retention_vs_unfiltered).toBeCloseTo(r.tag_avg_at_k / 0.5, 9);
+    expect(listed?.ece).toBeCloseTo(r.calibration_ece as number, 9);
+    const full = await sink.getRun('acme', 'sink-run-1');
+    expect(full?.baselines.raw_items?.per_dimension).toEqual({ age_band: 0.375, interests: 0.5, life_events: 0.625 });
+    expect(Object.keys(full?.baselines.prior?.per_dimension ?? {})).toEqual(r.dimensions.map((d) => d.dimension));
   });
 
   it('never double counts a run written twice', async () => {
@@ -220,7 +236,7 @@ describe('migration 003 (runs keyed by tenant) on a database written before it',
     const legacy = await legacyDatabase();
     try {
       const result = await applyMigrations(legacy.client);
-      expect(result.applied).toEqual(['003_tenant_runs', '004_live_updates']);
+      expect(result.applied).toEqual(['003_tenant_runs', '004_live_updates', '005_raw_items_retention']);
       await expectUpgraded(legacy);
     } finally {
       await legacy.drop();
@@ -239,6 +255,34 @@ describe('migration 003 (runs keyed by tenant) on a database written before it',
       } finally {
         await legacy.drop();
       }
+    }
+  });
+});
+
+describe('migration 005 (raw_items, retention_vs_unfiltered) on a database written before it', () => {
+  it('keeps old rows (their retention is the old figure, the new columns NULL) and stores new reports whole', async () => {
+    const old = await testDatabase('it_eval_v4', { upTo: 4 });
+    try {
+      await old.client.insert('runs', [
+        { run_id: 'v4-run', tenant: 'acme', written_ms: 1, users: 3, tag_avg_at_k: 0.4, retention: 1.07 },
+      ]);
+      await old.client.insert('dimension_scores', [
+        { tenant: 'acme', run_id: 'v4-run', dimension: 'age_band', written_ms: 1, accuracy: 0.5 },
+      ]);
+      expect((await applyMigrations(old.client)).applied).toEqual(['005_raw_items_retention']);
+      // re-running the file is harmless ("column already exists" counts as done)
+      const m5 = (await loadMigrations()).find((m) => m.version === 5);
+      await applyMigrations(old.client, { migrations: [{ ...(m5 as NonNullable<typeof m5>), version: 99 }] });
+      const sink = new ClickHouseScoreSink(old.client);
+      const before = await sink.getRun('acme', 'v4-run');
+      expect(before?.retention).toBe(1.07);
+      expect(before?.retention_vs_unfiltered).toBeNull();
+      expect(before?.baselines.raw_items).toBeUndefined();
+      const r = report('v5-run');
+      await sink.writeRun(r);
+      expectReportsEqual(await sink.getRun('acme', 'v5-run'), r);
+    } finally {
+      await old.drop();
     }
   });
 });

@@ -41,7 +41,9 @@ export {
 } from './core/types.js';
 export { type BatchValidation, type ValidateOptions, type ValidEvent, validateBatch } from './core/validate.js';
 export {
+  type MovielensTasteOptions,
   writeMovielensFixture,
+  writeMovielensTasteFixture,
   writeRetailrocketFixture,
   writeSegmentFixture,
   writeTaobaoFixture,

@@ -10,25 +10,29 @@ const pct = (v: number | null | undefined) => (v === null || v === undefined ? '
 export function formatReport(r: RunReport): string {
   const prior = r.baselines.prior;
   const raw = r.baselines.raw_frequency;
+  const items = r.baselines.raw_items;
   const lines = [
     '',
     `Run ${r.run_id}  (stack ${r.stack}, backend ${r.backend}, seed ${r.seed ?? '—'}, samples ${r.samples})`,
     `  users ${r.users} (scored: ${r.test_users}, ${r.scored_split === 'test' ? 'test split' : 'all users'}), events ${r.events}, persona updates ${r.updates}`,
     `  wall ${r.wall_s.toFixed(2)} s, ${Math.round(r.events_per_s).toLocaleString('en-US')} events/s`,
     '',
-    '  metric               ours      paper     prior     raw-freq',
-    `  tag Avg@k            ${f(r.tag_avg_at_k)}    ${f(PAPER.tag_avg_at_k)}    ${f(prior?.tag_avg_at_k)}    ${f(raw?.tag_avg_at_k)}`,
-    `  Acc_Ex (summary)     ${f(r.acc_ex)}    ${f(PAPER.acc_ex)}    ${f(prior?.acc_ex)}    ${f(raw?.acc_ex)}`,
+    '  metric               ours      paper     prior     raw-freq  raw-items',
+    `  tag Avg@k            ${f(r.tag_avg_at_k)}    ${f(PAPER.tag_avg_at_k)}    ${f(prior?.tag_avg_at_k)}    ${f(raw?.tag_avg_at_k)}    ${f(items?.tag_avg_at_k)}`,
+    `  Acc_Ex (summary)     ${f(r.acc_ex)}    ${f(PAPER.acc_ex)}    ${f(prior?.acc_ex)}    ${f(raw?.acc_ex)}    ${f(items?.acc_ex)}`,
     `  hallucination rate   ${f(r.hallucination_rate)}`,
     `  compression (bytes)  ${pct(r.compression_bytes)}   ${pct(PAPER.compression_bytes)}`,
     `  compression (tokens) ${pct(r.compression_tokens)}`,
-    `  retention            ${f(r.retention)}`,
-    `  calibration ECE      ${f(r.calibration_ece)}`,
+    `  retention            ${f(r.retention)}    (÷ raw_items; vs unfiltered input ${f(r.retention_vs_unfiltered)})`,
+    `  ECE (10 bins)        ${f(r.ece ?? r.calibration_ece)}${items?.ece === undefined || items.ece === null ? '' : `    (raw_items ${f(items.ece)})`}`,
     `  latency p50/p90/p99  ${latency(r)}`,
     `  freshness p50/p99    ${freshness(r)}`,
     '',
-    '  per dimension:',
-    ...Object.entries(r.tag_per_dimension).map(([d, v]) => `    ${d.padEnd(18)} ${f(v, 3)}  ${bar(v)}`),
+    '  per dimension:        ours   bar                   prior  raw-items',
+    ...Object.entries(r.tag_per_dimension).map(
+      ([d, v]) =>
+        `    ${d.padEnd(18)} ${f(v, 3)}  ${bar(v)}  ${f(prior?.per_dimension?.[d], 3)}  ${f(items?.per_dimension?.[d], 3)}`,
+    ),
     '',
   ];
   return lines.join('\n');

@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BehaviorEvent, mulberry32, splitOf } from '@personastream/contracts';
+import type { BehaviorEvent } from '@personastream/contracts';
 import { readDatasetEvents, readDatasetManifest, readDatasetTruth } from '@personastream/dataset';
-import { ClickHouseClient, sql } from '@personastream/evaluator';
-import { MOVIELENS_GENRES } from '@personastream/ingest';
+import { ClickHouseClient, ident, sql } from '@personastream/evaluator';
+import { writeMovielensTasteFixture } from '@personastream/ingest';
 import { semantizeEvents } from '@personastream/semantizer';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { benchDatasetLocal } from '../src/commands/bench-dataset.js';
+import { benchDataset, benchDatasetLocal } from '../src/commands/bench-dataset.js';
 import { runImport } from '../src/commands/import.js';
 import { runTrain } from '../src/commands/train.js';
 import type { LocalPorts } from '../src/pipeline/local.js';
@@ -17,80 +17,14 @@ import type { LocalPorts } from '../src/pipeline/local.js';
 // A MovieLens 100K folder written here → `import --format movielens` → `train --dataset` →
 // `bench --dataset DIR --stack local`: the labels to the truth topic, the events replayed through the
 // ingest HTTP API (or straight to Kafka) into semantizer → persona (the trained model) → evaluator
-// as processes on the real Kafka / Redis / ClickHouse, in this test's own topics, groups and ports.
+// as processes on the real Kafka / Redis / ClickHouse, in this test's own topics, groups, ports and
+// ClickHouse database.
 
 const USERS = 150;
 const MOVIES = 40;
-const AGES = [19, 29, 39, 49, 61]; // one per age band
-// one MovieLens occupation per occupation group
-const OCCUPATIONS = [
-  'student',
-  'programmer',
-  'doctor',
-  'educator',
-  'technician',
-  'writer',
-  'lawyer',
-  'retired',
-  'homemaker',
-];
 
-const rng = mulberry32;
-
-/**
- * Writes `u.item` (latin-1, 19 genre flags), `u.user` and `u.data` (tab-separated, unsorted). Test
- * users get the labels round-robin, so the test split holds every age band, both genders and every
- * occupation group; tastes follow the labels (genre = f(age, gender, occupation)) so there is signal.
- */
-async function writeMovielens(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const random = rng(42);
-  const items: string[] = [];
-  const genreOf: number[] = [];
-  for (let m = 1; m <= MOVIES; m++) {
-    const g = 1 + (m % 18);
-    genreOf[m] = g;
-    const flags = MOVIELENS_GENRES.map((_, i) => (i === g || i === 1 + ((m * 7) % 18) ? '1' : '0')).join('|');
-    const title = m % 5 === 0 ? `Amélie ${m} (2001)` : `Film ${m} (199${m % 10})`;
-    items.push(`${m}|${title}|01-Jan-199${m % 10}||http://us.imdb.com/M/title-exact?${m}|${flags}`);
-  }
-  await writeFile(join(dir, 'u.item'), `${items.join('\n')}\n`, 'latin1');
-  const users: string[] = [];
-  const ratings: string[] = [];
-  let testIndex = 0;
-  let trainIndex = 0;
-  for (let u = 1; u <= USERS; u++) {
-    const i = splitOf(String(u)) === 'test' ? testIndex++ : trainIndex++;
-    const age = AGES[i % AGES.length] as number;
-    const female = Math.floor(i / AGES.length) % 2 === 1;
-    const occupation = OCCUPATIONS[i % OCCUPATIONS.length] as string;
-    users.push(`${u}|${age}|${female ? 'F' : 'M'}|${occupation}|0${u}`);
-    // 2–3 sessions days apart, 5–9 ratings each, movies whose genre matches the labels more often
-    const seen = new Set<number>();
-    const sessions = 2 + (u % 2);
-    for (let s = 0; s < sessions; s++) {
-      const start = 880_000_000 + u * 3_600 + s * 5 * 86_400;
-      const n = 5 + Math.floor(random() * 5);
-      for (let r = 0; r < n; r++) {
-        const liked = random() < 0.7;
-        const wanted = liked
-          ? 1 + ((AGES.indexOf(age) * 3 + (female ? 1 : 0) + OCCUPATIONS.indexOf(occupation)) % 18)
-          : 0;
-        let movie = 1 + Math.floor(random() * MOVIES);
-        if (wanted > 0) {
-          const candidates = genreOf.flatMap((g, m) => (g === wanted && !seen.has(m) ? [m] : []));
-          if (candidates.length > 0) movie = candidates[Math.floor(random() * candidates.length)] as number;
-        }
-        if (seen.has(movie)) continue; // one rating per user and movie, as in u.data
-        seen.add(movie);
-        ratings.push(`${u}\t${movie}\t${1 + Math.floor(random() * 5)}\t${start + r * 90}`);
-      }
-    }
-  }
-  await writeFile(join(dir, 'u.user'), `${users.join('\n')}\n`, 'latin1');
-  ratings.reverse(); // not in time order, like the real file
-  await writeFile(join(dir, 'u.data'), `${ratings.join('\n')}\n`);
-}
+/** The MovieLens folder: tastes follow the labels (genre = f(age, gender, occupation)) so there is signal. */
+const writeMovielens = (dir: string) => writeMovielensTasteFixture(dir, { users: USERS, movies: MOVIES, seed: 42 });
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -103,7 +37,24 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The stack's ports: OS-assigned free ports, or (`DATASET_LOCAL_PORT_BASE=N`) N … N+5, for machines
+ * where each tester keeps to a port range; each test case takes its own six.
+ */
+let portCase = 0;
 async function freePorts(): Promise<LocalPorts> {
+  const base = Number(process.env.DATASET_LOCAL_PORT_BASE ?? '');
+  if (Number.isInteger(base) && base > 0) {
+    const b = base + 6 * portCase++;
+    return {
+      semantizerOps: b,
+      personaGrpc: b + 1,
+      personaOps: b + 2,
+      evaluatorHttp: b + 3,
+      ingestHttp: b + 4,
+      ingestOps: b + 5,
+    };
+  }
   return {
     semantizerOps: await freePort(),
     personaGrpc: await freePort(),
@@ -133,6 +84,8 @@ describe('a MovieLens dataset through the real pipeline', () => {
   let model: string;
   let events: BehaviorEvent[];
   let testUsers: number;
+  let inProcess: { baselines: { raw_items: { tag_avg_at_k: number } } };
+  const database = `it_dsl_${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
     if (!process.env.KAFKA_BROKERS || !clickhouseUrl)
@@ -153,6 +106,7 @@ describe('a MovieLens dataset through the real pipeline', () => {
       'gender',
       'occupation_group',
     ]);
+    inProcess = (await cli(() => benchDataset({ dir: ds, json: true, samples: 1 }))) as typeof inProcess;
     events = [];
     for await (const e of readDatasetEvents(ds)) events.push(e);
     testUsers = 0;
@@ -173,6 +127,8 @@ describe('a MovieLens dataset through the real pipeline', () => {
 
   afterAll(async () => {
     if (tmp) await rm(tmp, { recursive: true, force: true });
+    if (clickhouseUrl)
+      await new ClickHouseClient({ url: clickhouseUrl }).exec(sql`DROP DATABASE IF EXISTS ${ident(database)}`);
   });
 
   it.each([
@@ -190,6 +146,7 @@ describe('a MovieLens dataset through the real pipeline', () => {
         ports,
         isolate: `it-${randomBytes(4).toString('hex')}`,
         logSuffix: '-it-dataset',
+        env: { CLICKHOUSE_DATABASE: database },
         timeoutMs: 400_000, // below the test's limit, so a stuck run fails with the evaluator's progress
       }),
     );
@@ -222,6 +179,19 @@ describe('a MovieLens dataset through the real pipeline', () => {
       (perDim.age_band as number) / 3 + (perDim.gender as number) / 3 + (perDim.occupation_group as number) / 3,
       9,
     );
+    // the raw-events reference learner (computed by the CLI, a run fact), per dimension, stored and read
+    // back through ClickHouse; retention is ours ÷ its; ECE of the persona confidences
+    const rawItems = (out.baselines as { raw_items?: { tag_avg_at_k: number; per_dimension: Record<string, number> } })
+      .raw_items;
+    expect(Object.keys(rawItems?.per_dimension ?? {}).sort()).toEqual(['age_band', 'gender', 'occupation_group']);
+    const itemDims = Object.values(rawItems?.per_dimension ?? {});
+    expect(itemDims.reduce((a, b) => a + b, 0) / 3).toBeCloseTo(rawItems?.tag_avg_at_k as number, 9);
+    expect(rawItems?.tag_avg_at_k).toEqual(inProcess.baselines.raw_items.tag_avg_at_k);
+    expect(out.retention).toBeCloseTo((out.tag_avg_at_k as number) / (rawItems?.tag_avg_at_k as number), 9);
+    expect(out.retention_vs_unfiltered).toBeNull();
+    expect(out.ece).toBeGreaterThan(0);
+    expect(out.ece).toBeLessThan(1);
+    expect(Object.keys(out.ece_per_dimension as object).sort()).toEqual(['age_band', 'gender', 'occupation_group']);
 
     // every replayed event reached the pipeline: persona versions and events seen per user, read
     // from ClickHouse, equal the semantizer core run in-process over the same events
@@ -235,7 +205,12 @@ describe('a MovieLens dataset through the real pipeline', () => {
       expected.set(w.userId, x);
     }
     expect(expected.size).toBe(USERS);
-    const ch = new ClickHouseClient({ url: clickhouseUrl as string, database: 'personastream' });
+    const ch = new ClickHouseClient({ url: clickhouseUrl as string, database });
+    const [run] = await ch.query<Record<string, unknown>>(
+      sql`SELECT retention, raw_items_tag_avg_at_k, calibration_ece FROM runs FINAL WHERE run_id = ${String(out.run_id)}`,
+    );
+    expect(run?.raw_items_tag_avg_at_k).toBeCloseTo(rawItems?.tag_avg_at_k as number, 9);
+    expect(run?.calibration_ece).toBeCloseTo(out.ece as number, 9);
     const rows = await ch.query<Record<string, unknown>>(
       sql`SELECT user_id, persona_version, events_seen, scored FROM user_scores FINAL WHERE run_id = ${String(out.run_id)}`,
     );

@@ -47,8 +47,14 @@ describe('end to end', () => {
     }
     expect(report.tag_avg_at_k).toBeGreaterThan(0);
     expect(report.compression_bytes).toBeGreaterThan(0.9);
+    // the raw-events reference learner beside the prior; retention is ours ÷ its; the ECE is reported
+    const items = report.baselines.raw_items;
+    expect(Object.keys(items?.per_dimension ?? {})).toEqual(Object.keys(report.tag_per_dimension));
+    expect(report.retention).toBeCloseTo(report.tag_avg_at_k / (items?.tag_avg_at_k as number), 12);
+    expect(report.ece).toBe(report.calibration_ece);
+    expect(report.ece).toBeGreaterThan(0);
     expectPlausibleLatency(report);
-  });
+  }, 120_000);
 
   it('local stack: Kafka → semantizer → persona (Redis, gRPC) → evaluator (ClickHouse), services as processes', async () => {
     const clickhouseUrl = process.env.CLICKHOUSE_URL;

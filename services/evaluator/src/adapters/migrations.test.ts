@@ -30,6 +30,7 @@ describe('migrations', () => {
       '2_evaluator_inbox',
       '3_tenant_runs',
       '4_live_updates',
+      '5_raw_items_retention',
     ]);
     for (const m of ms) {
       expect(m.checksum).toMatch(/^[0-9a-f]{64}$/);

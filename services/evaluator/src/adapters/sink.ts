@@ -89,7 +89,7 @@ function byUser<T extends { tenant: string; user_id: string }>(a: T, b: T): numb
   const kb = userKeyOf(b);
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
-function byDimension(a: DimensionScore, b: DimensionScore): number {
+function byDimension(a: { dimension: string }, b: { dimension: string }): number {
   return DIMENSION_NAMES.indexOf(a.dimension as never) - DIMENSION_NAMES.indexOf(b.dimension as never);
 }
 
@@ -248,6 +248,9 @@ export class ClickHouseScoreSink implements ScoreSink {
         macro_f1: fin(d.macro_f1),
         ece: finOrNull(d.ece),
         support: d.support,
+        prior_accuracy: finOrNull(r.baselines.prior?.per_dimension?.[d.dimension]),
+        raw_frequency_accuracy: finOrNull(r.baselines.raw_frequency?.per_dimension?.[d.dimension]),
+        raw_items_accuracy: finOrNull(r.baselines.raw_items?.per_dimension?.[d.dimension]),
       })),
     );
     await this.client.insert(
@@ -309,10 +312,14 @@ export class ClickHouseScoreSink implements ScoreSink {
         compression_bytes: finOrNull(r.compression_bytes),
         compression_tokens: finOrNull(r.compression_tokens),
         retention: finOrNull(r.retention),
+        retention_vs_unfiltered: finOrNull(r.retention_vs_unfiltered),
         prior_tag_avg_at_k: finOrNull(r.baselines.prior?.tag_avg_at_k),
         prior_acc_ex: finOrNull(r.baselines.prior?.acc_ex),
         raw_frequency_tag_avg_at_k: finOrNull(r.baselines.raw_frequency?.tag_avg_at_k),
         raw_frequency_acc_ex: finOrNull(r.baselines.raw_frequency?.acc_ex),
+        raw_items_tag_avg_at_k: finOrNull(r.baselines.raw_items?.tag_avg_at_k),
+        raw_items_acc_ex: finOrNull(r.baselines.raw_items?.acc_ex),
+        raw_items_ece: finOrNull(r.baselines.raw_items?.ece),
         events_per_s: fin(r.events_per_s),
         wall_s: fin(r.wall_s),
         raw_bytes: r.raw_bytes,
@@ -342,6 +349,13 @@ export class ClickHouseScoreSink implements ScoreSink {
         acc_ex: num(row.raw_frequency_acc_ex ?? 0),
       };
     }
+    if (row.raw_items_tag_avg_at_k !== null && row.raw_items_tag_avg_at_k !== undefined) {
+      baselines.raw_items = {
+        tag_avg_at_k: num(row.raw_items_tag_avg_at_k),
+        acc_ex: num(row.raw_items_acc_ex ?? 0),
+        ece: numOrNull(row.raw_items_ece),
+      };
+    }
     return {
       run_id: str(row.run_id),
       tenant: str(row.tenant),
@@ -358,7 +372,9 @@ export class ClickHouseScoreSink implements ScoreSink {
       compression_bytes: numOrNull(row.compression_bytes),
       compression_tokens: numOrNull(row.compression_tokens),
       retention: numOrNull(row.retention),
+      retention_vs_unfiltered: numOrNull(row.retention_vs_unfiltered),
       baselines,
+      ece: numOrNull(row.calibration_ece),
       events_per_s: num(row.events_per_s),
       wall_s: num(row.wall_s),
       freshness_p50_ms: numOrNull(row.freshness_p50_ms),
@@ -396,11 +412,28 @@ export class ClickHouseScoreSink implements ScoreSink {
     const [runRow] = await this.client.query<Row>(sql`SELECT * FROM runs FINAL WHERE ${run}`);
     if (!runRow) return undefined;
     const summary = ClickHouseScoreSink.summaryFromRow(runRow);
-    const dimensions = (
-      await this.client.query<Row>(
-        sql`SELECT dimension, multi_valued, accuracy, macro_f1, ece, support FROM dimension_scores FINAL WHERE ${run}`,
-      )
-    )
+    const dimensionRows = await this.client.query<Row>(
+      sql`SELECT dimension, multi_valued, accuracy, macro_f1, ece, support, prior_accuracy, raw_frequency_accuracy, raw_items_accuracy
+          FROM dimension_scores FINAL WHERE ${run}`,
+    );
+    // each baseline's per-dimension scores, where the run stored them
+    for (const [name, column] of [
+      ['prior', 'prior_accuracy'],
+      ['raw_frequency', 'raw_frequency_accuracy'],
+      ['raw_items', 'raw_items_accuracy'],
+    ] as const) {
+      const b = summary.baselines[name];
+      const known = dimensionRows.filter((d) => d[column] !== null && d[column] !== undefined);
+      if (b && known.length > 0) {
+        b.per_dimension = Object.fromEntries(
+          known
+            .map((d) => ({ dimension: str(d.dimension), value: num(d[column]) }))
+            .sort(byDimension)
+            .map((d) => [d.dimension, d.value]),
+        );
+      }
+    }
+    const dimensions = dimensionRows
       .map(
         (d): DimensionScore => ({
           dimension: str(d.dimension),

@@ -102,7 +102,10 @@ describe('RunAccumulator', () => {
       acc.addMarker('updates', marker(p));
       acc.addMarker('truth', marker(p));
     }
-    const r = acc.report({ info: { seed: 7, stack: 'embedded', raw_tag_avg_at_k: 0.5 } });
+    const r = acc.report({
+      info: { seed: 7, stack: 'embedded', raw_tag_avg_at_k: 0.5 },
+      baselines: { raw_items: { tag_avg_at_k: 0.25, acc_ex: 0.5 } },
+    });
 
     // a: sample1 age 1, J({tech,art},{tech,music}) = 1/3 → 2/3 ; sample2 age 0, J({tech},{tech,music}) = 1/2 → 1/4
     const aScore = (2 / 3 + 1 / 4) / 2;
@@ -127,7 +130,18 @@ describe('RunAccumulator', () => {
     // compression over every update of every user: 3 updates × (1000 raw, 25 semantized)
     expect(r.compression_bytes).toBeCloseTo(1 - 75 / 3000, 12);
     expect(r.compression_tokens).toBeCloseTo(1 - 27 / 900, 12);
-    expect(r.retention).toBeCloseTo(aScore / 2 / 0.5, 12);
+    // retention: ours ÷ the raw_items reference learner; the old figure (÷ less-filtered input) beside it
+    expect(r.retention).toBeCloseTo(aScore / 2 / 0.25, 12);
+    expect(r.retention_vs_unfiltered).toBeCloseTo(aScore / 2 / 0.5, 12);
+    // ECE over a's two samples (weight ½ each): bin 0.3 {art ✗} w ½ |0 − .3|; bin 0.8 {25-34 ✓, 35-44 ✗}
+    // w 1 |.5 − .8|; bin 0.9 {tech ✓ ×2} w 1 |1 − .9| → (.15 + .3 + .1) / 2.5
+    expect(r.ece).toBeCloseTo(0.22, 12);
+    expect(r.calibration_ece).toBe(r.ece);
+    expect(reportContract(r)).toMatchObject({
+      retention: r.retention,
+      retention_vs_unfiltered: r.retention_vs_unfiltered,
+      ece: r.ece,
+    });
     // convergence (scored users only): a v1 → bucket 0.5: age 0, J({tech},{tech,music}) = .5 → .25 ; v2 → bucket 1
     expect(r.convergence).toEqual([
       { bucket: 0.5, tag_score: 0.25, points: 1, users: 1 },

@@ -55,7 +55,10 @@ export interface RunInfo {
   wall_s?: number;
   /** When the run started (wall clock, epoch ms), e.g. when the caller began publishing it. */
   started_ms?: number;
-  /** Tag Avg@k of the same backend on raw input, for retention (null: unavailable). */
+  /**
+   * Tag Avg@k of the same backend on less-filtered semantized input, for `retention_vs_unfiltered`
+   * (null: unavailable).
+   */
   raw_tag_avg_at_k?: number | null;
   /**
    * Dimensions the run's truth labels (a real dataset labels a subset, e.g. MovieLens: age_band,
@@ -148,8 +151,18 @@ export interface RunReport {
   hallucination_rate: number;
   compression_bytes: number | null;
   compression_tokens: number | null;
+  /** tag_avg_at_k / baselines.raw_items.tag_avg_at_k (the raw-events reference learner); null without it. */
   retention: number | null;
+  /** tag_avg_at_k / the same backend's tag score on less-filtered semantized input (the old `retention`). */
+  retention_vs_unfiltered: number | null;
   baselines: Baselines;
+  /**
+   * Expected calibration error of the reported confidences: 10 equal-width bins over [0, 1]; one
+   * prediction = one predicted value (single-valued: the value, multi-valued: each value) of a scored
+   * dimension in a sample of a scored user's final persona, weighted 1/k; correct = the value is in
+   * the truth. Null when no prediction reports a confidence. Same as `calibration_ece`.
+   */
+  ece: number | null;
   events_per_s: number;
   wall_s: number;
   /**
@@ -193,7 +206,9 @@ export function reportContract(r: RunReport) {
     compression_bytes: r.compression_bytes,
     compression_tokens: r.compression_tokens,
     retention: r.retention,
+    retention_vs_unfiltered: r.retention_vs_unfiltered,
     baselines: r.baselines,
+    ece: r.ece,
     events_per_s: r.events_per_s,
     wall_s: r.wall_s,
     freshness_p50_ms: r.freshness_p50_ms,
@@ -543,6 +558,7 @@ export class RunAccumulator {
         .filter((r) => r.tag_score !== null)
         .map((r) => ({ userId: `${r.tenant}/${r.user_id}`, bucket: r.bucket, tagScore: r.tag_score as number })),
     );
+    const calibration = overallCalibrationError(scoredInputs, dims);
     const latencies = updateRows.flatMap((r) => (r.latency_ms === null ? [] : [r.latency_ms]));
 
     return {
@@ -561,14 +577,16 @@ export class RunAccumulator {
       hallucination_rate: hallucinationRate(hallucinations),
       compression_bytes: compression([{ raw: sizes.raw, semantized: sizes.sem }]),
       compression_tokens: compression([{ raw: sizes.rawT, semantized: sizes.semT }]),
-      retention: retention(tagAvg, info.raw_tag_avg_at_k),
+      retention: retention(tagAvg, baselines.raw_items?.tag_avg_at_k),
+      retention_vs_unfiltered: retention(tagAvg, info.raw_tag_avg_at_k),
       baselines,
+      ece: calibration,
       events_per_s: wallS > 0 ? eventCount / wallS : 0,
       wall_s: wallS,
       freshness_p50_ms: percentileOrNull(freshness, 50),
       freshness_p99_ms: percentileOrNull(freshness, 99),
       scored_split: scoreAll ? 'all' : 'test',
-      calibration_ece: overallCalibrationError(scoredInputs, dims),
+      calibration_ece: calibration,
       updates: this.updateCount,
       started_ms: Number.isFinite(started) ? started : 0,
       completed_ms: completedMs,

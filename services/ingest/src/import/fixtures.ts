@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { mulberry32, splitOf } from '@personastream/contracts';
 import { MOVIELENS_GENRES } from './formats/movielens.js';
 
 /**
@@ -138,4 +139,92 @@ export async function writeSegmentFixture(path: string): Promise<void> {
     { type: 'track', messageId: 's6', event: 'Product Viewed', timestamp: '2024-05-01T10:00:00Z' },
   ];
   await writeFile(path, `${lines.map((l) => JSON.stringify(l)).join('\n')}\nnot json\n`);
+}
+
+export interface MovielensTasteOptions {
+  users: number;
+  movies: number;
+  seed?: number;
+  /**
+   * Share of a user's ratings chosen by **item-level** taste: among the movies whose latent audience
+   * (a hidden age band, independent of the movie's genres) is the user's own. Only the item ids carry
+   * it; the genres (the categories) do not. Default 0.
+   */
+  itemTaste?: number;
+}
+
+const TASTE_AGES = [19, 29, 39, 49, 61]; // one per age band
+// one MovieLens occupation per occupation group
+const TASTE_OCCUPATIONS = [
+  'student',
+  'programmer',
+  'doctor',
+  'educator',
+  'technician',
+  'writer',
+  'lawyer',
+  'retired',
+  'homemaker',
+];
+
+/**
+ * A MovieLens 100K folder (`u.item` latin-1 with 19 genre flags, `u.user`, `u.data` tab-separated
+ * and unsorted) whose users' tastes follow their labels: test and train users get the labels round
+ * robin (so the test split holds every age band, both genders and every occupation group); 70 % of
+ * the non-item-taste ratings pick a movie of the genre f(age, gender, occupation), the rest any
+ * movie; with `itemTaste` a share of ratings picks a movie of the user's latent audience (item-level
+ * signal that genres do not show). 2–3 sessions days apart, 5–9 ratings each, one rating per movie.
+ */
+export async function writeMovielensTasteFixture(dir: string, o: MovielensTasteOptions): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const random = mulberry32(o.seed ?? 42);
+  const itemTaste = o.itemTaste ?? 0;
+  const items: string[] = [];
+  const genreOf: number[] = [];
+  const audienceOf: number[] = [];
+  for (let m = 1; m <= o.movies; m++) {
+    const g = 1 + (m % 18);
+    genreOf[m] = g;
+    audienceOf[m] = Math.floor(m / 18) % TASTE_AGES.length;
+    const flags = MOVIELENS_GENRES.map((_, i) => (i === g || i === 1 + ((m * 7) % 18) ? '1' : '0')).join('|');
+    const title = m % 5 === 0 ? `Amélie ${m} (2001)` : `Film ${m} (199${m % 10})`;
+    items.push(`${m}|${title}|01-Jan-199${m % 10}||http://us.imdb.com/M/title-exact?${m}|${flags}`);
+  }
+  await writeFile(join(dir, 'u.item'), `${items.join('\n')}\n`, 'latin1');
+  const users: string[] = [];
+  const ratings: string[] = [];
+  let testIndex = 0;
+  let trainIndex = 0;
+  for (let u = 1; u <= o.users; u++) {
+    const i = splitOf(String(u)) === 'test' ? testIndex++ : trainIndex++;
+    const ageIndex = i % TASTE_AGES.length;
+    const age = TASTE_AGES[ageIndex] as number;
+    const female = Math.floor(i / TASTE_AGES.length) % 2 === 1;
+    const occupation = TASTE_OCCUPATIONS[i % TASTE_OCCUPATIONS.length] as string;
+    users.push(`${u}|${age}|${female ? 'F' : 'M'}|${occupation}|0${u}`);
+    const seen = new Set<number>();
+    const sessions = 2 + (u % 2);
+    const wantedGenre = 1 + ((ageIndex * 3 + (female ? 1 : 0) + TASTE_OCCUPATIONS.indexOf(occupation)) % 18);
+    for (let s = 0; s < sessions; s++) {
+      const start = 880_000_000 + u * 3_600 + s * 5 * 86_400;
+      const n = 5 + Math.floor(random() * 5);
+      for (let r = 0; r < n; r++) {
+        const byItem = itemTaste > 0 && random() < itemTaste;
+        const liked = !byItem && random() < 0.7;
+        let movie = 1 + Math.floor(random() * o.movies);
+        if (byItem || liked) {
+          const candidates = genreOf.flatMap((g, m) =>
+            !seen.has(m) && (byItem ? audienceOf[m] === ageIndex : g === wantedGenre) ? [m] : [],
+          );
+          if (candidates.length > 0) movie = candidates[Math.floor(random() * candidates.length)] as number;
+        }
+        if (seen.has(movie)) continue; // one rating per user and movie, as in u.data
+        seen.add(movie);
+        ratings.push(`${u}\t${movie}\t${1 + Math.floor(random() * 5)}\t${start + r * 90}`);
+      }
+    }
+  }
+  await writeFile(join(dir, 'u.user'), `${users.join('\n')}\n`, 'latin1');
+  ratings.reverse(); // not in time order, like the real file
+  await writeFile(join(dir, 'u.data'), `${ratings.join('\n')}\n`);
 }

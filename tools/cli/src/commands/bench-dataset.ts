@@ -2,15 +2,18 @@ import { type GroundTruth, splitOf, userKey } from '@personastream/contracts';
 import { readDatasetTruth } from '@personastream/dataset';
 import {
   accEx,
-  computeBaselines,
   countHallucinations,
   DeterministicFactExtractor,
   fitPrior,
   hallucinationRate,
+  type LabelSet,
   labelsFromTags,
   mean,
+  overallCalibrationError,
+  perDimensionScores,
   priorPrediction,
   reportContract,
+  retention,
   type ScoringDimension,
   scoringDimensions,
   tagScore,
@@ -19,13 +22,15 @@ import { applyWindow, createBuiltinBackend, type PersonaState, trainFromWindows 
 import { semantizeEvents } from '@personastream/semantizer';
 import { loadDataset } from '../pipeline/dataset.js';
 import type { LocalDatasetOptions } from '../pipeline/local-dataset.js';
+import { datasetBaselines } from '../pipeline/run-info.js';
 import { say } from '../progress.js';
 import { formatReport } from '../report.js';
 
 /**
  * `bench --dataset DIR`: HPR-Bench on a canonical dataset (simulated or imported real data). The
  * builtin model is trained on the dataset's train split and scored on its test split, on the
- * dimensions the dataset labels only, beside the `prior` baseline.
+ * dimensions the dataset labels only, beside the `prior` and `raw_items` baselines (per dimension
+ * too), with the ECE of its confidences and `retention` = its tag score ÷ raw_items'.
  */
 export async function benchDataset(o: { dir: string; json: boolean; samples: number }): Promise<number> {
   const started = Date.now();
@@ -53,12 +58,14 @@ export async function benchDataset(o: { dir: string; json: boolean; samples: num
   const tagScores: number[] = [];
   const accs: number[] = [];
   const halluc = [];
+  const scored: Array<{ truth: LabelSet; samples: LabelSet[] }> = [];
   const perDim: Record<string, number[]> = Object.fromEntries(labelled.map((d) => [d, []]));
   const test = ds.truths.filter((t) => splitOf(t.userId) === 'test');
   for (const t of test) {
     const persona = states.get(userKey(t.tenant, t.userId))?.persona;
     const predicted = labelsFromTags(persona?.tags ?? []);
     const truth = labelsFromTags(t.tags);
+    scored.push({ truth, samples: persona ? [predicted] : [] });
     tagScores.push(tagScore(predicted, truth, dims));
     for (const d of dims) perDim[d.name]?.push(tagScore(predicted, truth, [d]));
     const stated = extractor.extract(persona?.summary ?? '');
@@ -68,13 +75,12 @@ export async function benchDataset(o: { dir: string; json: boolean; samples: num
     halluc.push(countHallucinations(stated, truth, dims));
   }
   const mean = (xs: number[]) => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
-  const baselines = computeBaselines({
-    truths: ds.truths.map((t) => ({ userId: t.userId, split: splitOf(t.userId), tags: t.tags, keyFacts: t.keyFacts })),
-    dims,
-    extractor,
-  });
+  const baselinesStarted = Date.now();
+  const baselines = datasetBaselines(ds);
+  const baselinesS = (Date.now() - baselinesStarted) / 1000;
   const wall = (Date.now() - started) / 1000;
   const priorPerDim = priorPerDimension(ds.truths, dims);
+  const tagAvg = mean(tagScores);
   const out = {
     dataset: o.dir,
     source: ds.manifest.source,
@@ -85,26 +91,37 @@ export async function benchDataset(o: { dir: string; json: boolean; samples: num
     backend: `builtin (trained on the dataset's ${trained.users.train} train users)`,
     stack: 'batch',
     samples: 1,
-    tag_avg_at_k: mean(tagScores),
+    tag_avg_at_k: tagAvg,
     tag_per_dimension: Object.fromEntries(Object.entries(perDim).map(([d, xs]) => [d, mean(xs)])),
     acc_ex: accs.length ? mean(accs) : null,
     hallucination_rate: hallucinationRate(halluc),
     compression_bytes: stats.compressionBytes,
     compression_tokens: stats.compressionTokens,
-    retention: null,
+    retention: retention(tagAvg, baselines.raw_items?.tag_avg_at_k),
+    // the less-filtered semantized input is a simulator-run figure: not measured on datasets
+    retention_vs_unfiltered: null,
     baselines,
+    ece: overallCalibrationError(scored, dims),
+    ece_per_dimension: Object.fromEntries(perDimensionScores(scored, dims).map((d) => [d.dimension, d.ece])),
     prior_per_dimension: priorPerDim,
+    raw_items_s: baselinesS,
     events_per_s: ds.events.length / wall,
     wall_s: wall,
     // In one process without a pipeline nothing enters a system: no freshness (`--stack local` has it).
     freshness_p50_ms: null,
     freshness_p99_ms: null,
   };
+  const f = (v: number | null | undefined, digits = 4) =>
+    v === null || v === undefined || Number.isNaN(v) ? '—' : v.toFixed(digits);
   say(
-    `  tag score (test split) ${out.tag_avg_at_k.toFixed(4)}   prior ${baselines.prior?.tag_avg_at_k.toFixed(4) ?? '—'}`,
+    `  tag score (test split) ${f(out.tag_avg_at_k)}   prior ${f(baselines.prior?.tag_avg_at_k)}   raw_items ${f(baselines.raw_items?.tag_avg_at_k)}`,
   );
+  say(`  retention (÷ raw_items) ${f(out.retention)}   ECE ${f(out.ece)} (10 bins)`);
+  say('    dimension           ours   prior  raw_items  ECE');
   for (const [d, v] of Object.entries(out.tag_per_dimension))
-    say(`    ${d.padEnd(18)} ${v.toFixed(3)}   prior ${(priorPerDim[d] ?? 0).toFixed(3)}`);
+    say(
+      `    ${d.padEnd(18)} ${f(v, 3)}  ${f(priorPerDim[d] ?? 0, 3)}  ${f(baselines.raw_items?.per_dimension?.[d], 3)}      ${f(out.ece_per_dimension[d], 3)}`,
+    );
   if (o.json) console.log(JSON.stringify(out));
   return 0;
 }
@@ -140,9 +157,14 @@ export async function benchDatasetLocal(o: LocalDatasetOptions & { json: boolean
   const dims = scoringDimensions({ includeSensitive: true, labeled: r.manifest.labelledDimensions });
   const priorPerDim = priorPerDimension(truths, dims);
   say(formatReport(r.report));
-  say('  per dimension vs the prior (test split):');
-  for (const [d, v] of Object.entries(r.report.tag_per_dimension))
-    say(`    ${d.padEnd(18)} ${v.toFixed(3)}   prior ${(priorPerDim[d] ?? 0).toFixed(3)}`);
+  const items = r.report.baselines.raw_items?.per_dimension ?? {};
+  say('  per dimension (test split)   ours   prior  raw_items  ECE');
+  for (const [d, v] of Object.entries(r.report.tag_per_dimension)) {
+    const ece = r.report.dimensions.find((x) => x.dimension === d)?.ece;
+    say(
+      `    ${d.padEnd(24)} ${v.toFixed(3)}  ${(priorPerDim[d] ?? 0).toFixed(3)}  ${items[d]?.toFixed(3) ?? '—'}      ${ece?.toFixed(3) ?? '—'}`,
+    );
+  }
   if (json) {
     console.log(
       JSON.stringify({
@@ -151,6 +173,7 @@ export async function benchDatasetLocal(o: LocalDatasetOptions & { json: boolean
         source: r.manifest.source,
         tenant: r.tenant,
         prior_per_dimension: priorPerDim,
+        ece_per_dimension: Object.fromEntries(r.report.dimensions.map((d) => [d.dimension, d.ece])),
         replay: r.replay,
         truths: r.truth.truths,
       }),

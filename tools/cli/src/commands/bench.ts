@@ -21,6 +21,8 @@ const METRICS = [
   'compression_bytes',
   'compression_tokens',
   'retention',
+  'retention_vs_unfiltered',
+  'ece',
   'events_per_s',
   'wall_s',
   'freshness_p50_ms',
@@ -153,12 +155,25 @@ export function aggregate(reports: RunReport[], seeds: number[]) {
   }
   const dims = Object.keys(first.tag_per_dimension);
   out.tag_per_dimension = Object.fromEntries(dims.map((d) => [d, ms((r) => r.tag_per_dimension[d]).mean]));
-  const baseline = (name: 'prior' | 'raw_frequency') => {
+  const baseline = (name: 'prior' | 'raw_frequency' | 'raw_items') => {
     const tag = ms((r) => r.baselines[name]?.tag_avg_at_k);
     const acc = ms((r) => r.baselines[name]?.acc_ex);
-    return { tag_avg_at_k: tag.mean, tag_avg_at_k_std: tag.std, acc_ex: acc.mean, acc_ex_std: acc.std };
+    const perDimension = Object.fromEntries(
+      dims.map((d) => [d, ms((r) => r.baselines[name]?.per_dimension?.[d]).mean]),
+    );
+    return {
+      tag_avg_at_k: tag.mean,
+      tag_avg_at_k_std: tag.std,
+      acc_ex: acc.mean,
+      acc_ex_std: acc.std,
+      per_dimension: perDimension,
+    };
   };
-  out.baselines = { prior: baseline('prior'), raw_frequency: baseline('raw_frequency') };
+  out.baselines = {
+    prior: baseline('prior'),
+    raw_frequency: baseline('raw_frequency'),
+    raw_items: baseline('raw_items'),
+  };
   out.per_seed = reports.map((r) => reportContract(r));
   return out;
 }
@@ -174,11 +189,12 @@ function formatAggregate(a: Record<string, unknown>): string {
     x === null || x === undefined ? '—' : `${x.toFixed(4)} ± ${(s ?? 0).toFixed(4)}`;
   return [
     `Over seeds ${(a.seeds as number[]).join(', ')} (mean ± std):`,
-    `  tag Avg@k           ${f('tag_avg_at_k')}   (paper 0.7325; prior ${g(b.prior?.tag_avg_at_k, b.prior?.tag_avg_at_k_std)}, raw-freq ${g(b.raw_frequency?.tag_avg_at_k, b.raw_frequency?.tag_avg_at_k_std)})`,
+    `  tag Avg@k           ${f('tag_avg_at_k')}   (paper 0.7325; prior ${g(b.prior?.tag_avg_at_k, b.prior?.tag_avg_at_k_std)}, raw-freq ${g(b.raw_frequency?.tag_avg_at_k, b.raw_frequency?.tag_avg_at_k_std)}, raw-items ${g(b.raw_items?.tag_avg_at_k, b.raw_items?.tag_avg_at_k_std)})`,
     `  Acc_Ex              ${f('acc_ex')}   (paper 0.7528; prior ${g(b.prior?.acc_ex, b.prior?.acc_ex_std)}, raw-freq ${g(b.raw_frequency?.acc_ex, b.raw_frequency?.acc_ex_std)})`,
     `  hallucination rate  ${f('hallucination_rate')}`,
     `  compression (bytes) ${f('compression_bytes')}   (paper up to 0.979)`,
-    `  retention           ${f('retention')}`,
+    `  retention           ${f('retention')}   (÷ raw_items; vs unfiltered input ${f('retention_vs_unfiltered')})`,
+    `  ECE (10 bins)       ${f('ece')}`,
     '',
   ].join('\n');
 }

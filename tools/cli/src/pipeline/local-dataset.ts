@@ -15,8 +15,9 @@ import { createLogger } from '@personastream/runtime';
 import { semantizeEvents } from '@personastream/semantizer';
 import { createKafkaStream } from '@personastream/stream';
 import { progressBar, say } from '../progress.js';
-import { loadDataset } from './dataset.js';
+import { type LoadedDataset, loadDataset } from './dataset.js';
 import { type LocalPorts, startLocalStack } from './local.js';
+import { datasetBaselines } from './run-info.js';
 
 export interface LocalDatasetOptions {
   /** Folder of a canonical dataset with truth labels (e.g. `import --format movielens --out DIR`). */
@@ -33,6 +34,8 @@ export interface LocalDatasetOptions {
   logSuffix?: string;
   /** Report wait limit, ms (default 10 min). */
   timeoutMs?: number;
+  /** Service variables for the stack's services (e.g. `CLICKHOUSE_DATABASE`), over the caller's environment. */
+  env?: Readonly<Record<string, string>>;
 }
 
 export interface LocalDatasetResult {
@@ -48,9 +51,8 @@ export interface LocalDatasetResult {
 }
 
 /** Trains the builtin model on a dataset's train split (as `train --dataset` does) into a temp file. */
-async function trainModel(dir: string): Promise<string> {
+async function trainModel(dir: string, ds: LoadedDataset): Promise<string> {
   say(`training the builtin model on the train split of ${dir}…`);
-  const ds = await loadDataset(dir);
   const { windows } = semantizeEvents(ds.events, { tokenizer: 'none' });
   const report = trainFromWindows({ windows, truths: ds.truths, dimensions: ds.dimensions });
   const file = join(await mkdtemp(join(tmpdir(), 'ps-model-')), 'model.json');
@@ -64,7 +66,8 @@ async function trainModel(dir: string): Promise<string> {
  * dataset's model → evaluator) under a fresh tenant and run id; the dataset's truth goes to the truth
  * topic and its events are replayed through ingest (HTTP) or straight to Kafka — both end every
  * partition with an EndOfRun marker for the run, since real datasets carry none — and the evaluator
- * scores the run on the dimensions the dataset labels, beside the `prior` baseline of its train split.
+ * scores the run on the dimensions the dataset labels, beside the `prior` baseline of its train split
+ * and the `raw_items` reference learner (computed here over the dataset's raw events).
  */
 export async function runLocalDatasetPipeline(opts: LocalDatasetOptions): Promise<LocalDatasetResult> {
   const manifest = await readDatasetManifest(opts.dir);
@@ -75,7 +78,11 @@ export async function runLocalDatasetPipeline(opts: LocalDatasetOptions): Promis
       'dataset',
     );
   }
-  const modelPath = opts.modelPath ?? (await trainModel(opts.dir));
+  const ds = await loadDataset(opts.dir);
+  const modelPath = opts.modelPath ?? (await trainModel(opts.dir, ds));
+  // the raw-events reference learner, computed here (the evaluator never sees raw events) and given
+  // to the evaluator as a run fact; the evaluator fits its own prior on the truths it consumes
+  const { raw_items } = datasetBaselines(ds);
   const stamp = Date.now().toString(36);
   const tenant = `ds-${stamp}`;
   const runId = `bench-ds-${stamp}`;
@@ -85,6 +92,7 @@ export async function runLocalDatasetPipeline(opts: LocalDatasetOptions): Promis
     ports: opts.ports,
     isolate: opts.isolate,
     logSuffix: opts.logSuffix,
+    env: opts.env,
   });
   let kafka: ReturnType<typeof createKafkaStream>;
   try {
@@ -107,6 +115,7 @@ export async function runLocalDatasetPipeline(opts: LocalDatasetOptions): Promis
         started_ms: Date.now(),
         labeled_dimensions: manifest.labelledDimensions,
       },
+      ...(raw_items ? { baselines: { raw_items } } : {}),
     });
     const truth = await publishDatasetTruth({
       path: opts.dir,

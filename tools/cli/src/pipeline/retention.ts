@@ -5,10 +5,11 @@ import { semantizeEvents } from '@personastream/semantizer';
 import { type SimulatorConfig, simulateUsers } from '@personastream/simulator';
 
 /**
- * How the "raw input" of HPR-Bench's retention is built: the same sessions, with no de-noising (no
- * payload de-duplication, bot-burst or accidental-click filtering) and no compression of category
- * paths, brands or search terms — everything the raw log says, in the shape the backend reads.
- * Retention = tag score on semantized input / tag score on this raw input, same backend.
+ * How the less-filtered input of `retention_vs_unfiltered` is built: the same sessions, with no
+ * de-noising (no payload de-duplication, bot-burst or accidental-click filtering) and no compression
+ * of category paths, brands or search terms, in the shape the backend reads. retention_vs_unfiltered
+ * = tag score on semantized input / tag score on this input, same backend. (`retention` itself divides
+ * by the `raw_items` reference learner on the raw events: docs/hpr-bench.md.)
  */
 export const RAW_INPUT = {
   payloadDedupMs: 0,
@@ -20,7 +21,7 @@ export const RAW_INPUT = {
   tokenizer: 'none',
 } as const;
 
-/** Mean tag score of the backend on raw input over the scored users (test split unless `scoreAllUsers`). */
+/** Mean tag score of the backend on less-filtered input over the scored users (test split unless `scoreAllUsers`). */
 export function rawInputTagScore(
   sim: SimulatorConfig,
   backend: SyncModelBackend,

@@ -291,18 +291,19 @@ export const DASHBOARD_JS = `(function () {
   function renderDetail(r) {
     var box = document.getElementById('detail');
     box.textContent = '';
-    var b = r.baselines || {}, prior = b.prior || {}, raw = b.raw_frequency || {};
+    var b = r.baselines || {}, prior = b.prior || {}, raw = b.raw_frequency || {}, items = b.raw_items || {};
     box.appendChild(h('h2', { text: 'Run ' + r.run_id }));
     box.appendChild(h('p', { class: 'meta', text: 'tenant ' + r.tenant }));
     box.appendChild(h('p', { class: 'meta', text: r.users + ' users (' + r.test_users + ' scored, ' + r.scored_split + ' split) · ' +
       r.events + ' events · ' + r.updates + ' persona updates · backend ' + r.backend + ' · stack ' + r.stack +
       (r.seed === null ? '' : ' · seed ' + r.seed) + ' · k = ' + r.samples + ' · ' + num(r.events_per_s, 1) + ' events/s over ' + num(r.wall_s, 1) + ' s' }));
     box.appendChild(h('div', { class: 'kpis' }, [
-      kpi('Tag Avg@' + (r.samples || 1), num(r.tag_avg_at_k), [['paper', num(PAPER.tag_avg_at_k, 4)], ['prior', num(prior.tag_avg_at_k)], ['raw freq.', num(raw.tag_avg_at_k)]]),
+      kpi('Tag Avg@' + (r.samples || 1), num(r.tag_avg_at_k), [['paper', num(PAPER.tag_avg_at_k, 4)], ['prior', num(prior.tag_avg_at_k)], ['raw freq.', num(raw.tag_avg_at_k)], ['raw items', num(items.tag_avg_at_k)]]),
       kpi('Acc_Ex (summaries)', num(r.acc_ex), [['paper', num(PAPER.acc_ex, 4)], ['prior', num(prior.acc_ex)], ['raw freq.', num(raw.acc_ex)]]),
       kpi('Compression (bytes)', pct(r.compression_bytes), [['paper', pct(PAPER.compression_bytes)], ['tokens', pct(r.compression_tokens)]]),
       kpi('Hallucination rate', num(r.hallucination_rate), [['calibration ECE', num(r.calibration_ece)]]),
-      kpi('Retention', r.retention === null ? 'n/a' : num(r.retention), [['raw-input score', r.retention === null ? 'not measured' : 'measured']]),
+      kpi('Retention (÷ raw items)', r.retention === null || r.retention === undefined ? 'n/a' : num(r.retention),
+        [['vs unfiltered', r.retention_vs_unfiltered === null || r.retention_vs_unfiltered === undefined ? 'n/a' : num(r.retention_vs_unfiltered)]]),
       kpi('Update latency p50', num(r.latency.p50_ms, 0) + ' ms', [['p99', num(r.latency.p99_ms, 0) + ' ms'], ['n', String(r.latency.count)]]),
       kpi('Freshness p50', r.freshness_p50_ms === null || r.freshness_p50_ms === undefined ? 'n/a' : num(r.freshness_p50_ms, 0) + ' ms',
         [['p99', r.freshness_p99_ms === null || r.freshness_p99_ms === undefined ? 'n/a' : num(r.freshness_p99_ms, 0) + ' ms'], ['event entry → persona', '']]),

@@ -148,9 +148,10 @@ describe('computeBaselines', () => {
       extractor: new DeterministicFactExtractor(),
     });
     // prior: 25-34 ✓, {tech} vs {books} 0 → 0.5 ; Acc_Ex 1/2
-    expect(b.prior).toEqual({ tag_avg_at_k: 0.5, acc_ex: 0.5 });
+    expect(b.prior).toEqual({ tag_avg_at_k: 0.5, acc_ex: 0.5, per_dimension: { age_band: 1, interests: 0 } });
     // raw frequency: 25-34 ✓, {books} ✓ → 1 ; Acc_Ex 2/2
-    expect(b.raw_frequency).toEqual({ tag_avg_at_k: 1, acc_ex: 1 });
+    expect(b.raw_frequency).toEqual({ tag_avg_at_k: 1, acc_ex: 1, per_dimension: { age_band: 1, interests: 1 } });
+    expect(b.raw_items).toBeUndefined(); // no raw event tokens given
     expect(computeBaselines({ truths: truths.slice(2), dims, extractor: new DeterministicFactExtractor() })).toEqual(
       {},
     );

@@ -1,14 +1,17 @@
 /**
- * Baselines reported beside every model (HPR-BENCH.md §3): `prior` and `raw_frequency`. They take
- * plain data (truth label sets, per-user raw category counts) so the evaluator and the CLI can both
- * feed them.
+ * Baselines reported beside every model (HPR-BENCH.md §3, docs/hpr-bench.md): `prior`,
+ * `raw_frequency` and `raw_items` (the reference learner of `raw-items.ts`). They take plain data
+ * (truth label sets, per-user raw category counts, per-user raw event token counts) so the evaluator
+ * and the CLI can both feed them.
  */
 import { dimensionSpec, factPhrases, INTERESTS } from '@personastream/contracts';
 import type { FactExtractor, FactRef } from '../facts.js';
+import { calibrationItems, expectedCalibrationError } from './classification.js';
 import { type LabelSet, labelsFromTags, type ScoringDimension, type TagLike } from './labels.js';
+import { fitRawItems, type RawItemsOptions, rawItemsPrediction } from './raw-items.js';
 import { type MeanStd, mean, meanStd } from './stats.js';
 import { accEx } from './summary.js';
-import { tagScore } from './tags.js';
+import { dimensionScore, tagScore } from './tags.js';
 
 /** The prior: most frequent train value of each single-valued dimension, top values of multi ones. */
 export interface PriorModel {
@@ -176,12 +179,20 @@ export function baselineSummary(labels: LabelSet, dims: readonly ScoringDimensio
 export interface BaselineScore {
   tag_avg_at_k: number;
   acc_ex: number;
+  /**
+   * Mean score per dimension over the users who label it (exact match / Jaccard), as the model's
+   * `tag_per_dimension`; absent when unknown (e.g. stored before it was kept).
+   */
+  per_dimension?: Record<string, number>;
+  /** ECE (10 bins) of the baseline's confidences, for a baseline that reports them (`raw_items`). */
+  ece?: number | null;
 }
 
-/** Baselines of a run (either may be missing when its inputs are unavailable). */
+/** Baselines of a run (each may be missing when its inputs are unavailable). */
 export interface Baselines {
   prior?: BaselineScore;
   raw_frequency?: BaselineScore;
+  raw_items?: BaselineScore;
 }
 
 export interface BaselineUser {
@@ -206,9 +217,20 @@ export function scoreBaseline(
     const a = accEx(keyFacts, extractor.extract(baselineSummary(u.prediction, dims)));
     if (a !== null) acc.push(a);
   }
+  const perDimension: Record<string, number> = {};
+  for (const d of dims) {
+    const scores = users.flatMap((u) => {
+      const s = dimensionScore(u.prediction, u.truth, d);
+      return s === undefined ? [] : [s];
+    });
+    perDimension[d.name] = mean(scores);
+  }
+  const calib = users.flatMap((u) => dims.flatMap((d) => calibrationItems(u.prediction, u.truth, d)));
   return {
     tag_avg_at_k: mean(users.map((u) => tagScore(u.prediction, u.truth, dims))),
     acc_ex: mean(acc),
+    per_dimension: perDimension,
+    ...(calib.length > 0 ? { ece: expectedCalibrationError(calib) } : {}),
   };
 }
 
@@ -233,6 +255,9 @@ export interface ComputeBaselinesInput {
   truths: readonly TruthInput[];
   /** Raw category views per user id; enables `raw_frequency`. */
   categories?: ReadonlyMap<string, readonly CategoryCount[]> | Readonly<Record<string, readonly CategoryCount[]>>;
+  /** Raw event token counts per user id (`RawItemCounts.users`); enables `raw_items`. */
+  rawItems?: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  rawItemsOptions?: RawItemsOptions;
   /** Score every user instead of the test split (as the run accumulator's `scoreAllUsers`). */
   scoreAllUsers?: boolean;
   dims: readonly ScoringDimension[];
@@ -241,8 +266,8 @@ export interface ComputeBaselinesInput {
 }
 
 /**
- * Both baselines of a benchmark instance from plain data: the prior is fitted on the train split and
- * scored (like the model) on the test split, or on every user with `scoreAllUsers`.
+ * The baselines of a benchmark instance from plain data: the prior and `raw_items` are fitted on the
+ * train split and scored (like the model) on the test split, or on every user with `scoreAllUsers`.
  */
 export function computeBaselines(input: ComputeBaselinesInput): Baselines {
   const train = input.truths.filter((t) => t.split === 'train').map((t) => labelsFromTags(t.tags));
@@ -265,6 +290,28 @@ export function computeBaselines(input: ComputeBaselinesInput): Baselines {
         truth: labelsFromTags(t.tags),
         keyFacts: t.keyFacts,
         prediction: rawFrequencyPrediction(prior, get(t.userId), input.rawFrequency),
+      })),
+      input.dims,
+      input.extractor,
+    );
+  }
+  const items = input.rawItems;
+  if (items) {
+    const empty = new Map<string, number>();
+    const byId = (a: TruthInput, b: TruthInput) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0);
+    const model = fitRawItems(
+      input.truths
+        .filter((t) => t.split === 'train')
+        .sort(byId)
+        .map((t) => ({ counts: items.get(t.userId) ?? empty, labels: labelsFromTags(t.tags) })),
+      input.dims,
+      input.rawItemsOptions,
+    );
+    out.raw_items = scoreBaseline(
+      scored.map((t) => ({
+        truth: labelsFromTags(t.tags),
+        keyFacts: t.keyFacts,
+        prediction: rawItemsPrediction(model, items.get(t.userId) ?? empty),
       })),
       input.dims,
       input.extractor,

@@ -20,8 +20,10 @@ export function compression(items: readonly SizePair[]): number | null {
 }
 
 /**
- * Retention = tag score with semantized input / tag score with raw input (same backend). `null` when
- * the raw-input score is unavailable or not positive.
+ * A ratio of tag scores: the model's (semantized input) over a reference's. The report's `retention`
+ * divides by the `raw_items` reference learner's tag score (raw events, same split);
+ * `retention_vs_unfiltered` by the same backend's score on less-filtered semantized input
+ * (docs/hpr-bench.md). `null` when the reference score is unavailable or not positive.
  */
 export function retention(semantizedScore: number, rawScore: number | null | undefined): number | null {
   if (rawScore === null || rawScore === undefined || !(rawScore > 0)) return null;
