@@ -316,7 +316,9 @@ async function purge(state: StackState): Promise<void> {
     });
     if (!res.ok) say(`stack: ClickHouse did not drop ${storage.clickhouseDatabase}: ${await res.text()}`);
   }
-  say(`stack: purged the private topics, consumer groups, Redis keys (${storage.redisRoot}*) and ClickHouse database of ${iso}`);
+  say(
+    `stack: purged the private topics, consumer groups, Redis keys (${storage.redisRoot}*) and ClickHouse database of ${iso}`,
+  );
 }
 
 /** True when `pid` runs `services/<service>/dist/main.js` (a pid file's process, not a reused pid). */
