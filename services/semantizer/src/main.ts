@@ -7,8 +7,10 @@ import { createSemantizerService } from './service.js';
 
 async function main(): Promise<void> {
   let env: ReturnType<typeof loadEnv>;
+  let config: ReturnType<typeof configFromEnv>;
   try {
     env = loadEnv();
+    config = configFromEnv(env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -18,7 +20,6 @@ async function main(): Promise<void> {
   }
   const logger = createLogger('semantizer', env.LOG_LEVEL);
   const registry = createRegistry('semantizer');
-  const config = configFromEnv(env);
   const stream = createKafkaStream({ brokers: env.KAFKA_BROKERS, clientId: 'semantizer' }, { logger, registry });
   const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 5, enableOfflineQueue: true });
   redis.on('error', (err) => logger.warn({ err }, 'redis error'));

@@ -87,6 +87,11 @@ export function createSemantizerMetrics(registry: Registry) {
     help: 'Dropped events that belong to no window (a user with nothing but noise)',
     registers: [registry],
   });
+  const unmapped = new Counter({
+    name: 'semantizer_unmapped_events_total',
+    help: 'Engaged events of final windows whose category path (and product title) matched no taxonomy term (SemantizedWindow.unmapped)',
+    registers: [registry],
+  });
   const stateUsers = new Gauge({
     name: 'semantizer_state_users',
     help: 'Users with state in memory on the partitions this instance holds (all runs)',
@@ -114,13 +119,15 @@ export function createSemantizerMetrics(registry: Registry) {
           | 'idleClosed'
           | 'evicted'
           | 'revived'
-          | 'orphanEvents',
+          | 'orphanEvents'
+          | 'unmapped',
       ) => s[k] - (prev?.[k] ?? 0);
       early.inc(d('early'));
       idleClosed.inc(d('idleClosed'));
       evicted.inc(d('evicted'));
       revived.inc(d('revived'));
       orphans.inc(d('orphanEvents'));
+      unmapped.inc(d('unmapped'));
       events.inc(d('events'));
       late.inc(d('late'));
       windows.inc(d('windows'));

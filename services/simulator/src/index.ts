@@ -37,6 +37,7 @@ export {
   userRecords,
 } from './core/run.js';
 export { BANDS, type BandCheck, checkBands, LIFE_EVENT_BAND, type SimStats, simulationStats } from './core/stats.js';
+export { GENERAL_TOPS, LEAVES, type LeafSpec, topOfInterest } from './core/taxonomy.js';
 export { groundTruth, keyFacts, referenceSummary, truthTags } from './core/truth.js';
 export type { Persona } from './core/types.js';
 export { SIMULATOR_SOURCE, writeSimulatedDataset } from './dataset.js';

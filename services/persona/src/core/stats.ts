@@ -1,4 +1,7 @@
-import type { SemantizedWindow } from '@personastream/contracts';
+import { INTERESTS, type SemantizedWindow } from '@personastream/contracts';
+
+/** Interest names a window may count (others are ignored: the map stays bounded by the schema). */
+const INTEREST_SET: ReadonlySet<string> = new Set(INTERESTS);
 
 /**
  * Decayed sufficient statistics of one user's behaviour: everything a model needs, folded window by
@@ -70,6 +73,14 @@ export interface FeatureStats {
    */
   signals?: Record<string, number>;
   signalWindows?: Record<string, number>;
+  /**
+   * Events per interest by the semantizer's taxonomy mapper (`SemantizedWindow.interests`), long-term
+   * and recent (decayed like the category counts), and engaged events whose category the mapper did
+   * not recognize (`SemantizedWindow.unmapped`). Absent in statistics stored before interests existed.
+   */
+  interests?: Record<string, number>;
+  recentInterests?: Record<string, number>;
+  unmapped?: number;
 }
 
 export interface CategoryStats {
@@ -148,6 +159,9 @@ export function emptyStats(opts: StatsOptions = {}): FeatureStats {
     lastWindows: [],
     signals: {},
     signalWindows: {},
+    interests: {},
+    recentInterests: {},
+    unmapped: 0,
   };
 }
 
@@ -253,6 +267,9 @@ export function cloneStats(s: FeatureStats): FeatureStats {
     lastWindows: s.lastWindows.slice(),
     signals: { ...s.signals },
     signalWindows: { ...s.signalWindows },
+    interests: { ...s.interests },
+    recentInterests: { ...s.recentInterests },
+    unmapped: s.unmapped ?? 0,
   };
 }
 
@@ -282,6 +299,7 @@ export function updateStats(s: FeatureStats, w: SemantizedWindow): FeatureStats 
     scaleMap(s.recentDevices, f);
     for (let h = 0; h < 24; h++) s.recentHours[h] = (s.recentHours[h] ?? 0) * f;
     for (const k in s.cats) (s.cats[k] as CategoryStats).r *= f;
+    if (s.recentInterests) scaleMap(s.recentInterests, f);
     s.refMs = t;
   } else if (t < s.refMs) {
     rw = 2 ** (-(s.refMs - t) / DAY_MS / H);
@@ -389,6 +407,15 @@ export function updateStats(s: FeatureStats, w: SemantizedWindow): FeatureStats 
     add(s.signals, name, n);
     add(s.signalWindows, name, 1);
   }
+  for (const name in w.interests) {
+    const n = w.interests[name] as number;
+    if (n <= 0 || !INTEREST_SET.has(name)) continue;
+    if (!s.interests) s.interests = {};
+    if (!s.recentInterests) s.recentInterests = {};
+    add(s.interests, name, n);
+    add(s.recentInterests, name, rw * n);
+  }
+  if (w.unmapped > 0) s.unmapped = (s.unmapped ?? 0) + w.unmapped;
   if (t >= s.refMs || s.lastWindows.length < LAST_WINDOWS) pushBounded(s.lastWindows, w.windowId, LAST_WINDOWS);
   return s;
 }

@@ -2,9 +2,18 @@ import { toBinary } from '@bufbuild/protobuf';
 import { type ActionCount, EventType, type SemantizedWindow, SemantizedWindowSchema } from '@personastream/contracts';
 import { detectNotable, engagedByTop, type UserHistory, updateHistory } from './history.js';
 import { normalizeQuery, type Vocabulary } from './intents.js';
-import { ACTION_NAMES, ACTION_ORDER, funnelStep, type PathCache, PRICED_TYPE, SIGNALS } from './mapping.js';
+import {
+  ACTION_NAMES,
+  ACTION_ORDER,
+  ENGAGED_TYPE,
+  funnelStep,
+  type PathCache,
+  PRICED_TYPE,
+  SIGNALS,
+} from './mapping.js';
 import { type PriceBook, tierOf } from './prices.js';
 import { RENDER_VERSION, renderText } from './render.js';
+import { HAS_CATEGORY, INTEREST_BITS, INTEREST_NAMES, RECOGNIZED } from './taxonomy.js';
 import type { TokenCounter } from './tokens.js';
 import type { CoreConfig, DropTally, Ev } from './types.js';
 import { windowId } from './window-id.js';
@@ -80,6 +89,9 @@ export function buildWindow(
   // a path, and the category is a function of the path's content (the same array is never mutated).
   let catPath: readonly string[] | undefined;
   let catSlot = -1;
+  // Events per interest (taxonomy masks), created at the first mapped event; engaged events the mapper did not recognize.
+  let interestCounts: number[] | undefined;
+  let unmapped = 0;
   const tierStats = new PathStats(state.prices, startMs);
 
   for (let i = 0; i < all.length; i++) {
@@ -101,6 +113,20 @@ export function buildWindow(
         catSlot = actions.slot(state.paths.category(e.c, cfg.categoryDepth));
       }
       actions.add(catSlot, e.y);
+    }
+    const m = e.m;
+    if (m > 0 && (ENGAGED_TYPE[e.y] === 1 || e.y === EventType.SEARCH)) {
+      if ((m & RECOGNIZED) === 0) {
+        if ((m & HAS_CATEGORY) !== 0) unmapped++;
+      } else {
+        let bits = m & INTEREST_BITS;
+        if (bits !== 0) {
+          interestCounts ??= new Array<number>(INTEREST_NAMES.length).fill(0);
+          for (let k = 0; bits !== 0; k++, bits >>>= 1) {
+            if ((bits & 1) !== 0) interestCounts[k] = (interestCounts[k] as number) + 1;
+          }
+        }
+      }
     }
     if (e.b !== '') brands.add(e.b);
     if (e.p > 0 && PRICED_TYPE[e.y] === 1) tiers.add(tierOf(tierStats.of(e.c), e.p));
@@ -155,6 +181,8 @@ export function buildWindow(
     compression: undefined,
     provisional: false,
     revision: 0,
+    interests: interestCounts === undefined ? {} : interestRecord(interestCounts),
+    unmapped,
   };
   w.text = renderText(w);
   // Semantized bytes/tokens: the UTF-8 text the model receives (see README, "Compression").
@@ -170,6 +198,16 @@ export function buildWindow(
   // Fold the window into the user's history that later windows are compared against.
   updateHistory(state.history, all, engaged);
   return { window: w, binaryBytes: cfg.measureBinary ? binaryBytes(w) : 0 };
+}
+
+/** Non-zero interest counts by name, in schema order (deterministic key order). */
+function interestRecord(counts: readonly number[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (let k = 0; k < counts.length; k++) {
+    const n = counts[k] as number;
+    if (n > 0) out[INTEREST_NAMES[k] as string] = n;
+  }
+  return out;
 }
 
 /** Counts of each behaviour signal over a window's events, in `SIGNALS` order (deterministic key order). */

@@ -1,14 +1,21 @@
-import { type BehaviorEvent, isLiveRun, parseUserKey, type SemantizedWindow } from '@personastream/contracts';
+import {
+  type BehaviorEvent,
+  EventType,
+  isLiveRun,
+  parseUserKey,
+  type SemantizedWindow,
+} from '@personastream/contracts';
 import { CRAWLER_UA } from '../steps/bot-filter.js';
 import { buildWindow, compareEv } from './aggregate.js';
 import { type Cleaner, createCleaner } from './clean.js';
 import { emptyHistory, type UserHistory } from './history.js';
 import { Vocabulary } from './intents.js';
-import { PathCache, PRICED_TYPE, signalBits } from './mapping.js';
+import { ENGAGED_TYPE, PathCache, PRICED_TYPE, signalBits } from './mapping.js';
 import { NO_PATH, PathTable } from './path-table.js';
 import { type Bucket, DAY_MS, PriceBook } from './prices.js';
 import { RawSizer } from './raw-size.js';
 import { RunTable } from './run-table.js';
+import { TaxonomyMapper } from './taxonomy.js';
 import type { TokenCounter } from './tokens.js';
 import {
   addDrop,
@@ -65,6 +72,8 @@ export interface CoreStats {
   semantizedTokens: number;
   /** Bytes of the windows' binary encoding without `text` and `compression` (only with `measureBinary`). */
   binaryBytes: number;
+  /** Engaged events of final windows whose category path (and title) the taxonomy mapper did not recognize. */
+  unmapped: number;
   /** Early windows (previews of live sessions in progress); not in `windows` nor in the byte counts. */
   early: number;
   /** Live users whose windows closed because they went quiet (processing time). */
@@ -88,6 +97,7 @@ export function emptyStats(): CoreStats {
     semantizedBytes: 0,
     semantizedTokens: 0,
     binaryBytes: 0,
+    unmapped: 0,
     early: 0,
     idleClosed: 0,
     evicted: 0,
@@ -206,6 +216,8 @@ export class PartitionEngine {
   /** The user last added to `changed` (skips re-adding per event; cleared with `changed`). */
   private lastChanged: UserState | undefined;
   private readonly pathTable: PathTable;
+  /** The open taxonomy mapper (per tenant; caches shared with the other engines). */
+  private readonly taxonomy: TaxonomyMapper;
   /** Raw bytes/tokens of each event's canonical JSON line (caches shared with the other engines). */
   private readonly sizer: RawSizer;
   /** Processing time of the partition: the newest tick's time (−∞ before the first). */
@@ -224,11 +236,16 @@ export class PartitionEngine {
     private readonly stats: CoreStats,
     private readonly tokens: TokenCounter | undefined,
     /** Caches shared by the engines of one semantizer (one thread): each value is measured once. */
-    shared: { sizer: RawSizer; paths: PathTable } = { sizer: new RawSizer(tokens), paths: new PathTable() },
+    shared: { sizer: RawSizer; paths: PathTable; taxonomy: TaxonomyMapper } = {
+      sizer: new RawSizer(tokens),
+      paths: new PathTable(),
+      taxonomy: new TaxonomyMapper(cfg.taxonomy),
+    },
   ) {
     this.cleaner = createCleaner(cfg);
     this.sizer = shared.sizer;
     this.pathTable = shared.paths;
+    this.taxonomy = shared.taxonomy;
     this.lookahead = Math.max(this.cleaner.lookaheadMs, cfg.payloadDedupMs);
   }
 
@@ -328,6 +345,7 @@ export class PartitionEngine {
       s: signalBits(event.type, event.properties),
       en: receivedMs > 0 ? receivedMs : 0,
       sh: 0,
+      m: eventMask(this.taxonomy, event.tenant, event.type, c, item?.title ?? '', event.query),
     };
   }
 
@@ -783,6 +801,7 @@ export class PartitionEngine {
       s.semantizedTokens += c.semantizedTokens;
     }
     s.binaryBytes += built.binaryBytes;
+    s.unmapped += window.unmapped;
     return { key, runId: run.runId, window, entryMs: times.newest, firstEntryMs: times.firstUnshown() };
   }
 
@@ -917,9 +936,15 @@ export class PartitionEngine {
 
   /** Restored events share the interned path arrays, as freshly ingested ones do. */
   private internPaths(u: UserState): UserState {
-    for (const e of u.buf) e.c = this.pathTable.intern(e.c);
-    for (const e of u.late) e.c = this.pathTable.intern(e.c);
+    for (const e of u.buf) this.restoreEv(e, u.tenant);
+    for (const e of u.late) this.restoreEv(e, u.tenant);
     return u;
+  }
+
+  /** A restored event shares the interned path; one checkpointed without a taxonomy mask is mapped again (its title is not kept). */
+  private restoreEv(e: Ev, tenant: string): void {
+    e.c = this.pathTable.intern(e.c);
+    if (e.m < 0) e.m = eventMask(this.taxonomy, tenant, e.y, e.c, '', e.q);
   }
 
   private serializeMeta(): string {
@@ -1129,4 +1154,17 @@ function insertSorted(buf: Ev[], ev: Ev): number {
   if (i === buf.length) buf.push(ev);
   else buf.splice(i, 0, ev);
   return i;
+}
+
+/** The taxonomy mask of an event that windows count (engaged events and searches); 0 for the rest (never looked at). */
+function eventMask(
+  taxonomy: TaxonomyMapper,
+  tenant: string,
+  type: number,
+  path: readonly string[],
+  title: string,
+  query: string,
+): number {
+  if (ENGAGED_TYPE[type] !== 1 && type !== EventType.SEARCH) return 0;
+  return taxonomy.of(tenant).event(type, path, title, query);
 }

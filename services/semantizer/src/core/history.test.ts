@@ -126,6 +126,7 @@ function ev(r: () => number, t: number, cats: readonly string[]): Ev {
     s: 0,
     en: 0,
     sh: 0,
+    m: 0,
   };
 }
 

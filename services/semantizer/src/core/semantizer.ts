@@ -3,6 +3,7 @@ import { createValidateStep } from '../steps/validate.js';
 import { type ClosedWindow, type CoreStats, emptyStats, type IngestOutcome, PartitionEngine } from './engine.js';
 import { PathTable } from './path-table.js';
 import { RawSizer } from './raw-size.js';
+import { TaxonomyMapper } from './taxonomy.js';
 import { TokenCounter } from './tokens.js';
 import { type CoreConfig, defaultCoreConfig } from './types.js';
 
@@ -17,12 +18,16 @@ export class Semantizer {
   readonly tokens: TokenCounter | undefined;
   private readonly engines = new Map<number, PartitionEngine>();
   /** Raw-size caches and interned category paths, shared by this semantizer's engines. */
-  private readonly shared: { sizer: RawSizer; paths: PathTable };
+  private readonly shared: { sizer: RawSizer; paths: PathTable; taxonomy: TaxonomyMapper };
 
   constructor(config: Partial<CoreConfig> = {}) {
     this.config = { ...defaultCoreConfig, ...config };
     this.tokens = this.config.tokenizer === 'none' ? undefined : new TokenCounter(this.config.tokenizer);
-    this.shared = { sizer: new RawSizer(this.tokens), paths: new PathTable() };
+    this.shared = {
+      sizer: new RawSizer(this.tokens),
+      paths: new PathTable(),
+      taxonomy: new TaxonomyMapper(this.config.taxonomy),
+    };
   }
 
   /** The engine of a partition (created empty when missing). */

@@ -1,3 +1,4 @@
+import type { TaxonomyExtras } from './taxonomy.js';
 import type { TokenizerName } from './tokens.js';
 
 /** What a cleaning step returns for one input: keep it (maybe transformed), drop it, or send it to the DLQ. */
@@ -65,6 +66,13 @@ export interface Ev {
    * later windows leave it out of their first-entry time (freshness counts each event once).
    */
   sh: number;
+  /**
+   * Interest mask of the event by the open taxonomy mapper (`TenantMapper.event`: interest bits,
+   * `RECOGNIZED`, `HAS_CATEGORY`); computed once when the event enters (its product title is not
+   * kept). −1 for events restored from a checkpoint written before masks existed, until the engine
+   * maps them again from their path and query.
+   */
+  m: number;
 }
 
 export type PackedEv = [
@@ -86,6 +94,7 @@ export type PackedEv = [
   number,
   number,
   number,
+  number?,
   number?,
   number?,
   number?,
@@ -114,6 +123,7 @@ export function packEv(e: Ev): PackedEv {
     e.s,
     e.en,
     e.sh,
+    e.m,
   ];
 }
 
@@ -143,6 +153,8 @@ export function unpackEv(p: PackedEv): Ev {
     en: p[19] ?? 0,
     // Nor, before early windows existed, a 21st: not shown yet.
     sh: p[20] ?? 0,
+    // Nor, before taxonomy masks existed, a 22nd: mapped again on restore (`PartitionEngine`).
+    m: p[21] ?? -1,
   };
 }
 
@@ -178,6 +190,8 @@ export interface CoreConfig {
   tokenizer: TokenizerName | 'none';
   /** Also measure each window's binary size without text/compression (`CoreStats.binaryBytes`; costs an encode). */
   measureBinary: boolean;
+  /** Extra taxonomy terms per tenant (`SEMANTIZER_TAXONOMY_FILE`), on top of the built-in vocabulary. */
+  taxonomy: TaxonomyExtras;
 }
 
 export const defaultCoreConfig: CoreConfig = {
@@ -195,6 +209,7 @@ export const defaultCoreConfig: CoreConfig = {
   maxIntents: 6,
   tokenizer: 'cl100k_base',
   measureBinary: false,
+  taxonomy: {},
 };
 
 /** Counts by drop reason plus the raw size of the dropped events. */

@@ -227,4 +227,6 @@ function writeWindow(out: Writer, w: SemantizedWindow): void {
     out.uint32(1);
   }
   u32(out, 27, w.revision);
+  stringMap(out, 28, w.interests);
+  u32(out, 29, w.unmapped);
 }

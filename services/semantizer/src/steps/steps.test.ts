@@ -39,6 +39,7 @@ function e(id: string, t: number, over: Partial<Ev> = {}): Ev {
     s: 0,
     en: 0,
     sh: 0,
+    m: 0,
     ...over,
   };
 }

@@ -13,6 +13,7 @@ import { type CategoryStats, categoryOnsetMs, type FeatureStats } from '../stats
 import { writeSummary } from '../summary.js';
 import { featureCategory, writeFeatures } from './features.js';
 import { CompiledModel, type ModelWeights, type MultiDimModel, type SparseFeatures } from './model.js';
+import { type Reliability, reliability, shrinkInPlace } from './reliability.js';
 
 /** A feature name taken apart once per model: its category (if any), prefix and key. */
 interface FeatureRef {
@@ -96,6 +97,12 @@ function evidenceFor(feature: FeatureRef, s: FeatureStats): Evidence | undefined
       return make(`brand repeats ${s.brandRepeats} of ${s.brandMentions} mentions`, s.brandRepeats);
     case 'notable':
       return make(`notable ${key} x${s.notable[key] ?? 0}`, s.notable[key] ?? 0);
+    case 'int':
+    case 'intR':
+    case 'intRate': {
+      const n = s.interests?.[key] ?? 0;
+      return make(`${key}: ${Math.round(n)} events by category, product and search terms`, n);
+    }
     default:
       return make(
         `${s.windows} windows, ${s.events} events over ${Math.round((s.lastMs - s.firstMs) / 86_400_000)} days`,
@@ -143,6 +150,8 @@ function evidenceList(js: readonly number[], refs: readonly FeatureRef[], s: Fea
 export interface BuiltinOptions {
   /** Override of the model's summary threshold. */
   summaryThreshold?: number;
+  /** false: confidences are the model's calibrated probabilities, never shrunk (`reliability.ts`). Default true. */
+  shrink?: boolean;
 }
 
 /**
@@ -174,14 +183,22 @@ export class BuiltinBackend implements SyncModelBackend, ModelBackend {
     const sink = this.model.sparseBuilder();
     writeFeatures(stats, sink);
     const x = sink.done();
+    const alpha = this.opts.shrink === false ? 1 : this.reliability(stats).alpha;
     const evidenceCache: EvidenceCache = new Map();
     const tags: Tag[] = [];
     for (const d of dims) {
-      if (d.multiValued) this.multiTags(d, x, stats, tags, evidenceCache);
-      else this.singleTag(d, x, stats, tags, evidenceCache);
+      if (d.multiValued) this.multiTags(d, x, stats, alpha, tags, evidenceCache);
+      else this.singleTag(d, x, stats, alpha, tags, evidenceCache);
     }
     return tags;
   }
+
+  /** How far this model's probabilities hold for the user (`reliability.ts`): history length, unmapped and foreign categories. */
+  reliability(stats: FeatureStats): Reliability {
+    return reliability(stats, this.knowsCategory);
+  }
+
+  private readonly knowsCategory = (top: string): boolean => this.model.knows('cat', top);
 
   predictSync(stats: FeatureStats, ctx: PredictContext): Prediction {
     const tags = this.predictTags(stats, ctx.enabledDimensions);
@@ -208,7 +225,14 @@ export class BuiltinBackend implements SyncModelBackend, ModelBackend {
     return { tags, samples, summary, model: this.name };
   }
 
-  private singleTag(d: DimensionSpec, x: SparseFeatures, s: FeatureStats, out: Tag[], cache: EvidenceCache): void {
+  private singleTag(
+    d: DimensionSpec,
+    x: SparseFeatures,
+    s: FeatureStats,
+    alpha: number,
+    out: Tag[],
+    cache: EvidenceCache,
+  ): void {
     const m = this.weights.single[d.name];
     const p = this.model.single(d.name, x);
     if (!m || !p) return;
@@ -216,15 +240,27 @@ export class BuiltinBackend implements SyncModelBackend, ModelBackend {
     for (let c = 1; c < p.length; c++) if ((p[c] as number) > (p[best] as number)) best = c;
     const value = m.classes[best];
     if (value === undefined) return;
+    // The model's value, with its confidence shrunk toward the class prior (`reliability.ts`).
+    shrinkInPlace(p, alpha, m.prior, 1 / p.length);
     const contrib = this.featuresOf(d.name, best, x);
     out.push(tag(d.name, value, round4(p[best] as number), evidenceList(contrib, this.refs, s, cache)));
   }
 
-  private multiTags(d: DimensionSpec, x: SparseFeatures, s: FeatureStats, out: Tag[], cache: EvidenceCache): void {
+  private multiTags(
+    d: DimensionSpec,
+    x: SparseFeatures,
+    s: FeatureStats,
+    alpha: number,
+    out: Tag[],
+    cache: EvidenceCache,
+  ): void {
     const m = this.weights.multi[d.name];
     const p = this.model.multi(d.name, x);
     if (!m || !p) return;
-    for (const i of chosenLabels(p, m)) {
+    // The model's labels, with their confidences shrunk toward the label priors (`reliability.ts`).
+    const chosen = chosenLabels(p, m);
+    shrinkInPlace(p, alpha, m.prior, (m.min + m.max) / 2 / Math.max(1, p.length));
+    for (const i of chosen) {
       const contrib = this.featuresOf(d.name, i, x);
       const t = tag(d.name, m.labels[i] as string, round4(p[i] as number), evidenceList(contrib, this.refs, s, cache));
       if (d.name === 'life_events') t.sinceMs = this.sinceOf(d.name, i, x, s);

@@ -75,3 +75,36 @@ describe('behaviour signal features', () => {
     expect(f.get('peak_windows_per_week') as number).toBeGreaterThan(f.get('windows_per_week') as number);
   });
 });
+
+describe('interest features (the semantizer’s taxonomy)', () => {
+  const w = (i: number, interests: Record<string, number>, unmapped = 0) =>
+    create(SemantizedWindowSchema, { ...window(i, {}), interests, unmapped });
+
+  it('accumulate long-term and decayed counts like the categories, ignore names outside the schema, count unmapped', () => {
+    const s = statsOf([w(0, { tech: 4, music: 2 }, 1), w(14, { tech: 2, 'not-an-interest': 9 }, 2)]);
+    expect(s.interests).toEqual({ tech: 6, music: 2 });
+    // 14 days later with a 14-day half-life: the first window's counts weigh ½.
+    expect(s.recentInterests?.tech).toBeCloseTo(4 / 2 + 2, 10);
+    expect(s.recentInterests?.music).toBeCloseTo(1, 10);
+    expect(s.unmapped).toBe(3);
+    const f = extractFeatures(s);
+    expect(f.get('int:tech')).toBeCloseTo(6 / 8, 10);
+    expect(f.get('int:music')).toBeCloseTo(2 / 8, 10);
+    expect(f.get('intR:tech')).toBeCloseTo(4 / 5, 10);
+    expect(f.get('intRate:tech')).toBeCloseTo(Math.log1p(6 / 2), 10);
+    expect(f.has('int:not-an-interest')).toBe(false);
+    const copy = cloneStats(s);
+    copy.interests = { ...copy.interests, tech: 0 };
+    expect(s.interests?.tech).toBe(6);
+  });
+
+  it('statistics stored before interests existed still give features (none from interests)', () => {
+    const s = statsOf([window(0, {})]) as Partial<FeatureStats>;
+    delete s.interests;
+    delete s.recentInterests;
+    delete s.unmapped;
+    const f = extractFeatures(s as FeatureStats);
+    expect([...f.keys()].some((k) => k.startsWith('int:'))).toBe(false);
+    expect(f.get('log_windows')).toBeCloseTo(Math.log(2), 10);
+  });
+});

@@ -292,6 +292,25 @@ export function writeFeatures(s: FeatureStats, f: FeatureSink): void {
   const dropped = keyed(f, 'dropped');
   for (const k in s.dropped) dropped(k, Math.log1p((s.dropped[k] as number) / s.windows));
   signalFeatures(s, f, { views, purchases, searches });
+  interestFeatures(s, f);
+}
+
+/**
+ * Interests by the semantizer's taxonomy mapper: long-term shares (`int:`), recent shares (`intR:`)
+ * and events per window (`intRate:`). They name the schema's interests, not the platform's category
+ * names, so they mean the same on any catalogue (the `cat:` features only know the categories the
+ * model was trained on).
+ */
+function interestFeatures(s: FeatureStats, f: FeatureSink): void {
+  const ints = s.interests;
+  if (!ints) return;
+  shares(f, 'int', ints);
+  if (s.recentInterests) shares(f, 'intR', s.recentInterests);
+  const rate = keyed(f, 'intRate');
+  for (const k in ints) {
+    const n = ints[k] as number;
+    if (n > 0) rate(k, Math.log1p(n / s.windows));
+  }
 }
 
 /**

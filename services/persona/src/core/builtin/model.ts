@@ -9,6 +9,8 @@ export interface SingleDimModel {
   temperature: number;
   /** L2 strength chosen on the held-out part (informational). */
   lambda?: number;
+  /** Class frequencies of the training users (what confidences shrink toward, `reliability.ts`). */
+  prior?: number[];
 }
 
 /** Independent sigmoids of one multi-valued dimension. `w` is labels × (features + 1). */
@@ -21,6 +23,8 @@ export interface MultiDimModel {
   min: number;
   max: number;
   lambda?: number;
+  /** Label frequencies of the training users (what confidences shrink toward, `reliability.ts`). */
+  prior?: number[];
 }
 
 /** How a life event's `since_ms` is estimated from its driving category. */
@@ -403,6 +407,11 @@ export class CompiledModel {
       if (v > 0) out.set(cat, (out.get(cat) ?? 0) + v);
     }
     return out;
+  }
+
+  /** True when the model has a feature `prefix:key` (e.g. a category it was trained on). */
+  knows(prefix: string, key: string): boolean {
+    return this.byPrefix.get(prefix)?.has(key) ?? false;
   }
 
   featureName(j: number): string {

@@ -184,6 +184,13 @@ function meanJaccard(
 
 const flat = (w: Float64Array) => Array.from(w, (v) => roundSig(v));
 
+/** Class frequencies of labels 0..k−1 (the prior confidences shrink toward). */
+function frequencies(y: Int32Array, k: number): number[] {
+  const n = new Array<number>(k).fill(0);
+  for (const c of y) n[c] = (n[c] as number) + 1;
+  return n.map((v) => roundSig(v / Math.max(1, y.length), 4));
+}
+
 /** A fact a held-out summary could state: its dimension, the model's confidence, and whether it is true. */
 export interface SummaryFact {
   dim: string;
@@ -344,7 +351,8 @@ export function trainBuiltinModel(examples: readonly TrainingExample[], opts: Tr
       }
     }
     if (!best) continue;
-    holdWeights.single[d.name] = { classes, w: flat(best.w), temperature: best.T };
+    const prior = frequencies(Int32Array.from(rows, label), k);
+    holdWeights.single[d.name] = { classes, w: flat(best.w), temperature: best.T, prior };
     // Refit on every training user, warm-started from the held-out winner.
     const wAll = fitLinear(
       subset(prep.data, rows),
@@ -353,7 +361,7 @@ export function trainBuiltinModel(examples: readonly TrainingExample[], opts: Tr
       Int32Array.from(rows, label),
       fitOpts(best.lambda, best.w),
     );
-    single[d.name] = { classes, w: flat(wAll), temperature: best.T, lambda: best.lambda };
+    single[d.name] = { classes, w: flat(wAll), temperature: best.T, lambda: best.lambda, prior };
     log(`${d.name}: held-out accuracy ${best.acc.toFixed(3)} (λ=${best.lambda}, T=${best.T})`);
   }
 
@@ -398,6 +406,12 @@ export function trainBuiltinModel(examples: readonly TrainingExample[], opts: Tr
       if (!best || bestScore > best.score + 1e-9) best = { lambda, score: bestScore, w, T, threshold: bestThr };
     }
     if (!best) continue;
+    const yAll = targets(allRows);
+    const prior = labels.map((_, c) => {
+      let n = 0;
+      for (let r = 0; r < allRows.length; r++) n += yAll[r * k + c] as number;
+      return roundSig(n / Math.max(1, allRows.length), 4);
+    });
     holdWeights.multi[d.name] = {
       labels,
       w: flat(best.w),
@@ -405,8 +419,9 @@ export function trainBuiltinModel(examples: readonly TrainingExample[], opts: Tr
       threshold: best.threshold,
       min,
       max,
+      prior,
     };
-    const wAll = fitLinear(subset(prep.data, allRows), k, 'sigmoid', targets(allRows), fitOpts(best.lambda, best.w));
+    const wAll = fitLinear(subset(prep.data, allRows), k, 'sigmoid', yAll, fitOpts(best.lambda, best.w));
     multi[d.name] = {
       labels,
       w: flat(wAll),
@@ -415,6 +430,7 @@ export function trainBuiltinModel(examples: readonly TrainingExample[], opts: Tr
       min,
       max,
       lambda: best.lambda,
+      prior,
     };
     log(`${d.name}: held-out Jaccard ${best.score.toFixed(3)} (λ=${best.lambda}, T=${best.T}, thr=${best.threshold})`);
   }
