@@ -28,16 +28,29 @@ export function normalizeQuery(query: string): readonly string[] {
 
 function normalizeUncached(query: string): string[] {
   const terms: string[] = [];
-  const cleaned = query
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}]+/gu, ' ');
-  for (const t of cleaned.split(' ')) {
+  for (const t of splitWords(query)) {
     if (t.length < 2 || STOP_WORDS.has(t)) continue;
     terms.push(t);
   }
   return terms;
+}
+
+/** Any character beyond printable ASCII (only then are accents stripped: the NFKD pass costs). */
+const NON_ASCII = /[^\x20-\x7e\t\n\r]/;
+const MARKS = /[\u0300-\u036f]/g;
+const NOT_WORD = /[^\p{L}\p{N}]+/u;
+
+/**
+ * The words of a text: lower-cased, accents stripped, split on anything but letters and digits (of
+ * any script), empty pieces left out. The one tokenizer of search terms and the taxonomy mapper;
+ * each drops its own stop words.
+ */
+export function splitWords(text: string): string[] {
+  let s = text.toLowerCase();
+  if (NON_ASCII.test(s)) s = s.normalize('NFKD').replace(MARKS, '');
+  const out: string[] = [];
+  for (const w of s.split(NOT_WORD)) if (w !== '') out.push(w);
+  return out;
 }
 
 /**

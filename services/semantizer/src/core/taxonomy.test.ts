@@ -170,6 +170,13 @@ describe('per-tenant terms', () => {
     expect(interestsOf(m.of('other').text('Headphones'))).toEqual(['tech', 'music']);
     expect(interestsOf(new TaxonomyMapper({ acme: { vinyl: [] } }).of('acme').text('vinyl'))).toEqual([]);
   });
+
+  it('match words of any script, as search terms are tokenized', () => {
+    const m = new TaxonomyMapper({ shop: { наушники: ['music'], 'беговые кроссовки': ['sports'] } }).of('shop');
+    expect(interestsOf(m.path(['Электроника', 'Наушники']))).toEqual(['music']);
+    expect(interestsOf(m.text('Беговые кроссовки Nike'))).toEqual(['sports']);
+    expect(normalizeWords('Наушники Sony — «шумоподавление»')).toEqual(['наушники', 'sony', 'шумоподавление']);
+  });
 });
 
 function ev(over: Partial<{ type: EventType; path: string[]; title: string; query: string; t: number; id: string }>) {

@@ -1,4 +1,5 @@
 import { EventType, INTERESTS } from '@personastream/contracts';
+import { splitWords } from './intents.js';
 import { VOCAB } from './taxonomy-vocab.js';
 
 /**
@@ -7,8 +8,8 @@ import { VOCAB } from './taxonomy-vocab.js';
  * terms (`SEMANTIZER_TAXONOMY_FILE`). Pure and deterministic; results are cached per distinct path
  * (by the interned array) and per distinct text.
  *
- * - **Words.** Text is lower-cased, accents removed, `'s` dropped, split on anything but letters and
- *   digits, stop words ("and", "for", "with", …) removed, and each word reduced to a singular form
+ * - **Words.** `'s` and apostrophes dropped, then the search terms' tokenizer (`splitWords`:
+ *   lower-cased, accents removed, split on anything but letters and digits of any script), stop words ("and", "for", "with", …) removed, and each word reduced to a singular form
  *   by a few suffix rules (`singular`). Vocabulary terms go through the same function, so "Headphones",
  *   "headphone" and "HEADPHONES" are one term.
  * - **Terms in a text.** Greedy longest match from the left over phrases of up to `MAX_PHRASE` words:
@@ -156,24 +157,18 @@ export function singular(w: string): string {
   return w.slice(0, -1);
 }
 
-/** Any character beyond ASCII (then accents are stripped). */
-const NON_ASCII = /[^\x20-\x7e\t\n\r]/;
-const MARKS = /[\u0300-\u036f]/g;
-const POSSESSIVE = /['’]s\b/g;
+const POSSESSIVE = /['’]s\b/gi;
 const APOSTROPHE = /['’]/g;
-const SPLIT = /[^a-z0-9]+/;
 
 /** Singular forms of words seen (words repeat across paths, titles and queries); cleared when full. */
 const singularCache = new Map<string, string>();
 
 /** The normalized words of a text (see the module comment). */
 export function normalizeWords(text: string): string[] {
-  let s = text.toLowerCase();
-  if (NON_ASCII.test(s)) s = s.normalize('NFKD').replace(MARKS, '');
-  if (s.includes("'") || s.includes('’')) s = s.replace(POSSESSIVE, '').replace(APOSTROPHE, '');
+  const s = text.includes("'") || text.includes('’') ? text.replace(POSSESSIVE, '').replace(APOSTROPHE, '') : text;
   const out: string[] = [];
-  for (const w of s.split(SPLIT)) {
-    if (w === '' || STOP.has(w)) continue;
+  for (const w of splitWords(s)) {
+    if (STOP.has(w)) continue;
     let one = singularCache.get(w);
     if (one === undefined) {
       one = singular(w);
