@@ -1,6 +1,9 @@
 import { Counter, Gauge, Histogram, type Registry } from '@personastream/runtime';
 import type { CoreStats } from './core/engine.js';
 
+/** The core's running totals that counters follow. */
+type CountKey = { [K in keyof CoreStats]: CoreStats[K] extends number ? K : never }[keyof CoreStats];
+
 /** The semantizer's Prometheus metrics; `report` adds what the core counted since the last call. */
 export function createSemantizerMetrics(registry: Registry) {
   const events = new Counter({
@@ -97,6 +100,22 @@ export function createSemantizerMetrics(registry: Registry) {
     help: 'Users with state in memory on the partitions this instance holds (all runs)',
     registers: [registry],
   });
+  /** Each counter and the core's running total it follows. */
+  const follows: [Counter, CountKey][] = [
+    [events, 'events'],
+    [late, 'late'],
+    [windows, 'windows'],
+    [rawBytes, 'rawBytes'],
+    [semBytes, 'semantizedBytes'],
+    [rawTokens, 'rawTokens'],
+    [semTokens, 'semantizedTokens'],
+    [early, 'early'],
+    [idleClosed, 'idleClosed'],
+    [evicted, 'evicted'],
+    [revived, 'revived'],
+    [orphans, 'orphanEvents'],
+    [unmapped, 'unmapped'],
+  ];
   let last: CoreStats | undefined;
   return {
     dlq,
@@ -106,35 +125,7 @@ export function createSemantizerMetrics(registry: Registry) {
     report(s: CoreStats, usersInMemory: number) {
       stateUsers.set(usersInMemory);
       const prev = last;
-      const d = (
-        k:
-          | 'events'
-          | 'late'
-          | 'windows'
-          | 'rawBytes'
-          | 'semantizedBytes'
-          | 'rawTokens'
-          | 'semantizedTokens'
-          | 'early'
-          | 'idleClosed'
-          | 'evicted'
-          | 'revived'
-          | 'orphanEvents'
-          | 'unmapped',
-      ) => s[k] - (prev?.[k] ?? 0);
-      early.inc(d('early'));
-      idleClosed.inc(d('idleClosed'));
-      evicted.inc(d('evicted'));
-      revived.inc(d('revived'));
-      orphans.inc(d('orphanEvents'));
-      unmapped.inc(d('unmapped'));
-      events.inc(d('events'));
-      late.inc(d('late'));
-      windows.inc(d('windows'));
-      rawBytes.inc(d('rawBytes'));
-      semBytes.inc(d('semantizedBytes'));
-      rawTokens.inc(d('rawTokens'));
-      semTokens.inc(d('semantizedTokens'));
+      for (const [counter, k] of follows) counter.inc(s[k] - (prev?.[k] ?? 0));
       for (const [reason, n] of Object.entries(s.dropped)) {
         const delta = n - (prev?.dropped[reason] ?? 0);
         if (delta > 0) dropped.inc({ reason }, delta);
