@@ -311,10 +311,11 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
   const watches = new Set<AbortController>();
   /** Offset of the last marker forwarded per input partition (redeliveries are not forwarded again). */
   const forwardedMarkers = new Map<string, bigint>();
-  /** Entry time (`ps-entry-ms` header) of windows consumed from the windows topic, by window object. */
-  const entryOf = new WeakMap<SemantizedWindow, number>();
-  /** Entry time of the oldest newly shown event (`ps-entry-first-ms` header), by window object. */
-  const firstEntryOf = new WeakMap<SemantizedWindow, number>();
+  /**
+   * Entry times of windows consumed from the windows topic, by window object: `entry` of the newest
+   * event (`ps-entry-ms`), `first` of the oldest newly shown one (`ps-entry-first-ms`); 0 unknown.
+   */
+  const entriesOf = new WeakMap<SemantizedWindow, { entry: number; first: number }>();
 
   const dimsFor = (tenant: string) => enabledDimensions(!sensitiveOff.has(tenant));
 
@@ -342,10 +343,10 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
       // Pipeline latency starts when the window's newest event entered the pipeline: the window
       // record's `ps-entry-ms` header (not the window's `ingest_time_ms`, the events' own receipt
       // times, which for backfills and simulations lie far in the past). Unknown → 0 → no latency.
-      ingestTimeMs: entryOf.get(w) ?? 0,
+      ingestTimeMs: entriesOf.get(w)?.entry ?? 0,
       early: w.provisional,
       // Freshness: the oldest event this window is the first to show (absent → 0: nothing new, or unknown).
-      firstEntryMs: firstEntryOf.get(w) ?? 0,
+      firstEntryMs: entriesOf.get(w)?.first ?? 0,
       flipped,
     };
   }
@@ -397,7 +398,7 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
           bytes: a.pending,
           seconds,
           early: w.provisional,
-          firstEntryMs: firstEntryOf.get(w) ?? 0,
+          firstEntryMs: entriesOf.get(w)?.first ?? 0,
           updatedMs: step.persona.updatedMs,
         };
       }
@@ -535,9 +536,8 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
           continue;
         }
         const entry = entryMsOf(rec.headers);
-        if (entry > 0) entryOf.set(w, entry);
-        const firstEntry = firstEntryMsOf(rec.headers);
-        if (firstEntry > 0) firstEntryOf.set(w, firstEntry);
+        const first = firstEntryMsOf(rec.headers);
+        if (entry > 0 || first > 0) entriesOf.set(w, { entry, first });
         segment.push(w);
       } else if (decoded.kind.case === 'endOfRun') {
         // A marker redelivered within this process (same offset) is not forwarded twice.
