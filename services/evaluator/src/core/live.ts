@@ -11,7 +11,7 @@
  * samples of the HPR-Bench tag score) into the row's `tag_score`.
  */
 import type { GroundTruth, PersonaUpdate } from '@personastream/contracts';
-import { type LabelSet, labelsFromTags, type ScoringDimension } from './metrics/labels.js';
+import { type LabelSet, labelsFromTags, type ScoringDimension, updateSamples } from './metrics/labels.js';
 import { freshnessMs, mean } from './metrics/stats.js';
 import { userAvgAtK } from './metrics/tags.js';
 
@@ -45,12 +45,6 @@ export const MINUTE_MS = 60_000;
 
 export function minuteOf(ms: number): number {
   return Math.floor(ms / MINUTE_MS) * MINUTE_MS;
-}
-
-/** The label sets an update predicts: its k samples, or the persona's tags when it has none. */
-export function updateSamples(update: PersonaUpdate): LabelSet[] {
-  const tags = update.samples.length > 0 ? update.samples.map((s) => s.tags) : [update.persona?.tags ?? []];
-  return tags.map((t) => labelsFromTags(t));
 }
 
 /**

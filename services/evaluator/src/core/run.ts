@@ -19,7 +19,13 @@ import { type BaselineScore, type Baselines, fitPrior, priorPrediction, scoreBas
 import { type DimensionScore, overallCalibrationError, perDimensionScores } from './metrics/classification.js';
 import { compression, retention } from './metrics/compression.js';
 import { CONVERGENCE_BUCKETS, type ConvergencePoint, convergenceCurve, historyBucket } from './metrics/convergence.js';
-import { type LabelSet, labelsFromTags, type ScoringDimension, scoringDimensions } from './metrics/labels.js';
+import {
+  type LabelSet,
+  labelsFromTags,
+  type ScoringDimension,
+  scoringDimensions,
+  updateSamples,
+} from './metrics/labels.js';
 import { freshnessMs, type LatencyPercentiles, latencyPercentiles, mean, percentileOrNull } from './metrics/stats.js';
 import { accEx, countHallucinations, hallucinationRate } from './metrics/summary.js';
 import { userAvgAtK } from './metrics/tags.js';
@@ -315,14 +321,13 @@ export class RunAccumulator {
     const u = this.user(p.tenant, p.userId);
     const id = `${p.version}|${update.tombstone ? 't' : 'u'}`;
     if (u.updates.has(id)) return false;
-    const tags = update.samples.length > 0 ? update.samples.map((s) => s.tags) : [p.tags];
     u.updates.set(id, {
       version: p.version,
       tombstone: update.tombstone,
       windowId: update.windowId,
       windowsSeen: p.windowsSeen,
       eventsSeen: p.eventsSeen,
-      samples: update.tombstone ? [] : tags.map((t) => labelsFromTags(t)),
+      samples: update.tombstone ? [] : updateSamples(update),
       rawBytes: update.rawBytes,
       semBytes: update.semantizedBytes,
       rawTokens: update.rawTokens,

@@ -3,7 +3,7 @@
  * dimension. Every metric works on these, so callers can feed protobuf tags, dataset rows or
  * hand-written cases alike.
  */
-import { type DimensionSpec, dimensionSpec, enabledDimensions } from '@personastream/contracts';
+import { type DimensionSpec, dimensionSpec, enabledDimensions, type PersonaUpdate } from '@personastream/contracts';
 
 /** A tag as any source has it: protobuf `Tag`, dataset JSON, test literal. */
 export interface TagLike {
@@ -79,4 +79,10 @@ export function scoringDimensions(
   return enabledDimensions(options.includeSensitive ?? false)
     .filter((d) => !labeled || labeled.has(d.name))
     .map((d: DimensionSpec) => ({ name: d.name, multiValued: d.multiValued }));
+}
+
+/** The label sets an update predicts: its k samples, or the persona's tags when it has none. */
+export function updateSamples(update: PersonaUpdate): LabelSet[] {
+  const tags = update.samples.length > 0 ? update.samples.map((s) => s.tags) : [update.persona?.tags ?? []];
+  return tags.map((t) => labelsFromTags(t));
 }
