@@ -6,6 +6,7 @@ export * from './gen/personastream/v1/persona_service_pb.js';
 export * from './gen/personastream/v1/truth_pb.js';
 export * from './gen/personastream/v1/windows_pb.js';
 export * from './headers.js';
+export * from './items.js';
 export * from './keys.js';
 export * from './random.js';
 export * from './schema.js';

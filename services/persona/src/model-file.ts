@@ -22,6 +22,10 @@ export function loadModel(path: string = defaultModelPath): ModelWeights {
   if (!Array.isArray(m.features) || m.mean?.length !== f || m.std?.length !== f || !m.single || !m.multi) {
     throw new Error(`${path}: malformed model (features, mean, std, single and multi must agree)`);
   }
+  const scope = m.items?.tenants;
+  if (m.items !== undefined && (!Array.isArray(scope) || !scope.every((t) => typeof t === 'string' && t !== ''))) {
+    throw new Error(`${path}: items.tenants must be a list of tenant ids (a trailing * makes a prefix)`);
+  }
   for (const [dim, d] of Object.entries(m.single)) {
     if (d.w.length !== d.classes.length * (f + 1)) throw new Error(`${path}: weights of ${dim} have the wrong size`);
   }

@@ -96,15 +96,26 @@ export function trainFromExamples(
   };
 }
 
-/** `trainFromExamples` over semantized windows and their users' truth. */
+/**
+ * `trainFromExamples` over semantized windows and their users' truth. The model's item features are
+ * scoped to the windows' tenants (their item ids) unless `train.itemTenants` says otherwise.
+ */
 export function trainFromWindows(input: WindowsTrainInput): TrainReport {
   const examples = examplesFromWindows(input.windows, input.truths, input.train?.halfLifeDays ?? 14);
+  const tenants = [...new Set(input.windows.map((w) => w.tenant))];
   return trainFromExamples(examples, {
-    ...(input.train ? { train: input.train } : {}),
+    train: { itemTenants: tenants, ...input.train },
     ...(input.dimensions ? { dimensions: input.dimensions } : {}),
     windows: input.windows.length,
   });
 }
+
+/**
+ * Tenants the CLI runs the simulated shop under — `demo`, `bench` and the per-run `bench-…` tenants of
+ * `bench --stack local`: a model trained on simulated users applies its item features to them only
+ * (other tenants' item ids name other items).
+ */
+export const SIMULATED_TENANTS: readonly string[] = ['demo', 'bench', 'bench-*'];
 
 /** Users simulated and semantized together (bounds memory; a chunk is like one benchmark run). */
 const CHUNK_USERS = 1000;
@@ -211,6 +222,7 @@ export function trainFromSimulation(input: SimulationTrainInput): TrainReport {
       seed: seeds[0] ?? input.seed,
       source: `simulator users=${input.users} seeds=${seeds.join(',')}`,
       log,
+      itemTenants: [...SIMULATED_TENANTS, ...(input.simulator?.tenant ? [input.simulator.tenant] : [])],
       ...input.train,
     },
   });

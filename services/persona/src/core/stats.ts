@@ -1,4 +1,4 @@
-import { INTERESTS, type SemantizedWindow } from '@personastream/contracts';
+import { INTERESTS, itemCodeText, type SemantizedWindow } from '@personastream/contracts';
 
 /** Interest names a window may count (others are ignored: the map stays bounded by the schema). */
 const INTEREST_SET: ReadonlySet<string> = new Set(INTERESTS);
@@ -81,6 +81,12 @@ export interface FeatureStats {
   interests?: Record<string, number>;
   recentInterests?: Record<string, number>;
   unmapped?: number;
+  /**
+   * Item codes (`SemantizedWindow.items`, in their two-character text form) → windows that named
+   * them among their most engaged items (bounded: the `MAX_ITEMS` most frequent). Absent until the
+   * first window with item codes (and in statistics stored before item codes existed).
+   */
+  items?: Record<string, number>;
 }
 
 export interface CategoryStats {
@@ -113,6 +119,8 @@ const DAY_MS = 86_400_000;
 const MAX_BRANDS = 48;
 const MAX_INTENTS = 48;
 const MAX_PATHS = 96;
+/** Item codes kept per user (the most frequent; a long history's tail of one-off items is dropped). */
+export const MAX_ITEMS = 128;
 const LAST_WINDOWS = 5;
 const CAT_IDS = 3;
 /** A category whose recent count fell below this is dormant; its next window starts a new burst. */
@@ -270,6 +278,7 @@ export function cloneStats(s: FeatureStats): FeatureStats {
     interests: { ...s.interests },
     recentInterests: { ...s.recentInterests },
     unmapped: s.unmapped ?? 0,
+    ...(s.items ? { items: { ...s.items } } : {}),
   };
 }
 
@@ -416,8 +425,17 @@ export function updateStats(s: FeatureStats, w: SemantizedWindow): FeatureStats 
     add(s.recentInterests, name, rw * n);
   }
   if (w.unmapped > 0) s.unmapped = (s.unmapped ?? 0) + w.unmapped;
+  if (w.items.length > 0) addItems(s, w.items);
   if (t >= s.refMs || s.lastWindows.length < LAST_WINDOWS) pushBounded(s.lastWindows, w.windowId, LAST_WINDOWS);
   return s;
+}
+
+/** Counts the window's item codes (each once per window), keeping the `MAX_ITEMS` most frequent. */
+function addItems(s: FeatureStats, codes: readonly number[]): void {
+  if (!s.items) s.items = {};
+  let added = false;
+  for (const c of codes) if (addKey(s.items, itemCodeText(c), 1)) added = true;
+  if (added) cap(s.items, MAX_ITEMS);
 }
 
 /** Days between the first and last event (at least 1). */

@@ -5,6 +5,8 @@ import {
   EventContextSchema,
   EventType,
   ItemSchema,
+  itemCode,
+  itemCodeText,
 } from '@personastream/contracts';
 import { describe, expect, it } from 'vitest';
 import { rng } from '../testing/generator.js';
@@ -71,11 +73,38 @@ describe('aggregation and rendering', () => {
     expect(w.brands).toEqual(['Stridex', 'Lumo']);
     expect(w.intents).toEqual(['best', 'trail', 'shoes']);
     expect(w.priceTiers).toEqual({ mid: 8 }); // no statistics from earlier days yet
-    expect(w.renderVersion).toBe(2);
+    expect(w.renderVersion).toBe(3);
     expect(w.signals).toEqual({});
+    // Items by engagement: the bought and carted pair (4 + 3) first, then views in order of first view.
+    const ids = [
+      'Sports/Running/Shoes-89',
+      ...[81, 82, 83, 84, 85].map((p) => `Sports/Running/Shoes-${p}`),
+      'Home/Decor/Lamps-30',
+    ];
+    expect(w.items).toEqual(ids.map(itemCode));
     expect(w.text).toBe(
-      '2026-03-02 19h mobile|Sports: Running b1 c1 v5; Home: Decor v1|paid 178.00|$mid8|@Stridex, Lumo|?best trail shoes',
+      `2026-03-02 19h mobile|Sports: Running b1 c1 v5; Home: Decor v1|paid 178.00|$mid8|@Stridex, Lumo|?best trail shoes|#${ids.map((id) => itemCodeText(itemCode(id))).join('')}`,
     );
+  });
+
+  it('keeps at most maxItems item codes, none with maxItems 0, and ignores item-less events', () => {
+    const shoes = ['Sports', 'Running', 'Shoes'];
+    const events = [
+      ev(0, EventType.SEARCH, { query: 'shoes' }),
+      ...[1, 2, 3, 4].map((m) => ev(m, EventType.ITEM_VIEW, { item: item(shoes, 80 + m) })),
+      ev(5, EventType.ITEM_VIEW, { item: item(shoes, 82) }),
+    ];
+    const build = (maxItems: number) => {
+      const e = new PartitionEngine({ ...defaultCoreConfig, tokenizer: 'none', maxItems }, emptyStats(), undefined);
+      const out: ClosedWindow[] = [];
+      for (const x of events) e.ingest(x, out);
+      out.push(...e.endOfRun('t', 'r').windows);
+      return out[0]?.window;
+    };
+    expect(build(2)?.items).toEqual([itemCode('Sports/Running/Shoes-82'), itemCode('Sports/Running/Shoes-81')]);
+    const none = build(0);
+    expect(none?.items).toEqual([]);
+    expect(none?.text).not.toContain('#');
   });
 
   it('counts behaviour signals from event properties and item-less events, and renders them as codes', () => {

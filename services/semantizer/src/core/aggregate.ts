@@ -2,6 +2,7 @@ import { toBinary } from '@bufbuild/protobuf';
 import { type ActionCount, EventType, type SemantizedWindow, SemantizedWindowSchema } from '@personastream/contracts';
 import { detectNotable, engagedByTop, type UserHistory, updateHistory } from './history.js';
 import { normalizeQuery, type Vocabulary } from './intents.js';
+import { topItemCodes } from './items.js';
 import {
   ACTION_NAMES,
   ACTION_ORDER,
@@ -183,6 +184,7 @@ export function buildWindow(
     revision: 0,
     interests: interestCounts === undefined ? {} : interestRecord(interestCounts),
     unmapped,
+    items: topItemCodes(all, cfg.maxItems),
   };
   w.text = renderText(w);
   // Semantized bytes/tokens: the UTF-8 text the model receives (see README, "Compression").

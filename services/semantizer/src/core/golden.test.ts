@@ -12,9 +12,10 @@ import { semantizeEvents } from './semantizer.js';
  * change is *meant* to change windows (a new field, a new rule), re-run this test, check the diff
  * comes from that change only, and update the hashes in the same commit, saying why.
  *
- * Last change: windows carry `interests` and `unmapped` (fields 28, 29; the open taxonomy mapper).
- * With those two fields cleared, every window is byte-identical to before (the previous hashes
- * f47e4f14…, 59b4e083…, 63ac544d… were reproduced that way).
+ * Last change: windows carry `items` (field 30, item codes; render version 3 with the `#` section).
+ * With `maxItems: 0` and `renderVersion` set back to 2, every window is byte-identical to before (the
+ * previous hash 74dcdca0… was reproduced that way).
+ * Before: `interests` and `unmapped` (fields 28, 29; the open taxonomy mapper).
  */
 function windowsHash(events: Iterable<BehaviorEvent>, tokenizer: 'cl100k_base' | 'none'): string {
   const h = createHash('sha256');
@@ -33,13 +34,13 @@ function simulated(users: number, seed: number): BehaviorEvent[] {
 describe('golden window hashes', () => {
   it('generated events (12 users × 8 days, seed 3), with and without token counts', { timeout: 30_000 }, () => {
     const events = generateEvents({ users: 12, days: 8, seed: 3 });
-    expect(windowsHash(events, 'cl100k_base')).toBe('74dcdca0dedff0f5bb3864d988e3b59a84283e49993638e20793b6b55683e1c5');
-    expect(windowsHash(events, 'none')).toBe('4615089f3d4928c4f5acbd49eb58ba87e5ce6265273253ef14eb37203583d238');
+    expect(windowsHash(events, 'cl100k_base')).toBe('fd9ef7b6642997641b6ef7b4f79b2291f475c87e729bb178407d71989c785b28');
+    expect(windowsHash(events, 'none')).toBe('65a6e866bfb28c8213221b387dc69a6547999a00a0bb7b4cd262227569558c4d');
   });
 
   it('simulated users (10 users, seed 1), with token counts', { timeout: 30_000 }, () => {
     expect(windowsHash(simulated(10, 1), 'cl100k_base')).toBe(
-      '7c3e4f341b0cf2b763ae60303c5a1689ede2bf1bf3efd0a9ccb73a283a06b218',
+      '88cd469e5efbba884ab0c755f9ffe7787e5921743d315af4309bdaef5678265f',
     );
   });
 });

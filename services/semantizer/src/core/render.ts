@@ -1,8 +1,8 @@
-import type { SemantizedWindow } from '@personastream/contracts';
+import { itemCodeText, type SemantizedWindow } from '@personastream/contracts';
 import { SIGNALS } from './mapping.js';
 
-/** Version of the structured fields' meaning and of the text format below (2: behaviour signals). */
-export const RENDER_VERSION = 2;
+/** Version of the structured fields' meaning and of the text format below (2: behaviour signals; 3: item codes). */
+export const RENDER_VERSION = 3;
 
 /** One-letter action codes of the text rendering. */
 export const ACTION_CODES: Readonly<Record<string, string>> = {
@@ -25,7 +25,7 @@ export const ACTION_CODES: Readonly<Record<string, string>> = {
 const CODE_ORDER = ['b', 'c', 'u', 'v', 'k', 'g', 'f', 'r', 'w', 's', 'q', 'i', 'o'];
 
 /**
- * The legend of the text format, for LLM prompt templates (render version 2).
+ * The legend of the text format, for LLM prompt templates (render version 3).
  */
 export const TEXT_LEGEND = [
   'Each line is one session window: sections separated by "|".',
@@ -40,12 +40,14 @@ export const TEXT_LEGEND = [
   '   e came from a marketing campaign, c coupon used, x express shipping, o one-click checkout, l paid later',
   '   (buy now pay later), g gift-wrapped, r gift registry page, a shipping address changed, n signed up,',
   '   i logged in, t consent to tracking granted.',
+  '9) "#": codes of the most engaged items (two characters each, no separator), most engaged first: the same',
+  '   code is the same item across windows (hashed item ids).',
 ].join('\n');
 
 /**
  * Compact text for LLM backends (render version 2), sections joined by "|", empty ones left out:
  *
- *   `2026-03-02 19-21h mobile|Sports: Running v5 c1 b1, Team Sports v2|paid 89.99|$mid6 high2|%s2 p1 c1|@Stridex, Aero|?trail shoes cheap|!first buy Sports`
+ *   `2026-03-02 19-21h mobile|Sports: Running v5 c1 b1, Team Sports v2|paid 89.99|$mid6 high2|%s2 p1 c1|@Stridex, Aero|?trail shoes cheap|#Kq0bA7|!first buy Sports`
  *
  * See `TEXT_LEGEND` and the README. Semantized bytes and tokens are measured on this text.
  */
@@ -60,8 +62,16 @@ export function renderText(w: SemantizedWindow): string {
   if (signals !== '') parts.push(signals);
   if (w.brands.length > 0) parts.push(`@${w.brands.join(', ')}`);
   if (w.intents.length > 0) parts.push(`?${w.intents.join(' ')}`);
+  if (w.items.length > 0) parts.push(`#${itemsText(w.items)}`);
   if (w.notable.length > 0) parts.push(`!${w.notable.map(notableText).join('; ')}`);
   return parts.join('|');
+}
+
+/** Section 9: item codes, two characters each, concatenated. */
+function itemsText(items: readonly number[]): string {
+  let out = '';
+  for (const c of items) out += itemCodeText(c);
+  return out;
 }
 
 /** Section 1: UTC date, hour span, day overflow and device(s). */

@@ -186,6 +186,11 @@ export interface CoreConfig {
   maxBrands: number;
   /** Most frequent normalized search terms kept per window. */
   maxIntents: number;
+  /**
+   * Most engaged items kept per window as item codes (`SemantizedWindow.items`); 0 keeps none. Each
+   * costs two bytes of the text (the `#` section), so this bounds what item-level signal costs in compression.
+   */
+  maxItems: number;
   /** Tokenizer for the token counts, or 'none' to count no tokens (faster). */
   tokenizer: TokenizerName | 'none';
   /** Also measure each window's binary size without text/compression (`CoreStats.binaryBytes`; costs an encode). */
@@ -207,6 +212,7 @@ export const defaultCoreConfig: CoreConfig = {
   categoryDepth: 2,
   maxBrands: 2,
   maxIntents: 6,
+  maxItems: 8,
   tokenizer: 'cl100k_base',
   measureBinary: false,
   taxonomy: {},

@@ -13,7 +13,7 @@ import {
 /**
  * Direct binary encoder of `WindowRecord{window}` and `SemantizedWindow`: the bytes `toBinary`
  * (protobuf-es) writes — fields in number order, proto3 zero values left out (doubles by
- * `isDefaultDouble`: −0 is written), packed `hour_histogram`, map entries in the object's key
+ * `isDefaultDouble`: −0 is written), packed `hour_histogram` and `items`, map entries in the object's key
  * order with key and value always written, strings as UTF-8 (lone surrogates as U+FFFD, like
  * `TextEncoder`) — without protobuf-es's reflection and fork/join writer, which cost more per
  * window than building it. `window-binary.test.ts` compares the bytes with `toBinary` on generated,
@@ -229,4 +229,10 @@ function writeWindow(out: Writer, w: SemantizedWindow): void {
   u32(out, 27, w.revision);
   stringMap(out, 28, w.interests);
   u32(out, 29, w.unmapped);
+  if (w.items.length > 0) {
+    out.tag(30, LEN);
+    const mark = out.fork();
+    for (const c of w.items) out.uint32(c);
+    out.join(mark);
+  }
 }

@@ -50,11 +50,19 @@ export interface LocalDatasetResult {
   modelPath: string;
 }
 
-/** Trains the builtin model on a dataset's train split (as `train --dataset` does) into a temp file. */
-async function trainModel(dir: string, ds: LoadedDataset): Promise<string> {
+/**
+ * Trains the builtin model on a dataset's train split (as `train --dataset` does) into a temp file;
+ * its item features apply to `tenant`, the tenant the dataset is replayed as (its item ids).
+ */
+async function trainModel(dir: string, ds: LoadedDataset, tenant: string): Promise<string> {
   say(`training the builtin model on the train split of ${dir}…`);
   const { windows } = semantizeEvents(ds.events, { tokenizer: 'none' });
-  const report = trainFromWindows({ windows, truths: ds.truths, dimensions: ds.dimensions });
+  const report = trainFromWindows({
+    windows,
+    truths: ds.truths,
+    dimensions: ds.dimensions,
+    train: { itemTenants: [tenant] },
+  });
   const file = join(await mkdtemp(join(tmpdir(), 'ps-model-')), 'model.json');
   saveModel(file, report.weights);
   say(`  ${report.users.train} train users, test tag score ${report.testScore.toFixed(4)} (batch) → ${file}`);
@@ -79,13 +87,13 @@ export async function runLocalDatasetPipeline(opts: LocalDatasetOptions): Promis
     );
   }
   const ds = await loadDataset(opts.dir);
-  const modelPath = opts.modelPath ?? (await trainModel(opts.dir, ds));
-  // the raw-events reference learner, computed here (the evaluator never sees raw events) and given
-  // to the evaluator as a run fact; the evaluator fits its own prior on the truths it consumes
-  const { raw_items } = datasetBaselines(ds);
   const stamp = Date.now().toString(36);
   const tenant = `ds-${stamp}`;
   const runId = `bench-ds-${stamp}`;
+  const modelPath = opts.modelPath ?? (await trainModel(opts.dir, ds, tenant));
+  // the raw-events reference learner, computed here (the evaluator never sees raw events) and given
+  // to the evaluator as a run fact; the evaluator fits its own prior on the truths it consumes
+  const { raw_items } = datasetBaselines(ds);
   const stack = await startLocalStack({
     tenant,
     modelPath,

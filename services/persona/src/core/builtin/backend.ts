@@ -12,7 +12,7 @@ import type { ModelBackend, PredictContext, Prediction, SyncModelBackend } from 
 import { type CategoryStats, categoryOnsetMs, type FeatureStats } from '../stats.js';
 import { writeSummary } from '../summary.js';
 import { featureCategory, writeFeatures } from './features.js';
-import { CompiledModel, type ModelWeights, type MultiDimModel, type SparseFeatures } from './model.js';
+import { CompiledModel, itemsApply, type ModelWeights, type MultiDimModel, type SparseFeatures } from './model.js';
 import { type Reliability, reliability, shrinkInPlace } from './reliability.js';
 
 /** A feature name taken apart once per model: its category (if any), prefix and key. */
@@ -103,6 +103,10 @@ function evidenceFor(feature: FeatureRef, s: FeatureStats): Evidence | undefined
       const n = s.interests?.[key] ?? 0;
       return make(`${key}: ${Math.round(n)} events by category, product and search terms`, n);
     }
+    case 'item': {
+      const n = s.items?.[key] ?? 0;
+      return make(`item #${key} among the most engaged items of ${Math.round(n)} windows`, n);
+    }
     default:
       return make(
         `${s.windows} windows, ${s.events} events over ${Math.round((s.lastMs - s.firstMs) / 86_400_000)} days`,
@@ -163,6 +167,8 @@ export class BuiltinBackend implements SyncModelBackend, ModelBackend {
   readonly model: CompiledModel;
   /** Every model feature's name taken apart (evidence). */
   private readonly refs: readonly FeatureRef[];
+  /** Whether the model was trained on users of a top-level category (`ModelWeights.categories`, else its `cat:` features). */
+  private readonly knowsCategory: (top: string) => boolean;
 
   constructor(
     readonly weights: ModelWeights,
@@ -170,6 +176,8 @@ export class BuiltinBackend implements SyncModelBackend, ModelBackend {
   ) {
     this.model = new CompiledModel(weights, featureCategory);
     this.refs = weights.features.map(featureRef);
+    const known = weights.categories ? new Set(weights.categories) : undefined;
+    this.knowsCategory = known ? (top) => known.has(top) : (top) => this.model.knows('cat', top);
     this.name = weights.name;
   }
 
@@ -178,10 +186,10 @@ export class BuiltinBackend implements SyncModelBackend, ModelBackend {
   }
 
   /** Tags only (no summary, no samples): used by training and scoring loops. */
-  predictTags(stats: FeatureStats, dims: readonly DimensionSpec[]): Tag[] {
+  predictTags(stats: FeatureStats, dims: readonly DimensionSpec[], tenant?: string): Tag[] {
     if (stats.windows === 0) return [];
     const sink = this.model.sparseBuilder();
-    writeFeatures(stats, sink);
+    writeFeatures(stats, sink, { items: itemsApply(this.weights, tenant) });
     const x = sink.done();
     const alpha = this.opts.shrink === false ? 1 : this.reliability(stats).alpha;
     const evidenceCache: EvidenceCache = new Map();
@@ -195,13 +203,11 @@ export class BuiltinBackend implements SyncModelBackend, ModelBackend {
 
   /** How far this model's probabilities hold for the user (`reliability.ts`): history length, unmapped and foreign categories. */
   reliability(stats: FeatureStats): Reliability {
-    return reliability(stats, this.knowsCategory);
+    return reliability(stats, this.knowsCategory, this.weights.meta.historyEvents);
   }
 
-  private readonly knowsCategory = (top: string): boolean => this.model.knows('cat', top);
-
   predictSync(stats: FeatureStats, ctx: PredictContext): Prediction {
-    const tags = this.predictTags(stats, ctx.enabledDimensions);
+    const tags = this.predictTags(stats, ctx.enabledDimensions, ctx.tenant);
     const summary = writeSummary(
       tags.map((t) => ({
         dimension: t.dimension,

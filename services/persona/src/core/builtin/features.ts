@@ -125,15 +125,24 @@ function bucketFeatures(s: FeatureStats, f: FeatureSink): void {
   f.set('peak_quarter_windows_per_week', Math.log1p((Math.max(...q) / quarterDays) * 7));
 }
 
+/** Which feature groups to write. */
+export interface FeatureOptions {
+  /**
+   * Item-code features (`item:`). Off for a user of a tenant whose item ids the model was not
+   * trained on: item codes mean something only within one catalogue. Default true.
+   */
+  items?: boolean;
+}
+
 /** Computes the feature map of a user's statistics. */
-export function extractFeatures(s: FeatureStats): FeatureMap {
+export function extractFeatures(s: FeatureStats, opts: FeatureOptions = {}): FeatureMap {
   const f: FeatureMap = new Map();
-  writeFeatures(s, f);
+  writeFeatures(s, f, opts);
   return f;
 }
 
 /** Writes the features of a user's statistics into `f`. */
-export function writeFeatures(s: FeatureStats, f: FeatureSink): void {
+export function writeFeatures(s: FeatureStats, f: FeatureSink, opts: FeatureOptions = {}): void {
   if (s.windows === 0) return;
   const span = spanDays(s);
   const H = s.halfLifeDays;
@@ -293,7 +302,14 @@ export function writeFeatures(s: FeatureStats, f: FeatureSink): void {
   for (const k in s.dropped) dropped(k, Math.log1p((s.dropped[k] as number) / s.windows));
   signalFeatures(s, f, { views, purchases, searches });
   interestFeatures(s, f);
+  if (opts.items !== false && s.items) shares(f, ITEM_PREFIX, s.items);
 }
+
+/**
+ * Prefix of the item-code features: `item:<code>` = the share of the user's item mentions that name
+ * the code (which items, where the category features say which categories).
+ */
+export const ITEM_PREFIX = 'item';
 
 /**
  * Interests by the semantizer's taxonomy mapper: long-term shares (`int:`), recent shares (`intR:`)

@@ -48,6 +48,18 @@ export interface ModelWeights {
   summaryThresholds?: Record<string, number>;
   sinceMethod: SinceMethod;
   halfLifeDays: number;
+  /**
+   * Scope of the item-code features (`item:`): the tenants whose item ids they were learned from
+   * (an entry ending in `*` is a prefix). Item codes of other tenants name other items, so their
+   * users are predicted without item features. Absent: the features apply to every tenant.
+   */
+  items?: { tenants: string[] };
+  /**
+   * Top-level categories of the training users (in at least 3 of them), including those every user
+   * had (no feature: a constant is not a signal): a category outside them is foreign to the model
+   * (`reliability.ts`). Absent in older models: the `cat:` features say what it knows.
+   */
+  categories?: string[];
   meta: {
     trainUsers: number;
     seed?: number;
@@ -60,6 +72,8 @@ export interface ModelWeights {
     calibrationSummary?: { users: number; accEx: number; hallucination: number };
     perDimension?: Record<string, number>;
     source?: string;
+    /** 10th percentile of the training users' event counts: how short a history the model was fitted on (`reliability.ts`). */
+    historyEvents?: number;
   };
 }
 
@@ -417,4 +431,11 @@ export class CompiledModel {
   featureName(j: number): string {
     return this.weights.features[j] as string;
   }
+}
+
+/** Whether the model's item-code features apply to users of `tenant` (undefined: a caller without tenants, e.g. training). */
+export function itemsApply(weights: Pick<ModelWeights, 'items'>, tenant: string | undefined): boolean {
+  const scope = weights.items?.tenants;
+  if (scope === undefined || tenant === undefined) return true;
+  return scope.some((t) => (t.endsWith('*') ? tenant.startsWith(t.slice(0, -1)) : t === tenant));
 }

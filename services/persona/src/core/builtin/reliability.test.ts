@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { emptyStats, type FeatureStats, updateStats } from '../stats.js';
 import { SYNTHETIC_DIMENSIONS, syntheticUsers } from '../synthetic.js';
 import { BuiltinBackend } from './backend.js';
-import { HISTORY_EVENTS, reliability, shrinkInPlace } from './reliability.js';
+import { HISTORY_EVENTS, historyFactor, reliability, shrinkInPlace } from './reliability.js';
 import { trainBuiltinModel } from './train.js';
 
 const T0 = Date.UTC(2026, 0, 5, 12);
@@ -21,6 +21,20 @@ describe('reliability (the shrinkage rule)', () => {
     expect(reliability(stats({ events: 20 }), knowsAll).alpha).toBeCloseTo(1 - Math.exp(-1), 12);
     expect(reliability(stats({ events: 6 }), knowsAll).alpha).toBeCloseTo(0.2592, 4);
     expect(reliability(stats({ events: 100 }), knowsAll).alpha).toBeGreaterThan(0.99);
+  });
+
+  it('measures the history against the histories the model was trained on (meta.historyEvents)', () => {
+    const curve = (n: number) => 1 - Math.exp(-n / HISTORY_EVENTS);
+    // A model fitted on users with two or three short sessions (10th percentile 12 events) is not shrunk for
+    // a user with 17 events; a user with 6 events keeps the ratio of the curves.
+    expect(historyFactor(17, 12)).toBe(1);
+    expect(historyFactor(6, 12)).toBeCloseTo(curve(6) / curve(12), 12);
+    expect(reliability(stats({ events: 6 }), knowsAll, 12).alpha).toBeCloseTo(curve(6) / curve(12), 12);
+    // No record (older model files): the absolute curve.
+    expect(historyFactor(6)).toBeCloseTo(curve(6), 12);
+    expect(historyFactor(6, 0)).toBeCloseTo(curve(6), 12);
+    // A model fitted on months of history shrinks a short one almost as the absolute curve does.
+    expect(historyFactor(6, 400)).toBeCloseTo(curve(6), 6);
   });
 
   it('falls with the share of unmapped engaged events and of categories the model does not know', () => {
@@ -98,6 +112,21 @@ describe('the builtin backend with shrinkage', () => {
     }
   });
 
+  it('knows the categories of its training users, also one every user had (no feature of its own)', () => {
+    const tops = new Set(
+      users.flatMap((u) => u.windows.flatMap((w) => w.actions.map((a) => a.category.split(' > ')[0]))),
+    );
+    expect(weights.categories?.length).toBeGreaterThan(0);
+    for (const c of weights.categories ?? []) expect(tops.has(c)).toBe(true);
+    const everyone = stats({
+      events: 1e6,
+      cats: { Everyone: { n: 5, r: 0, p: 0, w: 1, t: 0, t2: 0, first: 0, last: 0, burst: 0, ids: [] } },
+    });
+    const constant = new BuiltinBackend({ ...weights, categories: ['Everyone'] });
+    expect(constant.reliability(everyone).foreign).toBe(0);
+    expect(new BuiltinBackend({ ...weights, categories: [] }).reliability(everyone).foreign).toBe(1);
+  });
+
   it('a stranger with one short session in a catalogue the model never saw: no confidence above 0.95', () => {
     const backend = new BuiltinBackend(weights);
     const w = create(SemantizedWindowSchema, {
@@ -117,7 +146,8 @@ describe('the builtin backend with shrinkage', () => {
     const s = updateStats(emptyStats(), w);
     const r = backend.reliability(s);
     expect(r.foreign).toBe(1);
-    expect(r.alpha).toBeCloseTo(0.5 * (1 - Math.exp(-8 / 20)), 12);
+    expect(weights.meta.historyEvents).toBeGreaterThan(3 * HISTORY_EVENTS); // synthetic users have long histories
+    expect(r.alpha).toBeCloseTo(0.5 * historyFactor(8, weights.meta.historyEvents), 12);
     const raw = new BuiltinBackend(weights, { shrink: false }).predictTags(s, dims);
     expect(Math.max(...raw.map((t) => t.confidence))).toBeGreaterThan(0.95); // the model alone is near-certain
     for (const t of backend.predictTags(s, dims))

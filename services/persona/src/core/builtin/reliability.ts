@@ -11,7 +11,11 @@ import type { FeatureStats } from '../stats.js';
  *   α = h · o,  confidence' = prior + α · (p − prior)   (per class / label)
  *
  * - h = 1 − exp(−events / `HISTORY_EVENTS`): the history's length. 20 events give 0.63, 60 give 0.95,
- *   100 give 0.99; one short session of 6 events 0.26.
+ *   100 give 0.99; one short session of 6 events 0.26. Relative to the histories the model was trained
+ *   on: a model that records them (`meta.historyEvents`, the 10th percentile of its training users'
+ *   events) divides h by the same curve at that length (at most 1), since its calibration already
+ *   holds for histories that short — a model trained on MovieLens users with two or three sessions
+ *   each is not shrunk for having two or three sessions; a model trained on months of history is.
  * - o = 1 − ½·u − ½·v: the share of the user's behaviour the model can read.
  *   u = engaged events whose category the semantizer's taxonomy did not recognize (`unmapped`), of all
  *   engaged events with a category; v = actions in top-level categories the model has no feature for
@@ -42,9 +46,24 @@ export interface Reliability {
   foreign: number;
 }
 
-/** α of a user (see the module comment); `knowsCategory(top)` says whether the model has a feature for a top-level category. */
-export function reliability(s: FeatureStats, knowsCategory: (top: string) => boolean): Reliability {
-  const history = 1 - Math.exp(-Math.max(0, s.events) / HISTORY_EVENTS);
+/** h of a history of `events` for a model trained on histories of at least `trainedEvents` (see the module comment). */
+export function historyFactor(events: number, trainedEvents?: number): number {
+  const curve = (n: number) => 1 - Math.exp(-Math.max(0, n) / HISTORY_EVENTS);
+  const h = curve(events);
+  if (trainedEvents === undefined || trainedEvents <= 0) return h;
+  return Math.min(1, h / curve(trainedEvents));
+}
+
+/**
+ * α of a user (see the module comment); `knowsCategory(top)` says whether the model has a feature for
+ * a top-level category; `trainedEvents` is the model's `meta.historyEvents`.
+ */
+export function reliability(
+  s: FeatureStats,
+  knowsCategory: (top: string) => boolean,
+  trainedEvents?: number,
+): Reliability {
+  const history = historyFactor(s.events, trainedEvents);
   let engaged = 0;
   for (const a of ENGAGED_ACTIONS) engaged += s.actions[a] ?? 0;
   const un = s.unmapped ?? 0;

@@ -7,7 +7,7 @@ import {
 import { groupTags, jaccard, type TagLike, tagScore } from '../score.js';
 import { emptyStats, type FeatureStats, updateStats } from '../stats.js';
 import { BuiltinBackend } from './backend.js';
-import { extractFeatures, type FeatureMap } from './features.js';
+import { extractFeatures, type FeatureMap, ITEM_PREFIX } from './features.js';
 import { allLogits, type Dataset, fitLinear, roundSig, sigmoid, softmaxInPlace, subset } from './linear.js';
 import type { ModelWeights, MultiDimModel, SinceMethod, SingleDimModel } from './model.js';
 
@@ -28,8 +28,13 @@ export interface TrainOptions {
   lambdas?: number[];
   iterations?: number;
   learningRate?: number;
-  /** A feature is kept when non-zero in at least this fraction of examples (and ≥ 3). */
+  /** A feature is kept when non-zero in at least this fraction of examples (and ≥ 3); item codes need only 3. */
   minSupport?: number;
+  /**
+   * Tenants whose item ids the training users' item codes come from (`ModelWeights.items`): the
+   * item features apply to them only. Entries ending in `*` are prefixes. Unset: to every tenant.
+   */
+  itemTenants?: readonly string[];
   /** Percent of the training users held out for calibration, λ and thresholds. Default 20. */
   holdoutPercent?: number;
   halfLifeDays?: number;
@@ -57,12 +62,19 @@ interface Prepared {
   data: Dataset;
 }
 
+/**
+ * Users an item-code feature must appear in: items are many and each is rare (a MovieLens movie is
+ * rated by ~1 % of users), yet together they carry the item-level signal; L2 keeps rare ones small.
+ */
+const ITEM_MIN_SUPPORT = 3;
+const ITEM_FEATURE = `${ITEM_PREFIX}:`;
+
 function prepare(maps: FeatureMap[], minSupport: number): Prepared {
   const support = new Map<string, number>();
   for (const m of maps) for (const [k, v] of m) if (v !== 0) support.set(k, (support.get(k) ?? 0) + 1);
   const need = Math.max(3, Math.ceil(minSupport * maps.length));
   const candidates = [...support.entries()]
-    .filter(([, n]) => n >= need)
+    .filter(([k, n]) => n >= (k.startsWith(ITEM_FEATURE) ? ITEM_MIN_SUPPORT : need))
     .map(([k]) => k)
     .sort();
   const n = maps.length;
@@ -184,6 +196,23 @@ function meanJaccard(
 
 const flat = (w: Float64Array) => Array.from(w, (v) => roundSig(v));
 
+/** Top-level categories in at least 3 users' statistics, sorted (`ModelWeights.categories`). */
+function trainedCategories(stats: readonly FeatureStats[]): string[] {
+  const users = new Map<string, number>();
+  for (const s of stats) for (const top in s.cats) users.set(top, (users.get(top) ?? 0) + 1);
+  return [...users.entries()]
+    .filter(([, n]) => n >= 3)
+    .map(([top]) => top)
+    .sort();
+}
+
+/** The q-quantile of `values` (nearest rank; 0 for none). */
+function percentile(values: readonly number[], q: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+}
+
 /** Class frequencies of labels 0..k−1 (the prior confidences shrink toward). */
 function frequencies(y: Int32Array, k: number): number[] {
   const n = new Array<number>(k).fill(0);
@@ -278,7 +307,7 @@ export function trainBuiltinModel(examples: readonly TrainingExample[], opts: Tr
   const dims = opts.dimensions ?? enabledDimensions(true);
   const halfLifeDays = opts.halfLifeDays ?? 14;
   // Strongest first: each fit warm-starts from the previous one (a regularization path).
-  const lambdas = [...(opts.lambdas ?? [1, 0.3, 0.1, 0.03])].sort((a, b) => b - a);
+  const lambdas = [...(opts.lambdas ?? [10, 3, 1, 0.3, 0.1, 0.03])].sort((a, b) => b - a);
   const iterations = opts.iterations ?? 250;
   const fitOpts = (lambda: number, init?: Float64Array) => ({
     lambda,
@@ -289,7 +318,7 @@ export function trainBuiltinModel(examples: readonly TrainingExample[], opts: Tr
   if (examples.length < 5) throw new Error(`trainBuiltinModel needs at least 5 examples (got ${examples.length})`);
 
   const stats = examples.map((e) => statsOf(e, halfLifeDays));
-  const maps = stats.map(extractFeatures);
+  const maps = stats.map((st) => extractFeatures(st));
   const prep = prepare(maps, opts.minSupport ?? 0.02);
   log(`features: ${prep.names.length} from ${examples.length} users`);
   const truths = examples.map((e) => groupTags(e.truth.tags, dims));
@@ -530,8 +559,14 @@ export function trainBuiltinModel(examples: readonly TrainingExample[], opts: Tr
     summaryThresholds: perDim.thresholds,
     sinceMethod,
     halfLifeDays,
+    ...(opts.itemTenants ? { items: { tenants: [...new Set(opts.itemTenants)].sort() } } : {}),
+    categories: trainedCategories(stats),
     meta: {
       trainUsers: examples.length,
+      historyEvents: percentile(
+        stats.map((st) => st.events),
+        0.1,
+      ),
       holdoutScore: Math.round(holdScore * 1e4) / 1e4,
       holdoutSummary: {
         accEx: Math.round(chosen.accEx * 1e4) / 1e4,
