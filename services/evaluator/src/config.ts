@@ -1,6 +1,7 @@
 /** The evaluator's environment, validated once at start (errors name every bad variable). */
-import { env, parseEnv } from '@personastream/runtime';
+import { ConfigError, env, parseEnv } from '@personastream/runtime';
 import { z } from 'zod';
+import { AccessTokens } from './core/access.js';
 
 export const evaluatorEnvShape = {
   KAFKA_BROKERS: env.kafkaBrokers,
@@ -11,6 +12,14 @@ export const evaluatorEnvShape = {
     .default('personastream'),
   EVALUATOR_HTTP_PORT: env.port.default(8081),
   EVALUATOR_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  /**
+   * `tenant:token,tenant:token…` — bearer tokens of the HTTP API; a tenant token reads and writes
+   * its own tenant's data only. Hashed at load and never logged; checked outside the schema (by
+   * `AccessTokens.parse`) so that an error never echoes a token. This or the admin token is required.
+   */
+  EVALUATOR_TENANT_TOKENS: z.string().optional(),
+  /** Bearer token that reads every tenant's data and writes every run's facts (operators). Optional. */
+  EVALUATOR_ADMIN_TOKEN: z.string().optional(),
   EVALUATOR_GROUP_ID: z.string().min(1).default('evaluator'),
   EVALUATOR_SCORE_ALL_USERS: env.bool.default('false'),
   EVALUATOR_INCLUDE_SENSITIVE: env.bool.default('false'),
@@ -21,8 +30,30 @@ export const evaluatorEnvShape = {
   SHUTDOWN_DEADLINE_MS: env.shutdownDeadlineMs,
 };
 
-export type EvaluatorEnv = ReturnType<typeof loadEvaluatorConfig>;
+type ParsedEnv = z.infer<z.ZodObject<typeof evaluatorEnvShape>>;
 
-export function loadEvaluatorConfig(source: Record<string, string | undefined> = process.env) {
-  return parseEnv('evaluator', evaluatorEnvShape, source);
+/** The parsed environment without the plain tokens, and the tokens as a lookup. */
+export type EvaluatorEnv = Omit<ParsedEnv, 'EVALUATOR_TENANT_TOKENS' | 'EVALUATOR_ADMIN_TOKEN'> & {
+  access: AccessTokens;
+};
+
+/** Parses and checks the evaluator's environment: every bad variable is named; tokens are never echoed. */
+export function loadEvaluatorConfig(source: Record<string, string | undefined> = process.env): EvaluatorEnv {
+  const problems: string[] = [];
+  let parsed: ParsedEnv | undefined;
+  try {
+    parsed = parseEnv('evaluator', evaluatorEnvShape, source);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  // checked even when other variables are bad, so that one run names every problem
+  const access = AccessTokens.parse({
+    tenantTokens: source.EVALUATOR_TENANT_TOKENS,
+    adminToken: source.EVALUATOR_ADMIN_TOKEN,
+  });
+  problems.push(...access.problems);
+  if (problems.length > 0 || !parsed || !access.tokens) throw new ConfigError('evaluator', problems);
+  const { EVALUATOR_TENANT_TOKENS: _tokens, EVALUATOR_ADMIN_TOKEN: _admin, ...rest } = parsed;
+  return { ...rest, access: access.tokens };
 }

@@ -12,6 +12,7 @@ export * from './adapters/run-info.js';
 export * from './adapters/sink.js';
 export * from './adapters/sql.js';
 export * from './config.js';
+export * from './core/access.js';
 export * from './core/facts.js';
 export * from './core/fixtures.js';
 export * from './core/metrics/index.js';

@@ -47,6 +47,7 @@ async function main(): Promise<void> {
   );
   const http = await startDashboardServer({
     sink,
+    access: config.access,
     port: config.EVALUATOR_HTTP_PORT,
     host: config.EVALUATOR_HTTP_HOST,
     registry,

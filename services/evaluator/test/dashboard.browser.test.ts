@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { create, toBinary } from '@bufbuild/protobuf';
@@ -15,6 +16,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DashboardServer, startDashboardServer } from '../src/adapters/dashboard/server.js';
 import { ClickHouseScoreSink } from '../src/adapters/sink.js';
+import { AccessTokens } from '../src/core/access.js';
 import { seededRandom, syntheticRun } from '../src/core/fixtures.js';
 import { RunAccumulator, type RunReport } from '../src/core/run.js';
 import { createEvaluatorService } from '../src/service.js';
@@ -37,6 +39,11 @@ let server: DashboardServer;
 let browser: Browser;
 let latest: RunReport;
 let older: RunReport;
+
+/** Tokens made at run time: the admin's and the live tenant acme-live's. */
+const ADMIN_TOKEN = `adm_${randomBytes(16).toString('hex')}`;
+const ACME_LIVE_TOKEN = `acm_${randomBytes(16).toString('hex')}`;
+const withToken = (token: string) => ({ authorization: `Bearer ${token}` });
 
 function scoredRun(runId: string, seed: number, users: number, completedOffsetMs: number): RunReport {
   const run = syntheticRun({
@@ -158,7 +165,9 @@ beforeAll(async () => {
   await sink.writeRun(older);
   await sink.writeRun(latest);
   await writeLiveThroughEvaluator(sink, [liveStream('acme-live', 51, 60, 12), liveStream('globex-live', 52, 25, 0)]);
-  server = await startDashboardServer({ sink, port: 0 });
+  const access = AccessTokens.parse({ tenantTokens: `acme-live:${ACME_LIVE_TOKEN}`, adminToken: ADMIN_TOKEN }).tokens;
+  if (!access) throw new Error('test tokens refused');
+  server = await startDashboardServer({ sink, port: 0, access });
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
 });
 
@@ -184,8 +193,10 @@ describe('dashboard in headless Chromium', () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const problems = watch(page);
 
-    await page.goto(server.url, { waitUntil: 'load' });
+    await page.goto(`${server.url}/#token=${ADMIN_TOKEN}`, { waitUntil: 'load' });
     await page.waitForSelector('body[data-ready="1"]', { timeout: 20_000 });
+    // the token left the address (history, bookmarks, screenshots) and stays in the tab's session
+    expect(await page.evaluate('location.href')).toBe(`${server.url}/`);
 
     // runs list: both runs, the most recent selected
     expect(await page.locator('tr.run').count()).toBe(2);
@@ -223,7 +234,7 @@ describe('dashboard in headless Chromium', () => {
   it('draws the Live view of a tenant from the live rows the evaluator wrote, and switches tenants', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const problems = watch(page);
-    await page.goto(`${server.url}/#live=acme-live`, { waitUntil: 'load' });
+    await page.goto(`${server.url}/#live=acme-live&token=${ADMIN_TOKEN}`, { waitUntil: 'load' });
     await page.waitForSelector('body[data-ready="1"]', { timeout: 20_000 });
     expect(await page.locator('#live-view').isVisible()).toBe(true);
     expect(await page.locator('#runs-view').isVisible()).toBe(false);
@@ -231,7 +242,10 @@ describe('dashboard in headless Chromium', () => {
     expect(await page.locator('#live-tenant option').allTextContents()).toEqual(['acme-live', 'globex-live']);
 
     // what the page drew is what the API serves (ClickHouse SQL over the rows)
-    const api = (await (await fetch(`${server.url}/api/tenants/acme-live/live?minutes=60`)).json()) as {
+    expect(await page.evaluate('location.hash')).toBe('#live=acme-live');
+    const api = (await (
+      await fetch(`${server.url}/api/tenants/acme-live/live?minutes=60`, { headers: withToken(ADMIN_TOKEN) })
+    ).json()) as {
       minutes: Array<{ minute_ms: number; updates: number; scored_updates: number; freshness_p50_ms: number | null }>;
       tags: Array<{ dimension: string; value: string; users: number }>;
     };
@@ -263,7 +277,9 @@ describe('dashboard in headless Chromium', () => {
     await page.waitForFunction('location.hash === "#live=globex-live"');
     await page.waitForSelector('body[data-ready="1"]');
     await page.locator('#live-updated', { hasText: 'tenant globex-live' }).waitFor();
-    const globex = (await (await fetch(`${server.url}/api/tenants/globex-live/live`)).json()) as { minutes: unknown[] };
+    const globex = (await (
+      await fetch(`${server.url}/api/tenants/globex-live/live`, { headers: withToken(ADMIN_TOKEN) })
+    ).json()) as { minutes: unknown[] };
     expect(await count('live-updates', 'rect.bar')).toBe(globex.minutes.length);
     expect(await page.locator('[data-chart="live-score"]').count()).toBe(0);
 
@@ -278,9 +294,59 @@ describe('dashboard in headless Chromium', () => {
 
   it('shows a clear message for an unknown run', async () => {
     const page = await browser.newPage();
-    await page.goto(`${server.url}/#tenant=acme&run=does-not-exist`);
+    await page.goto(`${server.url}/#tenant=acme&run=does-not-exist&token=${ADMIN_TOKEN}`);
     await page.waitForSelector('body[data-ready="1"]');
     expect(await page.locator('#detail .error').textContent()).toContain('run does-not-exist of tenant acme not found');
+    await page.close();
+  });
+
+  it('without a token shows what it needs and asks for one; a refused token says so', async () => {
+    const page = await browser.newPage();
+    const problems = watch(page);
+    await page.goto(server.url, { waitUntil: 'load' });
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 20_000 });
+    const auth = page.locator('#auth[data-auth="missing"]');
+    expect(await auth.isVisible()).toBe(true);
+    expect(await auth.locator('.message').textContent()).toBe(
+      'This dashboard needs an access token: your tenant’s token (EVALUATOR_TENANT_TOKENS) or the admin token (EVALUATOR_ADMIN_TOKEN). Enter it below, or open the dashboard with #token=… at the end of its address.',
+    );
+    expect(await page.locator('#runs-view').isVisible()).toBe(false);
+    expect(await page.locator('tr.run').count()).toBe(0);
+
+    await page.locator('#auth-token').fill('not-a-token-of-this-evaluator');
+    await page.locator('#auth-form button').click();
+    await page.locator('#auth[data-auth="refused"]').waitFor();
+    expect(await page.locator('#auth .message').textContent()).toMatch(
+      /^The evaluator refused this token \(invalid bearer token\)/,
+    );
+    expect(problems.filter((p) => !p.includes('401'))).toEqual([]);
+    await page.close();
+  });
+
+  it("with a tenant's token shows that tenant only and refuses another tenant's view", async () => {
+    const page = await browser.newPage();
+    const problems = watch(page);
+    await page.goto(server.url, { waitUntil: 'load' });
+    await page.locator('#auth[data-auth="missing"]').waitFor();
+    await page.locator('#auth-token').fill(ACME_LIVE_TOKEN);
+    await page.locator('#auth-form button').click();
+    await page.waitForSelector('#runs-view:not([hidden])');
+    await page.waitForSelector('body[data-ready="1"]');
+    // the runs belong to tenant acme: none is acme-live's
+    expect(await page.locator('tr.run').count()).toBe(0);
+    expect(await page.locator('#runs').textContent()).toContain('No run scored yet');
+
+    await page.evaluate('location.hash = "#live=acme-live"');
+    await page.locator('#live-updated', { hasText: 'tenant acme-live' }).waitFor();
+    expect(await page.locator('#live-tenant option').allTextContents()).toEqual(['acme-live']);
+    expect(await page.locator('[data-chart="live-updates"] svg rect.bar').count()).toBeGreaterThan(10);
+
+    await page.evaluate('location.hash = "#live=globex-live"');
+    await page.locator('#live-detail .error').waitFor();
+    expect(await page.locator('#live-detail .error').textContent()).toBe(
+      'Could not load the live metrics of globex-live: this token belongs to another tenant than "globex-live"',
+    );
+    expect(problems.filter((p) => !p.includes('403'))).toEqual([]);
     await page.close();
   });
 });

@@ -78,7 +78,8 @@ describe('stack up / status / down', () => {
       ingest: string;
       persona: string;
       evaluator: string;
-      tenants: Record<string, { ingest_key: string; persona_token: string }>;
+      evaluator_admin_token: string;
+      tenants: Record<string, { ingest_key: string; persona_token: string; evaluator_token: string }>;
     };
     expect(summary.ingest).toBe(`http://127.0.0.1:${PORT_BASE}`);
     expect(summary.persona).toBe(`127.0.0.1:${PORT_BASE + 2}`);
@@ -124,8 +125,16 @@ describe('stack up / status / down', () => {
     expect(await code('pst_wrong', 'acme')).toBe(grpcStatus.UNAUTHENTICATED);
     expect(await code(globex.persona_token, 'acme')).toBe(grpcStatus.PERMISSION_DENIED);
 
-    // evaluator
+    // evaluator: 401 without its token (another service's token is not one), a tenant's token reads
+    // its own tenant only (403 for another's), the admin token every tenant's
     expect((await fetch(`${summary.evaluator}/healthz`)).status).toBe(200);
+    const api = (path: string, token?: string) =>
+      fetch(`${summary.evaluator}${path}`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+    expect((await api('/api/runs')).status).toBe(401);
+    expect((await api('/api/runs', acme.persona_token)).status).toBe(401);
+    expect((await api('/api/tenants/acme/runs', acme.evaluator_token)).status).toBe(200);
+    expect((await api('/api/tenants/acme/runs', globex.evaluator_token)).status).toBe(403);
+    expect((await api('/api/tenants/globex/runs', summary.evaluator_admin_token)).status).toBe(200);
 
     // a real Segment client: a finished session becomes a persona within 60 s, with the defaults
     // (30 min gap: the session is still open, so an early update shows it)

@@ -41,6 +41,8 @@ const IMAGE_VARIABLES = new Set(['SERVICE']);
 const SECRET_STANDINS: Record<string, string> = {
   PERSONA_TENANT_TOKENS: 'tenant-a:token-a',
   INGEST_API_KEYS: 'tenant-a:key-a',
+  EVALUATOR_TENANT_TOKENS: 'tenant-a:evaluator-token-a-0123456789',
+  EVALUATOR_ADMIN_TOKEN: 'evaluator-admin-token-0123456789',
   PERSONA_LLM_API_KEY: 'stand-in',
 };
 
@@ -273,6 +275,38 @@ describe.each(OVERLAYS)('k8s overlay %s (rendered by kustomize)', (overlay) => {
         if (p.name === 'ops') for (const r of opening) expect(r.from, `${d.metadata.name} ops port`).toBeDefined();
       }
     }
+  });
+
+  it("opens the evaluator's port (tenants' scores and summaries) only to monitoring and labelled namespaces", () => {
+    const evaluator = deployments().find((d) => d.metadata.name === 'evaluator');
+    const port = (containerOf(evaluator).ports as K8sObject[]).find((p) => p.name === 'main')?.containerPort;
+    // its tokens come from the out-of-band Secret (without them it refuses to start)
+    const fromSecret = (containerOf(evaluator).envFrom as K8sObject[]).map((f) => f.secretRef?.name);
+    expect(fromSecret).toContain('personastream-secrets');
+    const labels = evaluator.spec.template.metadata.labels as Record<string, string>;
+    const opening = byKind(objects(), 'NetworkPolicy')
+      .filter(
+        (p) =>
+          Object.keys(p.spec.podSelector ?? {}).length === 0 || matches(p.spec.podSelector.matchLabels ?? {}, labels),
+      )
+      .flatMap((p) => p.spec.ingress as K8sObject[])
+      .filter((r) => r.ports === undefined || (r.ports as K8sObject[]).some((rp) => rp.port === port));
+    expect(opening.length, `a rule opens evaluator:${port}`).toBeGreaterThan(0);
+    const peers: K8sObject[] = [];
+    for (const r of opening) {
+      // a rule without "from" (or with an empty peer) admits every pod and address
+      expect(r.from, `evaluator:${port} is not open to everything`).toBeDefined();
+      peers.push(...(r.from as K8sObject[]));
+    }
+    for (const peer of peers) {
+      expect(peer.ipBlock, 'no address range reaches the evaluator').toBeUndefined();
+      expect(Object.keys(peer.namespaceSelector?.matchLabels ?? {}).length, JSON.stringify(peer)).toBe(1);
+      expect(peer.podSelector, 'whole namespaces, chosen by label').toBeUndefined();
+    }
+    expect(peers.map((p) => p.namespaceSelector.matchLabels)).toEqual([
+      { 'kubernetes.io/metadata.name': 'monitoring' },
+      { 'personastream.io/evaluator-access': 'true' },
+    ]);
   });
 
   it('runs hardened containers with requests and memory limits', () => {

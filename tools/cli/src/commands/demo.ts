@@ -38,7 +38,7 @@ export async function runDemo(args: string[]): Promise<number> {
     const local = await runLocalPipeline({ sim, scoreAllUsers: true, keepRunning });
     report = local.report;
     if (keepRunning) {
-      say(`persona API token for tenant ${sim.tenant}: ${local.token}`);
+      say(`persona and evaluator API token of tenant ${sim.tenant}: ${local.token}`);
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
       await local.stop();
     }

@@ -11,7 +11,8 @@ import { progressBar, say } from '../progress.js';
  * straight to Kafka (`--target kafka`, KAFKA_BROKERS), through the same validation, ending the run
  * with end-of-run markers; prints accepted/rejected by reason. `--truth` also publishes the
  * dataset's labels to the truth topic (KAFKA_BROKERS), with markers, so a running evaluator scores
- * the run — on the dimensions the dataset labels when `--evaluator URL` is given (run facts); `--tenant`
+ * the run — on the dimensions the dataset labels when `--evaluator URL` is given (run facts, sent
+ * with the bearer token in EVALUATOR_TOKEN: the run's tenant's token or the admin token); `--tenant`
  * / `--run-id` rewrite the events' (and labels') tenant and run id.
  */
 export async function runReplay(args: string[]): Promise<number> {
@@ -59,6 +60,7 @@ export async function runReplay(args: string[]): Promise<number> {
       { logger: createLogger('replay', 'warn') },
     );
   };
+  const evaluatorToken = typeof o.evaluator === 'string' && o.truth ? requireEvaluatorToken() : undefined;
   let truth: PublishTruthSummary | undefined;
   if (o.truth) {
     // labels first: the evaluator scores the run once both topics' markers are in
@@ -79,12 +81,12 @@ export async function runReplay(args: string[]): Promise<number> {
     }
     say(`truth: ${truth.truths} labelled users → ${Topics.truth}`);
     // the evaluator scores the dimensions the dataset labels only when told (run facts)
-    if (typeof o.evaluator === 'string') {
+    if (typeof o.evaluator === 'string' && evaluatorToken !== undefined) {
       const runs =
         common.tenant !== undefined
           ? truth.runs.map((run) => [common.tenant as string, run] as const)
           : await truthRuns(o.path, common.runId);
-      for (const [tenant, run] of runs) await putRunFacts(o.evaluator, tenant, run, manifest);
+      for (const [tenant, run] of runs) await putRunFacts(o.evaluator, evaluatorToken, tenant, run, manifest);
       say(`run facts (labelled dimensions ${manifest.labelledDimensions.join(', ')}) → ${o.evaluator}`);
     }
   }
@@ -133,12 +135,26 @@ async function truthRuns(path: string, runId: string | undefined): Promise<Array
   return [...runs.values()];
 }
 
+/** The evaluator token of `--evaluator` (checked before anything is published). */
+function requireEvaluatorToken(): string {
+  const token = process.env.EVALUATOR_TOKEN;
+  if (!token) {
+    throw new PersonaStreamError(
+      ErrorCode.InvalidArgument,
+      "replay --evaluator needs EVALUATOR_TOKEN in the environment (the run's tenant's evaluator token, or the admin token)",
+      'evaluator',
+    );
+  }
+  return token;
+}
+
 /**
  * `PUT /api/tenants/:tenant/runs/:runId/facts` of an evaluator: the dataset's labelled dimensions,
  * event count and start time.
  */
 async function putRunFacts(
   evaluatorUrl: string,
+  token: string,
   tenant: string,
   runId: string,
   manifest: Awaited<ReturnType<typeof readDatasetManifest>>,
@@ -146,7 +162,7 @@ async function putRunFacts(
   const url = `${evaluatorUrl.replace(/\/+$/, '')}/api/tenants/${encodeURIComponent(tenant)}/runs/${encodeURIComponent(runId)}/facts`;
   const res = await fetch(url, {
     method: 'PUT',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({
       info: {
         labeled_dimensions: manifest.labelledDimensions,

@@ -20,6 +20,7 @@ import {
   DEFAULT_TENANT,
   healthUrl,
   mergeTenants,
+  newAdminToken,
   portBaseOf,
   portsOf,
   requestedTenants,
@@ -55,8 +56,8 @@ const HEALTHY_WITHIN_MS = 90_000;
 /**
  * `personastream stack up|down|status`: the local stack a platform engineer points a real client at
  * — the infrastructure (started when it is not running) plus semantizer, persona, evaluator and
- * ingest as detached processes that outlive the CLI, with an ingest API key and a persona bearer
- * token per tenant. State, pid files and credentials live in `.infra/stack/` (`PS_STACK_DIR`), logs
+ * ingest as detached processes that outlive the CLI, with an ingest API key, a persona and an
+ * evaluator bearer token per tenant and an evaluator admin token. State, pid files and credentials live in `.infra/stack/` (`PS_STACK_DIR`), logs
  * in `.infra/logs/stack-<service>.log`.
  */
 export async function runStack(args: string[]): Promise<number> {
@@ -102,7 +103,7 @@ async function stackUp(o: UpOptions): Promise<number> {
     const { tenants, added } = mergeTenants(existing.tenants, o.tenants);
     if (dead.length === 0 && added.length === 0) {
       say(`stack: already running (tenants ${Object.keys(tenants).join(', ')})`);
-      printSummary(summaryOf(existing.ports, existing.tenants), o.json);
+      printSummary(summaryOf(existing.ports, existing.tenants, existing.evaluatorAdminToken), o.json);
       return 0;
     }
     if (dead.length > 0) {
@@ -118,12 +119,21 @@ async function stackUp(o: UpOptions): Promise<number> {
       ports: existing.ports,
       isolate: existing.isolate ?? undefined,
       tenants,
+      adminToken: existing.evaluatorAdminToken,
       infraStartedBefore: existing.startedInfra,
       json: o.json,
     });
   }
   const { tenants } = mergeTenants({}, o.tenants.length > 0 ? o.tenants : [DEFAULT_TENANT]);
-  return startStack({ dir, ports, isolate: o.isolate, tenants, infraStartedBefore: false, json: o.json });
+  return startStack({
+    dir,
+    ports,
+    isolate: o.isolate,
+    tenants,
+    adminToken: newAdminToken(),
+    infraStartedBefore: false,
+    json: o.json,
+  });
 }
 
 /** A running stack keeps its ports and isolation: asking for others is an error, not a silent no. */
@@ -144,6 +154,8 @@ interface StartOptions {
   ports: LocalPorts;
   isolate: string | undefined;
   tenants: Record<string, TenantCredentials>;
+  /** The evaluator's admin token (kept across restarts of the same stack). */
+  adminToken: string;
   /** The infrastructure was started by the stack that is being restarted (so `down` still stops it). */
   infraStartedBefore: boolean;
   json: boolean;
@@ -172,7 +184,14 @@ async function startStack(o: StartOptions): Promise<number> {
   const infra = readInfraEnv();
   const topics = localTopics(o.isolate);
   if (o.isolate) await createTopics(infra, topics);
-  const envs = stackServiceEnv({ infra, ports: o.ports, tenants: o.tenants, topics, isolate: o.isolate });
+  const envs = stackServiceEnv({
+    infra,
+    ports: o.ports,
+    tenants: o.tenants,
+    adminToken: o.adminToken,
+    topics,
+    isolate: o.isolate,
+  });
   // stack defaults below the caller's environment; the stack's own settings above it
   const defaults = Object.fromEntries(Object.entries(STACK_ENV_DEFAULTS).filter(([k]) => process.env[k] === undefined));
   const logDir = stackLogDir();
@@ -185,6 +204,7 @@ async function startStack(o: StartOptions): Promise<number> {
     isolate: o.isolate ?? null,
     topics,
     tenants: o.tenants,
+    evaluatorAdminToken: o.adminToken,
     services: {},
   };
   try {
@@ -204,7 +224,7 @@ async function startStack(o: StartOptions): Promise<number> {
     stopInfra();
     throw err;
   }
-  const summary = summaryOf(o.ports, o.tenants);
+  const summary = summaryOf(o.ports, o.tenants, o.adminToken);
   say(`stack: up — ingest ${summary.ingest}, persona ${summary.persona} (gRPC), evaluator ${summary.evaluator}`);
   printSummary(summary, o.json);
   return 0;
@@ -218,9 +238,13 @@ function printSummary(summary: StackSummary, json: boolean): void {
   }
   console.log(`ingest     ${summary.ingest}   (POST /v1/batch, Segment batch; the key as Bearer or Basic user)`);
   console.log(`persona    ${summary.persona}   (gRPC; authorization: Bearer <token>)`);
-  console.log(`evaluator  ${summary.evaluator}/   (dashboard)`);
+  console.log(
+    `evaluator  ${summary.evaluator}/#token=${summary.evaluator_admin_token}   (dashboard with the admin token; API: authorization: Bearer <token>)`,
+  );
   for (const [tenant, c] of Object.entries(summary.tenants)) {
-    console.log(`tenant ${tenant}: ingest key ${c.ingest_key}   persona token ${c.persona_token}`);
+    console.log(
+      `tenant ${tenant}: ingest key ${c.ingest_key}   persona token ${c.persona_token}   evaluator token ${c.evaluator_token}`,
+    );
   }
   console.log(`(kept in ${stackDir()}/state.json, mode 600; new ones at every fresh "stack up")`);
 }
@@ -357,7 +381,7 @@ async function stackStatus(o: { json: boolean }): Promise<number> {
     ),
   );
   const allHealthy = Object.values(services).every((s) => s.healthy);
-  const summary = summaryOf(state.ports, state.tenants);
+  const summary = summaryOf(state.ports, state.tenants, state.evaluatorAdminToken);
   const storage = stackStorage(state.isolate ?? undefined);
   const iso = state.isolate;
   const report = {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefaultPartitions, Topics } from '@personastream/contracts';
@@ -84,8 +85,10 @@ export function readInfraEnv(): Record<string, string> {
  */
 export interface LocalPipelineResult {
   report: RunReport;
-  /** Bearer token of the run's tenant for the persona gRPC API (and the ingest API key). */
+  /** Bearer token of the run's tenant for the persona gRPC API and the evaluator API (and the ingest API key). */
   token: string;
+  /** The evaluator's admin token (the dashboard: `/#token=…`). */
+  adminToken: string;
   /** Stops what the pipeline started (services; the infra if it started it). Idempotent. */
   stop(): Promise<void>;
 }
@@ -131,11 +134,13 @@ export interface LocalStack {
   topics: LocalTopics;
   /** `.infra/env` (KAFKA_BROKERS, REDIS_URL, CLICKHOUSE_URL). */
   infra: Record<string, string>;
-  /** Persona bearer token and ingest API key of the tenant. */
+  /** Persona and evaluator bearer token and ingest API key of the tenant. */
   token: string;
-  /** Token (persona bearer token and ingest API key) of every tenant, `tenant` and `otherTenants`. */
+  /** Token (persona and evaluator bearer token, ingest API key) of every tenant, `tenant` and `otherTenants`. */
   tokens: Record<string, string>;
-  /** Run facts the streams do not carry, used by the evaluator when the tenant's run completes. */
+  /** The evaluator's admin token (every tenant's runs; the dashboard: `/#token=…`). */
+  adminToken: string;
+  /** Run facts the streams do not carry, used by the evaluator when the tenant's run completes (sent with the tenant's token). */
   putFacts(
     tenant: string,
     runId: string,
@@ -159,9 +164,10 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   }
   const infra = readInfraEnv();
   const ports = opts.ports ?? LOCAL_PORTS;
-  const stamp = Date.now().toString(36);
+  // made at run time, never written anywhere but the services' environments
   const tokens: Record<string, string> = {};
-  for (const [i, t] of [opts.tenant, ...(opts.otherTenants ?? [])].entries()) tokens[t] = `demo-token-${stamp}-${i}`;
+  for (const t of [opts.tenant, ...(opts.otherTenants ?? [])]) tokens[t] = randomToken('pst_');
+  const adminToken = randomToken('psa_');
   const token = tokens[opts.tenant] as string;
   const tenantTokens = Object.entries(tokens)
     .map(([t, k]) => `${t}:${k}`)
@@ -210,6 +216,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         EVALUATOR_HTTP_PORT: String(ports.evaluatorHttp),
         EVALUATOR_SCORE_ALL_USERS: String(Boolean(opts.scoreAllUsers)),
         EVALUATOR_INCLUDE_SENSITIVE: 'true',
+        EVALUATOR_TENANT_TOKENS: tenantTokens,
+        EVALUATOR_ADMIN_TOKEN: adminToken,
         ...isolated.evaluator,
       },
       log,
@@ -238,21 +246,29 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     throw err;
   }
   const evaluatorUrl = `http://127.0.0.1:${ports.evaluatorHttp}`;
+  const tokenOf = (tenant: string) => {
+    const t = tokens[tenant];
+    if (t === undefined)
+      throw new Error(`the local stack has no token of tenant ${tenant} (tenants: ${Object.keys(tokens).join(', ')})`);
+    return t;
+  };
   return {
     ports,
     topics,
     infra,
     token,
     tokens,
+    adminToken,
     async putFacts(tenant, runId, facts) {
       const put = await fetch(`${evaluatorRunUrl(evaluatorUrl, tenant, runId)}/facts`, {
         method: 'PUT',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${tokenOf(tenant)}` },
         body: JSON.stringify(facts),
       });
       if (!put.ok) throw new Error(`evaluator refused the run facts: ${put.status} ${await put.text()}`);
     },
-    waitForReport: (tenant, runId, timeoutMs = 600_000) => waitForReport(evaluatorUrl, tenant, runId, timeoutMs),
+    waitForReport: (tenant, runId, timeoutMs = 600_000) =>
+      waitForReport(evaluatorUrl, tokenOf(tenant), tenant, runId, timeoutMs),
     track: (process) => {
       services.push(process);
     },
@@ -373,12 +389,12 @@ export async function runLocalPipeline(opts: LocalPipelineOptions): Promise<Loca
     if (opts.keepRunning) {
       say(
         `left running: persona gRPC 127.0.0.1:${LOCAL_PORTS.personaGrpc} (tenant ${opts.sim.tenant}), ` +
-          `dashboard http://127.0.0.1:${LOCAL_PORTS.evaluatorHttp}/ — stop with Ctrl-C`,
+          `dashboard http://127.0.0.1:${LOCAL_PORTS.evaluatorHttp}/#token=${stack.adminToken} (admin token) — stop with Ctrl-C`,
       );
     } else {
       await stack.stop();
     }
-    return { report, token: stack.token, stop: stack.stop };
+    return { report, token: stack.token, adminToken: stack.adminToken, stop: stack.stop };
   } catch (err) {
     await stack.stop();
     throw err;
@@ -401,6 +417,11 @@ async function exitedWithin(service: ServiceProcess, timeoutMs: number): Promise
   }
 }
 
+/** A fresh random token: `prefix` + 32 hex characters (128 bits). */
+function randomToken(prefix: string): string {
+  return `${prefix}${randomBytes(16).toString('hex')}`;
+}
+
 /** The evaluator's URL of a tenant's run (runs are (tenant, run id)). */
 export function evaluatorRunUrl(evaluatorUrl: string, tenant: string, runId: string): string {
   return `${evaluatorUrl.replace(/\/+$/, '')}/api/tenants/${encodeURIComponent(tenant)}/runs/${encodeURIComponent(runId)}`;
@@ -412,6 +433,7 @@ export function evaluatorRunUrl(evaluatorUrl: string, tenant: string, runId: str
  */
 async function waitForReport(
   evaluatorUrl: string,
+  token: string,
   tenant: string,
   runId: string,
   timeoutMs: number,
@@ -420,7 +442,10 @@ async function waitForReport(
   const deadline = Date.now() + timeoutMs;
   say("evaluator: waiting for every partition's end-of-run marker…");
   while (Date.now() < deadline) {
-    const res = await fetch(url, { signal: AbortSignal.timeout(60_000) });
+    const res = await fetch(url, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(60_000),
+    });
     if (res.ok) return (await res.json()) as RunReport;
     if (res.status !== 404) throw new Error(`evaluator answered ${res.status}: ${await res.text()}`);
   }

@@ -3,6 +3,7 @@ import { LOCAL_PORTS, localTopics } from '../pipeline/local.js';
 import {
   checkIsolate,
   mergeTenants,
+  newAdminToken,
   newCredentials,
   portBaseOf,
   requestedTenants,
@@ -12,7 +13,7 @@ import {
 } from './plan.js';
 
 const infra = { KAFKA_BROKERS: '127.0.0.1:19092', REDIS_URL: 'redis://127.0.0.1:16379', CLICKHOUSE_URL: 'http://x' };
-const creds = { ingest_key: 'psk_a', persona_token: 'pst_a' };
+const creds = { ingest_key: 'psk_a', persona_token: 'pst_a', evaluator_token: 'pse_a' };
 
 describe('stack plan', () => {
   it('uses the usual ports without a base, six consecutive ones with it', () => {
@@ -45,7 +46,10 @@ describe('stack plan', () => {
     const b = newCredentials();
     expect(a.ingest_key).toMatch(/^psk_[0-9a-f]{32}$/);
     expect(a.persona_token).toMatch(/^pst_[0-9a-f]{32}$/);
+    expect(a.evaluator_token).toMatch(/^pse_[0-9a-f]{32}$/);
+    expect(newAdminToken()).toMatch(/^psa_[0-9a-f]{32}$/);
     expect(a.ingest_key).not.toBe(b.ingest_key);
+    expect(a.evaluator_token).not.toBe(b.evaluator_token);
     const { tenants, added } = mergeTenants({ acme: creds }, ['acme', 'globex']);
     expect(added).toEqual(['globex']);
     expect(tenants.acme).toEqual(creds);
@@ -54,9 +58,10 @@ describe('stack plan', () => {
   });
 
   it("gives the services their ports and the tenants' secrets; a private stack its own topics, keys and database", () => {
-    const tenants = { acme: creds, globex: { ingest_key: 'psk_g', persona_token: 'pst_g' } };
+    const tenants = { acme: creds, globex: { ingest_key: 'psk_g', persona_token: 'pst_g', evaluator_token: 'pse_g' } };
     const ports = stackPorts(24100);
-    const shared = stackServiceEnv({ infra, ports, tenants, topics: localTopics() });
+    const adminToken = 'psa_admin';
+    const shared = stackServiceEnv({ infra, ports, tenants, adminToken, topics: localTopics() });
     expect(shared.ingest).toMatchObject({
       INGEST_API_KEYS: 'acme:psk_a,globex:psk_g',
       INGEST_HTTP_PORT: '24100',
@@ -68,13 +73,17 @@ describe('stack plan', () => {
       PERSONA_GRPC_PORT: '24102',
       OPS_PORT: '24103',
     });
-    expect(shared.evaluator.EVALUATOR_HTTP_PORT).toBe('24104');
+    expect(shared.evaluator).toMatchObject({
+      EVALUATOR_HTTP_PORT: '24104',
+      EVALUATOR_TENANT_TOKENS: 'acme:pse_a,globex:pse_g',
+      EVALUATOR_ADMIN_TOKEN: 'psa_admin',
+    });
     expect(shared.semantizer.OPS_PORT).toBe('24105');
     // the default stack: the contract's topics, the services' groups, prefixes and database
     for (const env of Object.values(shared)) {
       expect(Object.keys(env).filter((k) => /TOPIC|GROUP|PREFIX|DATABASE/.test(k))).toEqual([]);
     }
-    const priv = stackServiceEnv({ infra, ports, tenants, topics: localTopics('t1'), isolate: 't1' });
+    const priv = stackServiceEnv({ infra, ports, tenants, adminToken, topics: localTopics('t1'), isolate: 't1' });
     expect(priv.semantizer).toMatchObject({
       SEMANTIZER_GROUP_ID: 'semantizer-t1',
       SEMANTIZER_EVENTS_TOPIC: 'behavior.events.v1-t1',
@@ -86,10 +95,11 @@ describe('stack plan', () => {
   });
 
   it('summarises addresses and credentials in the documented shape', () => {
-    expect(summaryOf(stackPorts(24100), { acme: creds })).toEqual({
+    expect(summaryOf(stackPorts(24100), { acme: creds }, 'psa_admin')).toEqual({
       ingest: 'http://127.0.0.1:24100',
       persona: '127.0.0.1:24102',
       evaluator: 'http://127.0.0.1:24104',
+      evaluator_admin_token: 'psa_admin',
       tenants: { acme: creds },
     });
   });

@@ -13,10 +13,11 @@ export const STACK_SERVICES: readonly StackService[] = ['semantizer', 'persona',
 /** Tenant of a stack started without `--tenant`. */
 export const DEFAULT_TENANT = 'demo';
 
-/** Credentials of one tenant: its ingest API key and its persona bearer token. */
+/** Credentials of one tenant: its ingest API key, its persona and its evaluator bearer tokens. */
 export interface TenantCredentials {
   ingest_key: string;
   persona_token: string;
+  evaluator_token: string;
 }
 
 /** What `stack up --json` prints as its last line (and `up` again, while the stack runs). */
@@ -24,6 +25,8 @@ export interface StackSummary {
   ingest: string;
   persona: string;
   evaluator: string;
+  /** The evaluator's admin token: every tenant's runs (the dashboard: `evaluator/#token=…`). */
+  evaluator_admin_token: string;
   tenants: Record<string, TenantCredentials>;
 }
 
@@ -86,7 +89,16 @@ export function newSecret(prefix: string, random: (n: number) => Buffer = random
 
 /** New credentials for a tenant. */
 export function newCredentials(random?: (n: number) => Buffer): TenantCredentials {
-  return { ingest_key: newSecret('psk_', random), persona_token: newSecret('pst_', random) };
+  return {
+    ingest_key: newSecret('psk_', random),
+    persona_token: newSecret('pst_', random),
+    evaluator_token: newSecret('pse_', random),
+  };
+}
+
+/** A new admin token of the evaluator. */
+export function newAdminToken(random?: (n: number) => Buffer): string {
+  return newSecret('psa_', random);
 }
 
 /**
@@ -152,13 +164,16 @@ export interface StackEnvInput {
   infra: Record<string, string>;
   ports: LocalPorts;
   tenants: Readonly<Record<string, TenantCredentials>>;
+  /** EVALUATOR_ADMIN_TOKEN. */
+  adminToken: string;
   topics: LocalTopics;
   isolate?: string;
 }
 
 /**
  * Each service's environment as the stack sets it: the infrastructure's addresses, its ports, the
- * tenants' credentials (`INGEST_API_KEYS`, `PERSONA_TENANT_TOKENS`: `tenant:secret,…`) and, for a
+ * tenants' credentials (`INGEST_API_KEYS`, `PERSONA_TENANT_TOKENS`, `EVALUATOR_TENANT_TOKENS`:
+ * `tenant:secret,…`), the evaluator's admin token (`EVALUATOR_ADMIN_TOKEN`) and, for a
  * private stack, its topics, groups, Redis prefixes and ClickHouse database. Anything else (e.g.
  * `SEMANTIZER_GAP_MS`, `PERSONA_SAMPLES`, `LOG_LEVEL`) comes from the caller's environment.
  */
@@ -194,6 +209,8 @@ export function stackServiceEnv(input: StackEnvInput): Record<StackService, Reco
     evaluator: {
       ...addresses,
       EVALUATOR_HTTP_PORT: String(ports.evaluatorHttp),
+      EVALUATOR_TENANT_TOKENS: pairs((c) => c.evaluator_token),
+      EVALUATOR_ADMIN_TOKEN: input.adminToken,
       ...iso.evaluator,
       ...privateOnly({ CLICKHOUSE_DATABASE: storage.clickhouseDatabase }),
     },
@@ -238,11 +255,16 @@ export function portsOf(service: StackService, ports: LocalPorts): number[] {
   }
 }
 
-export function summaryOf(ports: LocalPorts, tenants: Readonly<Record<string, TenantCredentials>>): StackSummary {
+export function summaryOf(
+  ports: LocalPorts,
+  tenants: Readonly<Record<string, TenantCredentials>>,
+  adminToken: string,
+): StackSummary {
   return {
     ingest: `http://127.0.0.1:${ports.ingestHttp}`,
     persona: `127.0.0.1:${ports.personaGrpc}`,
     evaluator: `http://127.0.0.1:${ports.evaluatorHttp}`,
+    evaluator_admin_token: adminToken,
     tenants: { ...tenants },
   };
 }

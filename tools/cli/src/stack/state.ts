@@ -40,7 +40,12 @@ export const stackStateSchema = z.object({
     updates: z.string(),
     truth: z.string(),
   }),
-  tenants: z.record(z.string(), z.object({ ingest_key: z.string(), persona_token: z.string() })),
+  tenants: z.record(
+    z.string(),
+    z.object({ ingest_key: z.string(), persona_token: z.string(), evaluator_token: z.string() }),
+  ),
+  /** EVALUATOR_ADMIN_TOKEN of the stack. */
+  evaluatorAdminToken: z.string(),
   services: z.record(z.string(), procSchema),
 });
 

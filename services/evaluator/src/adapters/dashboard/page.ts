@@ -7,6 +7,12 @@
  * Two views: Runs (`#tenant=T&run=R`: finite runs' HPR-Bench reports) and Live (`#live=T`: a tenant's
  * live clickstream per minute — updates, users, freshness, early share, flip rate, confidence, the
  * rolling tag score of labelled users — and its tag value distribution per dimension).
+ *
+ * Access: the JSON API takes a bearer token (a tenant's or the admin's). The page takes it once —
+ * typed into its form, or given as `#token=…` at the end of the address, which the script removes
+ * from the address at once — keeps it in the tab's `sessionStorage` (never in a cookie, so no other
+ * site can make the browser send it) and sends it as `Authorization: Bearer …` with every fetch.
+ * Without a token, or when the API answers 401, it shows why and asks for one.
  */
 
 /** Reference figures of the paper (UserGPT Technical Report, arXiv 2605.08766). */
@@ -25,8 +31,18 @@ export const INDEX_HTML = `<!doctype html>
 <header>
   <h1>PersonaStream <span>HPR-Bench runs</span></h1>
   <p class="sub">Scores from ClickHouse · paper reference: Avg@10 ${PAPER.tag_avg_at_k} · Acc_Ex ${PAPER.acc_ex} · compression ${(PAPER.compression_bytes * 100).toFixed(1)}%</p>
-  <nav><a href="#" id="nav-runs" class="tab">Runs</a><a href="#live" id="nav-live" class="tab">Live</a></nav>
+  <nav><a href="#" id="nav-runs" class="tab">Runs</a><a href="#live" id="nav-live" class="tab">Live</a><a href="#" id="nav-token" class="tab token">Change token</a></nav>
 </header>
+<main id="auth-view" hidden>
+  <section class="card" id="auth">
+    <h2>Access token</h2>
+    <p class="message"></p>
+    <form id="auth-form" autocomplete="off">
+      <label>Token <input type="password" id="auth-token" autocomplete="off" spellcheck="false" size="48"></label>
+      <button type="submit">Open the dashboard</button>
+    </form>
+  </section>
+</main>
 <main id="runs-view">
   <section class="card" id="runs-card">
     <h2>Runs</h2>
@@ -95,6 +111,11 @@ nav .tab { padding:5px 14px; border-radius:6px; color:var(--ink); text-decoratio
 nav .tab.active { background:var(--ours); border-color:var(--ours); color:#fff; }
 .controls { display:flex; gap:18px; align-items:center; flex-wrap:wrap; }
 .controls select { font:inherit; padding:3px 6px; margin-left:6px; }
+nav .tab.token { margin-left:auto; color:var(--muted); }
+#auth form { display:flex; gap:10px; align-items:center; flex-wrap:wrap; }
+#auth input { font:inherit; padding:4px 6px; margin-left:6px; }
+#auth button { font:inherit; padding:4px 12px; }
+#auth[data-auth="refused"] .message { color:var(--bad); }
 [hidden] { display:none !important; }
 `;
 
@@ -126,8 +147,58 @@ export const DASHBOARD_JS = `(function () {
   function num(v, d) { return v === null || v === undefined || isNaN(v) ? '—' : Number(v).toFixed(d === undefined ? 3 : d); }
   function pct(v, d) { return v === null || v === undefined ? '—' : (v * 100).toFixed(d === undefined ? 1 : d) + '%'; }
   function when(ms) { return ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : '—'; }
+  // ---- access token ---------------------------------------------------------------------------
+
+  var TOKEN_KEY = 'personastream.evaluator.token';
+  var memoryToken = null; // when sessionStorage is unavailable
+  function storedToken() {
+    try { return sessionStorage.getItem(TOKEN_KEY) || memoryToken; } catch (e) { return memoryToken; }
+  }
+  function storeToken(token) {
+    memoryToken = token || null;
+    try { if (token) sessionStorage.setItem(TOKEN_KEY, token); else sessionStorage.removeItem(TOKEN_KEY); } catch (e) { /* memory only */ }
+  }
+  // #…&token=T: kept for the session and taken out of the address (history, bookmarks, screen shares)
+  function takeTokenFromHash() {
+    var m = /(^#|&)token=([^&]*)/.exec(location.hash);
+    if (!m) return;
+    storeToken(decodeURIComponent(m[2]));
+    var rest = location.hash.slice(1).split('&').filter(function (p) { return p.indexOf('token=') !== 0; }).join('&');
+    history.replaceState(null, '', location.pathname + location.search + (rest ? '#' + rest : ''));
+  }
+  var AUTH_TEXT = {
+    missing: 'This dashboard needs an access token: your tenant’s token (EVALUATOR_TENANT_TOKENS) or the admin token (EVALUATOR_ADMIN_TOKEN). Enter it below, or open the dashboard with #token=… at the end of its address.',
+    refused: 'The evaluator refused this token',
+  };
+  // Shows the token form instead of the views; why: 'missing' or 'refused' (with the API's reason).
+  function showAuth(why, reason) {
+    if (liveTimer) { clearInterval(liveTimer); liveTimer = null; }
+    document.getElementById('runs-view').hidden = true;
+    document.getElementById('live-view').hidden = true;
+    document.getElementById('auth-view').hidden = false;
+    var box = document.getElementById('auth');
+    box.setAttribute('data-auth', why);
+    box.querySelector('.message').textContent = why === 'refused'
+      ? AUTH_TEXT.refused + ' (' + (reason || 'HTTP 401') + '). Enter another one below.'
+      : AUTH_TEXT.missing;
+    document.getElementById('auth-token').value = '';
+    document.getElementById('auth-token').focus();
+    ready();
+  }
+
   function getJSON(url) {
-    return fetch(url).then(function (r) {
+    var token = storedToken();
+    if (!token) { showAuth('missing'); return new Promise(function () {}); }
+    return fetch(url, { headers: { authorization: 'Bearer ' + token } }).then(function (r) {
+      if (r.status === 401) {
+        // the token is unknown (or was revoked): forget it and ask again; the view that asked is
+        // replaced by the form, so its promise never settles
+        storeToken(null);
+        return r.json().catch(function () { return {}; }).then(function (b) {
+          showAuth('refused', b.error);
+          return new Promise(function () {});
+        });
+      }
       if (!r.ok) return r.json().then(function (b) { throw new Error(b.error || ('HTTP ' + r.status)); });
       return r.json();
     });
@@ -570,6 +641,9 @@ export const DASHBOARD_JS = `(function () {
   }
 
   function route() {
+    takeTokenFromHash();
+    if (!storedToken()) { showAuth('missing'); return; }
+    document.getElementById('auth-view').hidden = true;
     var live = hashParam('live');
     var isLive = live !== null;
     document.getElementById('runs-view').hidden = isLive;
@@ -604,6 +678,19 @@ export const DASHBOARD_JS = `(function () {
 
   document.getElementById('live-tenant').addEventListener('change', function (e) { location.hash = '#live=' + encodeURIComponent(e.target.value); });
   document.getElementById('live-range').addEventListener('change', function () { var t = document.getElementById('live-tenant').value; if (t) loadLive(t); });
+  document.getElementById('auth-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    var token = document.getElementById('auth-token').value.trim();
+    if (!token) return;
+    storeToken(token);
+    runsLoaded = false; // another token may see other runs
+    route();
+  });
+  document.getElementById('nav-token').addEventListener('click', function (e) {
+    e.preventDefault();
+    storeToken(null);
+    showAuth('missing');
+  });
   window.addEventListener('hashchange', route);
   route();
 })();

@@ -1,5 +1,7 @@
 import { createRegistry } from '@personastream/runtime';
+import type { FastifyInstance, InjectOptions } from 'fastify';
 import { describe, expect, it } from 'vitest';
+import { AccessTokens } from '../../core/access.js';
 import { syntheticRun } from '../../core/fixtures.js';
 import type { LiveUpdateRow } from '../../core/live.js';
 import { RunAccumulator } from '../../core/run.js';
@@ -7,6 +9,22 @@ import { RunFactsStore } from '../run-info.js';
 import { MemoryScoreSink, type ScoreSink } from '../sink.js';
 import { DASHBOARD_JS } from './page.js';
 import { buildDashboardApp } from './server.js';
+
+const TOKENS = {
+  acme: 'acme-token-0123456789',
+  globex: 'globex-token-0123456789',
+  admin: 'admin-token-0123456789',
+};
+const access = AccessTokens.parse({
+  tenantTokens: `acme:${TOKENS.acme},globex:${TOKENS.globex}`,
+  adminToken: TOKENS.admin,
+}).tokens as AccessTokens;
+
+/** A request with the bearer token of `who` (default: acme's). */
+function as(app: FastifyInstance, request: string | InjectOptions, who: keyof typeof TOKENS = 'acme') {
+  const opts: InjectOptions = typeof request === 'string' ? { url: request } : request;
+  return app.inject({ ...opts, headers: { ...opts.headers, authorization: `Bearer ${TOKENS[who]}` } });
+}
 
 async function sinkWithRun() {
   const sink = new MemoryScoreSink();
@@ -23,6 +41,7 @@ describe('dashboard app', () => {
     const app = buildDashboardApp({
       sink: await sinkWithRun(),
       port: 0,
+      access,
       health: () => true,
       registry: createRegistry('t', false),
     });
@@ -33,15 +52,15 @@ describe('dashboard app', () => {
     expect(page.body).toContain('<script src="/dashboard.js"></script>');
     expect((await app.inject('/dashboard.js')).body).toBe(DASHBOARD_JS);
     expect((await app.inject('/dashboard.css')).statusCode).toBe(200);
-    const runs = (await app.inject('/api/runs')).json();
+    const runs = (await as(app, '/api/runs')).json();
     expect(runs.runs).toHaveLength(1);
     expect(runs.runs[0].run_id).toBe('r<script>');
     expect(runs.runs[0].user_rows).toBeUndefined();
-    const run = await app.inject(`/api/tenants/acme/runs/${encodeURIComponent('r<script>')}`);
+    const run = await as(app, `/api/tenants/acme/runs/${encodeURIComponent('r<script>')}`);
     expect(run.statusCode).toBe(200);
     expect(run.json().update_rows).toEqual([]);
     expect(run.json().dimensions).toHaveLength(12);
-    expect((await app.inject('/api/tenants/acme/runs/nope')).statusCode).toBe(404);
+    expect((await as(app, '/api/tenants/acme/runs/nope')).statusCode).toBe(404);
     expect((await app.inject('/healthz')).json()).toEqual({ status: 'ok' });
     expect((await app.inject('/metrics')).statusCode).toBe(200);
     expect((await app.inject('/elsewhere')).statusCode).toBe(404);
@@ -57,11 +76,11 @@ describe('dashboard app', () => {
         throw new Error('boom');
       },
     } as unknown as ScoreSink;
-    const app = buildDashboardApp({ sink: broken, port: 0 });
-    const res = await app.inject('/api/runs');
+    const app = buildDashboardApp({ sink: broken, port: 0, access });
+    const res = await as(app, '/api/runs');
     expect(res.statusCode).toBe(503);
     expect(res.json().error).toMatch(/unreachable/);
-    expect((await app.inject('/api/tenants/acme/runs/x')).statusCode).toBe(503);
+    expect((await as(app, '/api/tenants/acme/runs/x')).statusCode).toBe(503);
     await app.close();
   });
 
@@ -100,8 +119,8 @@ describe('dashboard app: tenants and the live view API', () => {
       row('acme', 'c', T0, { flipped: 1, tag_score: 0.5 }),
       row('globex', 'a', T0),
     ]);
-    const app = buildDashboardApp({ sink, port: 0, now: () => T0 + 30_000 });
-    const res = await app.inject('/api/tenants/acme/live');
+    const app = buildDashboardApp({ sink, port: 0, access, now: () => T0 + 30_000 });
+    const res = await as(app, '/api/tenants/acme/live');
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body).toMatchObject({ tenant: 'acme', from_ms: T0 + 60_000 - 60 * 60_000, to_ms: T0 + 60_000 });
@@ -115,9 +134,11 @@ describe('dashboard app: tenants and the live view API', () => {
       { dimension: 'age_band', value: '25-34', users: 2, share: 2 / 3 },
       { dimension: 'age_band', value: '35-44', users: 1, share: 1 / 3 },
     ]);
-    const longer = (await app.inject('/api/tenants/acme/live?minutes=180')).json();
+    const longer = (await as(app, '/api/tenants/acme/live?minutes=180')).json();
     expect(longer.minutes).toHaveLength(3);
-    expect((await app.inject('/api/live')).json()).toEqual({
+    // a tenant's token lists its own tenant only; the admin token every tenant
+    expect((await as(app, '/api/live')).json()).toEqual({ tenants: [{ tenant: 'acme', last_ms: T0 + 5000 }] });
+    expect((await as(app, '/api/live', 'admin')).json()).toEqual({
       tenants: [
         { tenant: 'acme', last_ms: T0 + 5000 },
         { tenant: 'globex', last_ms: T0 + 5000 },
@@ -127,28 +148,113 @@ describe('dashboard app: tenants and the live view API', () => {
   });
 
   it('refuses invalid tenant ids, names the tenant in run paths, and has no report for the live run', async () => {
-    const app = buildDashboardApp({ sink: await sinkWithRun(), port: 0, facts: new RunFactsStore() });
+    const app = buildDashboardApp({ sink: await sinkWithRun(), port: 0, access, facts: new RunFactsStore() });
     for (const path of ['/api/tenants/a%2Fb/live', '/api/tenants/-x/runs', "/api/runs?tenant=a'b"]) {
-      const res = await app.inject(path);
+      const res = await as(app, path, 'admin');
       expect(res.statusCode, path).toBe(400);
       expect(res.json().error, path).toMatch(/tenant id/);
     }
-    expect((await app.inject('/api/tenants/globex/runs/r%3Cscript%3E')).statusCode).toBe(404);
-    expect((await app.inject('/api/tenants/acme/runs')).json().runs).toHaveLength(1);
-    expect((await app.inject('/api/tenants/globex/runs')).json().runs).toHaveLength(0);
-    expect((await app.inject('/api/runs?tenant=globex')).json().runs).toHaveLength(0);
-    const live = await app.inject('/api/tenants/acme/runs/live');
+    expect((await as(app, '/api/tenants/globex/runs/r%3Cscript%3E', 'globex')).statusCode).toBe(404);
+    expect((await as(app, '/api/tenants/acme/runs')).json().runs).toHaveLength(1);
+    expect((await as(app, '/api/tenants/globex/runs', 'globex')).json().runs).toHaveLength(0);
+    expect((await as(app, '/api/runs?tenant=globex', 'admin')).json().runs).toHaveLength(0);
+    const live = await as(app, '/api/tenants/acme/runs/live');
     expect(live.statusCode).toBe(400);
     expect(live.json().error).toMatch(/api\/tenants\/acme\/live/);
-    const old = await app.inject('/api/runs/r1');
+    const old = await as(app, '/api/runs/r1');
     expect(old.statusCode).toBe(404);
     expect(old.json().error).toMatch(/runs are per tenant/);
-    const put = await app.inject({
+    const put = await as(app, {
       method: 'PUT',
       url: '/api/tenants/acme/runs/r2/facts',
       payload: { info: { seed: 3 } },
     });
     expect(put.statusCode).toBe(204);
+    await app.close();
+  });
+});
+
+describe('dashboard app: tenant tokens', () => {
+  /** acme's run `r<script>` (sinkWithRun) and globex's run `g1`; live rows of both. */
+  async function twoTenants() {
+    const sink = await sinkWithRun();
+    const run = syntheticRun({ runId: 'g1', users: 4, seed: 3, tenant: 'globex' });
+    const acc = new RunAccumulator('g1');
+    for (const u of run.updates) acc.addUpdate(u.value);
+    await sink.writeRun(acc.report());
+    const facts = new RunFactsStore();
+    return { app: buildDashboardApp({ sink, port: 0, access, facts }), facts };
+  }
+
+  it('answers 401 with a JSON error to a request without a token or with an unknown one', async () => {
+    const { app } = await twoTenants();
+    const paths = [
+      '/api/runs',
+      '/api/live',
+      '/api/tenants/acme/runs',
+      '/api/tenants/acme/runs/r1',
+      '/api/tenants/acme/live',
+    ];
+    for (const url of paths) {
+      const none = await app.inject(url);
+      expect(none.statusCode, url).toBe(401);
+      expect(none.headers['www-authenticate'], url).toMatch(/^Bearer/);
+      expect(none.json(), url).toEqual({
+        error: 'a bearer token is required (Authorization: Bearer <token>)',
+        code: 'unauthenticated',
+      });
+      for (const authorization of ['Bearer not-a-known-token-at-all', `Basic ${TOKENS.acme}`, TOKENS.acme, 'Bearer ']) {
+        const wrong = await app.inject({ url, headers: { authorization } });
+        expect(wrong.statusCode, `${url} ${authorization}`).toBe(401);
+        expect(wrong.json().code).toBe('unauthenticated');
+      }
+    }
+    const put = await app.inject({ method: 'PUT', url: '/api/tenants/acme/runs/r2/facts', payload: { info: {} } });
+    expect(put.statusCode).toBe(401);
+    // the page, its assets and the ops endpoints need no token (they hold no tenant's data)
+    for (const url of ['/', '/dashboard.js', '/dashboard.css'])
+      expect((await app.inject(url)).statusCode, url).toBe(200);
+    await app.close();
+  });
+
+  it("shows a tenant its own runs, reports and live figures only; another tenant's answer 403", async () => {
+    const { app } = await twoTenants();
+    const mine = (await as(app, '/api/runs')).json().runs as Array<{ tenant: string; run_id: string }>;
+    expect(mine.map((r) => [r.tenant, r.run_id])).toEqual([['acme', 'r<script>']]);
+    expect((await as(app, '/api/runs', 'globex')).json().runs.map((r: { run_id: string }) => r.run_id)).toEqual(['g1']);
+    expect((await as(app, '/api/runs', 'admin')).json().runs).toHaveLength(2);
+    for (const url of [
+      '/api/runs?tenant=globex',
+      '/api/tenants/globex/runs',
+      '/api/tenants/globex/runs/g1',
+      '/api/tenants/globex/runs/unknown-run',
+      '/api/tenants/globex/live',
+    ]) {
+      const res = await as(app, url);
+      expect(res.statusCode, url).toBe(403);
+      expect(res.json(), url).toEqual({
+        error: 'this token belongs to another tenant than "globex"',
+        code: 'permission_denied',
+      });
+    }
+    expect((await as(app, '/api/tenants/globex/runs/g1', 'globex')).statusCode).toBe(200);
+    expect((await as(app, '/api/tenants/globex/runs/g1', 'admin')).statusCode).toBe(200);
+    expect((await as(app, '/api/runs?tenant=acme')).json().runs).toHaveLength(1);
+    await app.close();
+  });
+
+  it("writes run facts for the run's tenant or the admin token only", async () => {
+    const { app, facts } = await twoTenants();
+    const put = (url: string, who: keyof typeof TOKENS) =>
+      as(app, { method: 'PUT', url, payload: { info: { seed: 7, labeled_dimensions: ['age_band'] } } }, who);
+    const refused = await put('/api/tenants/globex/runs/g2/facts', 'acme');
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().code).toBe('permission_denied');
+    expect(await facts.info('globex', 'g2')).toEqual({});
+    expect((await put('/api/tenants/globex/runs/g2/facts', 'globex')).statusCode).toBe(204);
+    expect(await facts.info('globex', 'g2')).toMatchObject({ seed: 7 });
+    expect((await put('/api/tenants/acme/runs/a2/facts', 'admin')).statusCode).toBe(204);
+    expect(await facts.info('acme', 'a2')).toMatchObject({ seed: 7 });
     await app.close();
   });
 });

@@ -18,11 +18,19 @@
  *                                            tags: LiveTagShare[] }: the last ?minutes=M (default 60,
  *                                            at most 1440) up to ?to=MS (default now), per minute
  *
+ * Every `/api/` request carries a bearer token (`Authorization: Bearer <token>`, see `AccessTokens`):
+ * none or an unknown one → 401 { error, code: 'unauthenticated' }. A tenant token sees its own
+ * tenant only — `/api/runs` and `/api/live` list its tenant's, a path or `?tenant=` naming another
+ * tenant answers 403 { error, code: 'permission_denied' } (before any lookup, so it says nothing about
+ * what the other tenant has) — and writes its own runs' facts; the admin token reads and writes all.
+ * The page, its assets, `/healthz` and `/metrics` need no token (no tenant's data).
+ *
  * Tenant ids in paths are checked (`tenantIdProblem`): 400 { error } when invalid.
  */
 import { isLiveRun, tenantIdProblem } from '@personastream/contracts';
 import type { Registry } from '@personastream/runtime';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { type AccessTokens, type Caller, mayAccess } from '../../core/access.js';
 import { MINUTE_MS, minuteOf } from '../../core/live.js';
 import type { RunFactsStore } from '../run-info.js';
 import type { ScoreSink } from '../sink.js';
@@ -30,6 +38,8 @@ import { DASHBOARD_CSS, DASHBOARD_JS, INDEX_HTML } from './page.js';
 
 export interface DashboardServerOptions {
   sink: ScoreSink;
+  /** Bearer tokens of the JSON API (tenant tokens and the admin token). */
+  access: AccessTokens;
   /** 0 picks a free port. */
   port: number;
   host?: string;
@@ -59,19 +69,65 @@ const SECURITY_HEADERS = {
   'referrer-policy': 'no-referrer',
 };
 
+/** Routes that need no token: the page, its assets and the ops endpoints (no tenant's data). */
+const PUBLIC_ROUTES = new Set(['/', '/dashboard.js', '/dashboard.css', '/favicon.ico', '/healthz', '/metrics']);
+
 /** A whole number from a query string within [min, max], or the default. */
 function intParam(v: string | undefined, def: number, min: number, max: number): number {
   const n = Number(v);
   return v === undefined || v === '' || !Number.isFinite(n) ? def : Math.min(max, Math.max(min, Math.floor(n)));
 }
 
-/** Sends 400 and returns true when `tenant` is not a valid tenant id. */
-function refuseTenant(tenant: string, reply: FastifyReply): boolean {
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The caller of an `/api/` request (set by the token check). */
+    caller?: Caller;
+  }
+}
+
+/** The bearer token of a request, or undefined. */
+function bearerOf(req: FastifyRequest): string | undefined {
+  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(req.headers.authorization ?? '');
+  return match?.[1];
+}
+
+/** The request's caller, or a 401 sent and undefined. */
+function authenticate(req: FastifyRequest, reply: FastifyReply, access: AccessTokens): Caller | undefined {
+  const token = bearerOf(req);
+  const caller = token === undefined ? undefined : access.callerOf(token);
+  if (caller) return caller;
+  const missing = req.headers.authorization === undefined;
+  void reply
+    .code(401)
+    .header('www-authenticate', `Bearer realm="personastream"${missing ? '' : ', error="invalid_token"'}`)
+    .send({
+      error: missing ? 'a bearer token is required (Authorization: Bearer <token>)' : 'invalid bearer token',
+      code: 'unauthenticated',
+    });
+  return undefined;
+}
+
+/**
+ * Sends 400 when `tenant` is not a valid tenant id, 403 when the caller's token belongs to another
+ * tenant; returns true when it sent one.
+ */
+function refuseTenant(tenant: string, req: FastifyRequest, reply: FastifyReply): boolean {
   const problem = tenantIdProblem(tenant);
-  if (!problem) return false;
-  void reply.code(400).send({ error: `tenant id "${tenant}" ${problem}` });
+  if (problem) {
+    void reply.code(400).send({ error: `tenant id "${tenant}" ${problem}` });
+    return true;
+  }
+  if (req.caller && mayAccess(req.caller, tenant)) return false;
+  void reply.code(403).send({
+    error: `this token belongs to another tenant than "${tenant}"`,
+    code: 'permission_denied',
+  });
   return true;
 }
+
+/** The tenant a listing is limited to: the caller's own, or for the admin token the one asked for. */
+const ownTenant = (caller: Caller | undefined, asked: string | undefined) =>
+  caller && !caller.admin ? caller.tenant : asked;
 
 const storeDown = (reply: FastifyReply, err: unknown) =>
   reply.code(503).send({ error: `score store unavailable: ${(err as Error).message}` });
@@ -85,6 +141,14 @@ export function buildDashboardApp(options: DashboardServerOptions): FastifyInsta
   app.addHook('onSend', async (_req, reply, payload) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
     return payload;
+  });
+  // every route needs a token except the public ones (closed by default: a new route is too)
+  app.addHook('onRequest', async (req, reply) => {
+    const route = req.routeOptions.url;
+    if (route === undefined ? !req.url.startsWith('/api/') : PUBLIC_ROUTES.has(route)) return;
+    const caller = authenticate(req, reply, options.access);
+    if (!caller) return reply;
+    req.caller = caller;
   });
 
   app.get('/', async (_req, reply) =>
@@ -107,13 +171,13 @@ export function buildDashboardApp(options: DashboardServerOptions): FastifyInsta
   };
   app.get<{ Querystring: { limit?: string; tenant?: string } }>('/api/runs', async (req, reply) => {
     const tenant = req.query.tenant;
-    if (tenant !== undefined && refuseTenant(tenant, reply)) return reply;
-    return listRuns(reply, req.query.limit, tenant);
+    if (tenant !== undefined && refuseTenant(tenant, req, reply)) return reply;
+    return listRuns(reply, req.query.limit, ownTenant(req.caller, tenant));
   });
   app.get<{ Params: { tenant: string }; Querystring: { limit?: string } }>(
     '/api/tenants/:tenant/runs',
     async (req, reply) => {
-      if (refuseTenant(req.params.tenant, reply)) return reply;
+      if (refuseTenant(req.params.tenant, req, reply)) return reply;
       return listRuns(reply, req.query.limit, req.params.tenant);
     },
   );
@@ -122,7 +186,7 @@ export function buildDashboardApp(options: DashboardServerOptions): FastifyInsta
     '/api/tenants/:tenant/runs/:runId',
     async (req, reply) => {
       const { tenant, runId } = req.params;
-      if (refuseTenant(tenant, reply)) return reply;
+      if (refuseTenant(tenant, req, reply)) return reply;
       if (isLiveRun(runId)) {
         return reply.code(400).send({
           error: `the live run of tenant ${tenant} has no report: its metrics are per minute, GET /api/tenants/${tenant}/live`,
@@ -154,7 +218,9 @@ export function buildDashboardApp(options: DashboardServerOptions): FastifyInsta
   app.get<{ Querystring: { hours?: string } }>('/api/live', async (req, reply) => {
     const hours = intParam(req.query.hours, 24, 1, 24 * 31);
     try {
-      return { tenants: await sink.liveTenants(minuteOf(now()) - hours * 60 * MINUTE_MS) };
+      const tenants = await sink.liveTenants(minuteOf(now()) - hours * 60 * MINUTE_MS);
+      const own = ownTenant(req.caller, undefined);
+      return { tenants: own === undefined ? tenants : tenants.filter((t) => t.tenant === own) };
     } catch (err) {
       return storeDown(reply, err);
     }
@@ -163,7 +229,7 @@ export function buildDashboardApp(options: DashboardServerOptions): FastifyInsta
     '/api/tenants/:tenant/live',
     async (req, reply) => {
       const { tenant } = req.params;
-      if (refuseTenant(tenant, reply)) return reply;
+      if (refuseTenant(tenant, req, reply)) return reply;
       const minutes = intParam(req.query.minutes, 60, 1, 1440);
       const to = minuteOf(intParam(req.query.to, now(), 0, Number.MAX_SAFE_INTEGER)) + MINUTE_MS; // the current minute too
       const from = to - minutes * MINUTE_MS;
@@ -184,7 +250,7 @@ export function buildDashboardApp(options: DashboardServerOptions): FastifyInsta
     app.put<{ Params: { tenant: string; runId: string }; Body: unknown }>(
       '/api/tenants/:tenant/runs/:runId/facts',
       async (req, reply) => {
-        if (refuseTenant(req.params.tenant, reply)) return reply;
+        if (refuseTenant(req.params.tenant, req, reply)) return reply;
         const body = req.body as { info?: unknown; baselines?: unknown } | null;
         if (!body || typeof body !== 'object' || Array.isArray(body)) {
           return reply.code(400).send({ error: 'body must be a JSON object { info?, baselines? }' });
