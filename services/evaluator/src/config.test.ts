@@ -2,6 +2,20 @@ import { describe, expect, it } from 'vitest';
 import { loadEvaluatorConfig } from './config.js';
 
 describe('evaluator config', () => {
+  it('reads the HTTP TLS files once, naming the variable of a missing half or an unreadable file', () => {
+    const base = { KAFKA_BROKERS: '127.0.0.1:19092', CLICKHOUSE_URL: 'http://127.0.0.1:18123' };
+    expect(() => loadEvaluatorConfig({ ...base, EVALUATOR_TLS_CERT_FILE: '/nonexistent/cert.pem' })).toThrow(
+      'EVALUATOR_TLS_KEY_FILE: required when EVALUATOR_TLS_CERT_FILE is set (missing)',
+    );
+    expect(() =>
+      loadEvaluatorConfig({
+        ...base,
+        EVALUATOR_TLS_CERT_FILE: '/nonexistent/cert.pem',
+        EVALUATOR_TLS_KEY_FILE: '/nonexistent/key.pem',
+      }),
+    ).toThrow('EVALUATOR_TLS_CERT_FILE: cannot read "/nonexistent/cert.pem" (ENOENT)');
+  });
+
   it('applies defaults', () => {
     expect(loadEvaluatorConfig({ KAFKA_BROKERS: '127.0.0.1:19092', CLICKHOUSE_URL: 'http://127.0.0.1:18123' })).toEqual(
       {

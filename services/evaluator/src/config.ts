@@ -1,5 +1,5 @@
 /** The evaluator's environment, validated once at start (errors name every bad variable). */
-import { env, parseEnv } from '@personastream/runtime';
+import { env, loadServerTls, parseEnv, serverTlsEnv } from '@personastream/runtime';
 import { z } from 'zod';
 
 export const evaluatorEnvShape = {
@@ -11,6 +11,13 @@ export const evaluatorEnvShape = {
     .default('personastream'),
   EVALUATOR_HTTP_PORT: env.port.default(8081),
   EVALUATOR_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  /**
+   * EVALUATOR_TLS_CERT_FILE / EVALUATOR_TLS_KEY_FILE: PEM certificate chain and key of the HTTP port
+   * (dashboard, API, /healthz, /metrics; both or neither; neither = plaintext).
+   * EVALUATOR_TLS_CLIENT_CA_FILE: also require client certificates this CA signed (probes and
+   * Prometheus then need one too). Read and checked at start (`loadEvaluatorConfig`).
+   */
+  ...serverTlsEnv('EVALUATOR'),
   EVALUATOR_GROUP_ID: z.string().min(1).default('evaluator'),
   EVALUATOR_SCORE_ALL_USERS: env.bool.default('false'),
   EVALUATOR_INCLUDE_SENSITIVE: env.bool.default('false'),
@@ -23,6 +30,8 @@ export const evaluatorEnvShape = {
 
 export type EvaluatorEnv = ReturnType<typeof loadEvaluatorConfig>;
 
+/** Parses the environment and reads the TLS files; a `ConfigError` names every bad variable. */
 export function loadEvaluatorConfig(source: Record<string, string | undefined> = process.env) {
-  return parseEnv('evaluator', evaluatorEnvShape, source);
+  const parsed = parseEnv('evaluator', evaluatorEnvShape, source);
+  return { ...parsed, tls: loadServerTls('evaluator', 'EVALUATOR', parsed) };
 }

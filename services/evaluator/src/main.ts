@@ -53,9 +53,10 @@ async function main(): Promise<void> {
     health: () => service.health(),
     facts,
     waitForRun: (tenant, runId, timeoutMs) => service.waitForRun(tenant, runId, timeoutMs),
+    tls: config.tls,
   });
   await service.start();
-  logger.info({ dashboard: http.url }, 'evaluator ready');
+  logger.info({ dashboard: http.url, tls: config.tls?.summary ?? 'off (plaintext)' }, 'evaluator ready');
 
   onShutdown(
     logger,

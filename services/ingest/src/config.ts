@@ -1,4 +1,4 @@
-import { ConfigError, env, parseEnv } from '@personastream/runtime';
+import { ConfigError, env, loadServerTls, parseEnv, type ServerTls, serverTlsEnv } from '@personastream/runtime';
 import { z } from 'zod';
 import { ApiKeyStore } from './core/api-keys.js';
 import { runIdProblem } from './core/run-ids.js';
@@ -12,6 +12,12 @@ export const ingestEnvShape = {
   INGEST_HTTP_PORT: env.port.default(8080),
   /** Address the HTTP API binds to (0.0.0.0 in containers). */
   INGEST_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  /**
+   * INGEST_TLS_CERT_FILE / INGEST_TLS_KEY_FILE: PEM certificate chain and key of the HTTP API (both or
+   * neither; neither = plaintext). INGEST_TLS_CLIENT_CA_FILE: also require client certificates this
+   * CA signed. Read and checked at start (`loadIngestConfig`). The ops port stays plaintext.
+   */
+  ...serverTlsEnv('INGEST'),
   /**
    * `tenant:key,tenant:key…` — API keys (a tenant may have several). Hashed at load and never
    * logged; checked outside the schema so that a bad value is never echoed in an error.
@@ -119,6 +125,8 @@ export interface IngestConfig {
   env: Omit<IngestEnv, 'INGEST_API_KEYS'>;
   app: IngestAppConfig;
   keys: ApiKeyStore;
+  /** The HTTP API's certificate (undefined: plaintext). */
+  tls: ServerTls | undefined;
 }
 
 /** Parses and checks the ingest environment: every bad variable is named; API keys are never echoed. */
@@ -152,12 +160,22 @@ export function loadIngestConfig(source: Record<string, string | undefined> = pr
       `INGEST_END_RUN_TIMEOUT_MS: must be longer than INGEST_REPLICA_LEASE_MS (${parsed.INGEST_REPLICA_LEASE_MS}), or an end could never outwait the lease of a replica that stopped mid-send (got "${parsed.INGEST_END_RUN_TIMEOUT_MS}")`,
     );
   }
+  let tls: ServerTls | undefined;
+  if (parsed) {
+    try {
+      tls = loadServerTls('ingest', 'INGEST', parsed);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+    }
+  }
   if (problems.length > 0 || !parsed || !keys) throw new ConfigError('ingest', problems);
   const e = parsed;
   const { INGEST_API_KEYS: _secret, ...rest } = e;
   return {
     env: rest,
     keys,
+    tls,
     app: {
       ratePerS: e.INGEST_RATE_PER_S,
       burst: e.INGEST_BURST,

@@ -52,6 +52,7 @@ async function main(): Promise<void> {
     topics,
     eventPartitions: () => admin.partitionCount(topics.events),
     coordinator,
+    tls: cfg.tls,
   });
   await app.listen({ port: env.INGEST_HTTP_PORT, host: env.INGEST_HTTP_HOST });
   const ops: Server = await startOpsServer(env.OPS_PORT, { registry, health: () => true }, env.OPS_HOST);
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
     {
       port: env.INGEST_HTTP_PORT,
       host: env.INGEST_HTTP_HOST,
+      tls: cfg.tls?.summary ?? 'off (plaintext)',
       opsPort: env.OPS_PORT,
       tenants: cfg.keys.tenants(),
       topics,

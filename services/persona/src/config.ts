@@ -1,5 +1,5 @@
 import { tenantIdProblem } from '@personastream/contracts';
-import { ConfigError, env, parseEnv } from '@personastream/runtime';
+import { ConfigError, env, loadServerTls, parseEnv, type ServerTls, serverTlsEnv } from '@personastream/runtime';
 import { z } from 'zod';
 
 /** A comma-separated list of tenant ids, each checked against the tenant id character set. */
@@ -59,6 +59,12 @@ export const personaEnvShape = {
   PERSONA_GRPC_PORT: env.port.default(50051),
   /** Address the gRPC server binds to. */
   PERSONA_GRPC_HOST: z.string().min(1).default('127.0.0.1'),
+  /**
+   * PERSONA_TLS_CERT_FILE / PERSONA_TLS_KEY_FILE: PEM certificate chain and key of the gRPC server
+   * (both or neither; neither = plaintext). PERSONA_TLS_CLIENT_CA_FILE: also require client
+   * certificates this CA signed. Read and checked at start (`loadPersonaConfig`).
+   */
+  ...serverTlsEnv('PERSONA'),
   PERSONA_BACKEND: z.enum(['builtin', 'openai']).default('builtin'),
   /** Builtin model file; default: the model shipped in services/persona/models. */
   PERSONA_MODEL_PATH: z.string().min(1).optional(),
@@ -93,8 +99,11 @@ export const personaEnvShape = {
 
 export type PersonaEnv = z.infer<z.ZodObject<typeof personaEnvShape>>;
 
+/** The parsed environment plus the gRPC server's TLS material (undefined: plaintext). */
+export type PersonaConfig = PersonaEnv & { tls: ServerTls | undefined };
+
 /** Parses and checks the persona service's environment (every bad variable is named). */
-export function loadPersonaConfig(source: Record<string, string | undefined> = process.env): PersonaEnv {
+export function loadPersonaConfig(source: Record<string, string | undefined> = process.env): PersonaConfig {
   const cfg = parseEnv('persona', personaEnvShape, source);
   const tokens = splitTenantTokens(cfg.PERSONA_TENANT_TOKENS);
   if (tokens.problems.length > 0) {
@@ -112,5 +121,5 @@ export function loadPersonaConfig(source: Record<string, string | undefined> = p
       );
     }
   }
-  return cfg;
+  return { ...cfg, tls: loadServerTls('persona', 'PERSONA', cfg) };
 }

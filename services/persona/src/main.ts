@@ -75,6 +75,7 @@ async function main(): Promise<void> {
     host: cfg.PERSONA_GRPC_HOST,
     tokens: parseTenantTokens(cfg.PERSONA_TENANT_TOKENS),
     logger,
+    tls: cfg.tls,
   });
   const ops: Server = await startOpsServer(cfg.OPS_PORT, { registry, health: () => service.health() }, cfg.OPS_HOST);
   logger.info({ grpcPort: grpcServer.port, opsPort: cfg.OPS_PORT }, 'persona service started');
