@@ -20,6 +20,8 @@ describe('evaluator config', () => {
     expect(loadEvaluatorConfig({ KAFKA_BROKERS: '127.0.0.1:19092', CLICKHOUSE_URL: 'http://127.0.0.1:18123' })).toEqual(
       {
         KAFKA_BROKERS: ['127.0.0.1:19092'],
+        KAFKA_REPLICATION_FACTOR: 1,
+        kafkaTopics: { replicationFactor: 1 },
         CLICKHOUSE_URL: 'http://127.0.0.1:18123',
         CLICKHOUSE_DATABASE: 'personastream',
         EVALUATOR_HTTP_PORT: 8081,

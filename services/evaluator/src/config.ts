@@ -1,9 +1,11 @@
 /** The evaluator's environment, validated once at start (errors name every bad variable). */
-import { env, loadServerTls, parseEnv, serverTlsEnv } from '@personastream/runtime';
+import { env, kafkaTopicEnv, kafkaTopicSettings, loadServerTls, parseEnv, serverTlsEnv } from '@personastream/runtime';
 import { z } from 'zod';
 
 export const evaluatorEnvShape = {
   KAFKA_BROKERS: env.kafkaBrokers,
+  /** KAFKA_REPLICATION_FACTOR / KAFKA_MIN_INSYNC_REPLICAS: the least the topics it reads must have. */
+  ...kafkaTopicEnv,
   CLICKHOUSE_URL: env.url,
   CLICKHOUSE_DATABASE: z
     .string()
@@ -33,5 +35,9 @@ export type EvaluatorEnv = ReturnType<typeof loadEvaluatorConfig>;
 /** Parses the environment and reads the TLS files; a `ConfigError` names every bad variable. */
 export function loadEvaluatorConfig(source: Record<string, string | undefined> = process.env) {
   const parsed = parseEnv('evaluator', evaluatorEnvShape, source);
-  return { ...parsed, tls: loadServerTls('evaluator', 'EVALUATOR', parsed) };
+  return {
+    ...parsed,
+    tls: loadServerTls('evaluator', 'EVALUATOR', parsed),
+    kafkaTopics: kafkaTopicSettings('evaluator', parsed),
+  };
 }

@@ -1,4 +1,14 @@
-import { ConfigError, env, loadServerTls, parseEnv, type ServerTls, serverTlsEnv } from '@personastream/runtime';
+import {
+  ConfigError,
+  env,
+  type KafkaTopicSettings,
+  kafkaTopicEnv,
+  kafkaTopicSettings,
+  loadServerTls,
+  parseEnv,
+  type ServerTls,
+  serverTlsEnv,
+} from '@personastream/runtime';
 import { z } from 'zod';
 import { ApiKeyStore } from './core/api-keys.js';
 import { runIdProblem } from './core/run-ids.js';
@@ -9,6 +19,8 @@ const LINGER_DEFAULT = 0;
 /** Env schema of the ingest service (variable names are the keys). */
 export const ingestEnvShape = {
   KAFKA_BROKERS: env.kafkaBrokers,
+  /** KAFKA_REPLICATION_FACTOR / KAFKA_MIN_INSYNC_REPLICAS of the topics it creates and uses. */
+  ...kafkaTopicEnv,
   INGEST_HTTP_PORT: env.port.default(8080),
   /** Address the HTTP API binds to (0.0.0.0 in containers). */
   INGEST_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
@@ -127,6 +139,7 @@ export interface IngestConfig {
   keys: ApiKeyStore;
   /** The HTTP API's certificate (undefined: plaintext). */
   tls: ServerTls | undefined;
+  kafkaTopics: KafkaTopicSettings;
 }
 
 /** Parses and checks the ingest environment: every bad variable is named; API keys are never echoed. */
@@ -161,21 +174,20 @@ export function loadIngestConfig(source: Record<string, string | undefined> = pr
     );
   }
   let tls: ServerTls | undefined;
+  let kafkaTopics: KafkaTopicSettings | undefined;
   if (parsed) {
-    try {
-      tls = loadServerTls('ingest', 'INGEST', parsed);
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      problems.push(...err.problems);
-    }
+    const env = parsed;
+    tls = collect(problems, () => loadServerTls('ingest', 'INGEST', env));
+    kafkaTopics = collect(problems, () => kafkaTopicSettings('ingest', env));
   }
-  if (problems.length > 0 || !parsed || !keys) throw new ConfigError('ingest', problems);
+  if (problems.length > 0 || !parsed || !keys || !kafkaTopics) throw new ConfigError('ingest', problems);
   const e = parsed;
   const { INGEST_API_KEYS: _secret, ...rest } = e;
   return {
     env: rest,
     keys,
     tls,
+    kafkaTopics,
     app: {
       ratePerS: e.INGEST_RATE_PER_S,
       burst: e.INGEST_BURST,
@@ -193,4 +205,15 @@ export function loadIngestConfig(source: Record<string, string | undefined> = pr
       runRetentionMs: e.INGEST_RUN_RETENTION_S * 1000,
     },
   };
+}
+
+/** `read()`, or undefined with its ConfigError's problems added to `problems` (one run names them all). */
+function collect<T>(problems: string[], read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+    return undefined;
+  }
 }

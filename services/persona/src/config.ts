@@ -1,5 +1,15 @@
 import { tenantIdProblem } from '@personastream/contracts';
-import { ConfigError, env, loadServerTls, parseEnv, type ServerTls, serverTlsEnv } from '@personastream/runtime';
+import {
+  ConfigError,
+  env,
+  type KafkaTopicSettings,
+  kafkaTopicEnv,
+  kafkaTopicSettings,
+  loadServerTls,
+  parseEnv,
+  type ServerTls,
+  serverTlsEnv,
+} from '@personastream/runtime';
 import { z } from 'zod';
 
 /** A comma-separated list of tenant ids, each checked against the tenant id character set. */
@@ -53,6 +63,8 @@ export function splitTenantTokens(spec: string): {
 /** Env schema of the persona service (variable names are the keys). */
 export const personaEnvShape = {
   KAFKA_BROKERS: env.kafkaBrokers,
+  /** KAFKA_REPLICATION_FACTOR / KAFKA_MIN_INSYNC_REPLICAS of the topics it creates and uses. */
+  ...kafkaTopicEnv,
   REDIS_URL: env.url,
   /** Prefix of every Redis key of the service. */
   PERSONA_REDIS_PREFIX: z.string().min(1).default('ps:persona:'),
@@ -99,8 +111,8 @@ export const personaEnvShape = {
 
 export type PersonaEnv = z.infer<z.ZodObject<typeof personaEnvShape>>;
 
-/** The parsed environment plus the gRPC server's TLS material (undefined: plaintext). */
-export type PersonaConfig = PersonaEnv & { tls: ServerTls | undefined };
+/** The parsed environment plus the gRPC server's TLS material (undefined: plaintext) and the topic settings. */
+export type PersonaConfig = PersonaEnv & { tls: ServerTls | undefined; kafkaTopics: KafkaTopicSettings };
 
 /** Parses and checks the persona service's environment (every bad variable is named). */
 export function loadPersonaConfig(source: Record<string, string | undefined> = process.env): PersonaConfig {
@@ -121,5 +133,9 @@ export function loadPersonaConfig(source: Record<string, string | undefined> = p
       );
     }
   }
-  return { ...cfg, tls: loadServerTls('persona', 'PERSONA', cfg) };
+  return {
+    ...cfg,
+    tls: loadServerTls('persona', 'PERSONA', cfg),
+    kafkaTopics: kafkaTopicSettings('persona', cfg),
+  };
 }
