@@ -2,7 +2,9 @@
 // rate on loopback, latency measured from each request's scheduled time (no coordinated omission).
 //
 //   npx personastream loadtest get-persona-node [--rate 2000] [--seconds 10] [--users 1000]
-//     [--address host:port --token T --tenant t]
+//     [--address host:port --token T --tenant t [--ca-file PEM]]
+//
+// --ca-file: the server serves TLS (PERSONA_TLS_CERT_FILE) with a certificate that CA signed.
 //
 // Without --address it starts `get-persona-server.js` as a separate process (Redis store, seeded
 // personas) and stops it afterwards. With redis-benchmark on PATH it also runs `redis-benchmark -t get`
@@ -12,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { create, toBinary } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
 import { GetPersonaRequestSchema } from '@personastream/contracts';
-import { createPersonaClient } from '@personastream/persona';
+import { createPersonaClient, grpcChannelCredentials } from '@personastream/persona';
+import { loadClientTls } from '@personastream/runtime';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2)
@@ -21,6 +24,8 @@ const rate = Number(args.get('rate') ?? 2000);
 const seconds = Number(args.get('seconds') ?? 10);
 const users = Number(args.get('users') ?? 1000);
 const channels = Number(args.get('channels') ?? 4);
+const caFile = args.get('ca-file');
+const tls = loadClientTls(caFile === undefined ? {} : { caFile });
 
 let child: ChildProcess | undefined;
 let address = args.get('address');
@@ -51,7 +56,7 @@ const md = new grpc.Metadata();
 md.set('authorization', `Bearer ${token}`);
 const rawClients = Array.from(
   { length: channels },
-  (_, i) => new grpc.Client(address as string, grpc.credentials.createInsecure(), { 'grpc.channel_id': i }),
+  (_, i) => new grpc.Client(address as string, grpcChannelCredentials(tls), { 'grpc.channel_id': i }),
 );
 const requestBytes = new Map<string, Buffer>();
 function getRaw(i: number, userId: string, timeoutMs: number): Promise<number> {
@@ -74,7 +79,7 @@ function getRaw(i: number, userId: string, timeoutMs: number): Promise<number> {
 }
 const ids = Array.from({ length: users }, (_, i) => `u${String(i).padStart(5, '0')}`);
 // Check one answer with the typed client, then warm up.
-const typed = createPersonaClient(address as string, token);
+const typed = createPersonaClient(address as string, token, {}, tls);
 const sample = await typed.getPersona({ tenant, userId: ids[0] as string });
 if (!sample.persona?.tags.length) throw new Error('the seeded persona has no tags');
 typed.close();

@@ -380,6 +380,7 @@ kafka_wait_and_topics() {
     sleep 1
   done
   say "kafka: healthy on $HOST:$KAFKA_PORT ($(elapsed "$t0") s)"
+  say "kafka: single broker, dev settings: topics replication factor 1, min.insync.replicas 1 (acks=all = one broker; the services' KAFKA_REPLICATION_FACTOR defaults to 1 — the prod overlay requires 3 and min ISR 2, and refuses topics with fewer replicas)"
 
   # topics: create the missing ones (in parallel: one JVM each), warn on partition mismatches
   local spec name parts have pids=() names=() created=()

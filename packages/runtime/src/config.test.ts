@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ConfigError, env, parseEnv } from './config.js';
+import { ConfigError, env, kafkaTopicEnv, kafkaTopicSettings, parseEnv } from './config.js';
 
 const shape = { KAFKA_BROKERS: env.kafkaBrokers, OPS_PORT: env.port.default(9100), LOG_LEVEL: env.logLevel };
 
@@ -60,5 +60,29 @@ describe('parseEnv', () => {
         new RegExp(`SHUTDOWN_DEADLINE_MS: .*"${bad}"`),
       );
     }
+  });
+});
+
+describe('kafkaTopicEnv / kafkaTopicSettings', () => {
+  const load = (source: Record<string, string>) => kafkaTopicSettings('svc', parseEnv('svc', kafkaTopicEnv, source));
+
+  it('defaults to the single-broker dev settings: replication factor 1, the broker default min ISR', () => {
+    expect(load({})).toEqual({ replicationFactor: 1 });
+  });
+
+  it('takes the production settings (replication factor 3, min.insync.replicas 2)', () => {
+    expect(load({ KAFKA_REPLICATION_FACTOR: '3', KAFKA_MIN_INSYNC_REPLICAS: '2' })).toEqual({
+      replicationFactor: 3,
+      minInsyncReplicas: 2,
+    });
+  });
+
+  it('names a bad value, and a min ISR that no write could ever reach', () => {
+    expect(() => load({ KAFKA_REPLICATION_FACTOR: '0' })).toThrow(/KAFKA_REPLICATION_FACTOR: .*\(got "0"\)/);
+    expect(() => load({ KAFKA_REPLICATION_FACTOR: 'three' })).toThrow(/KAFKA_REPLICATION_FACTOR/);
+    expect(() => load({ KAFKA_MIN_INSYNC_REPLICAS: '2' })).toThrow(ConfigError);
+    expect(() => load({ KAFKA_MIN_INSYNC_REPLICAS: '2' })).toThrow(
+      'KAFKA_MIN_INSYNC_REPLICAS: must not exceed KAFKA_REPLICATION_FACTOR (1), or no write with acks=all could succeed (got "2")',
+    );
   });
 });

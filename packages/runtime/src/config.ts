@@ -62,3 +62,50 @@ export const env = {
    */
   shutdownDeadlineMs: z.coerce.number().int().positive().max(MAX_SHUTDOWN_DEADLINE_MS).default(25_000),
 };
+
+/**
+ * Replication of the Kafka topics a service creates, and the least it accepts of the topics it
+ * uses (`kafkaTopicSettings`). The defaults are the single-broker dev settings; the prod overlay sets
+ * 3 and 2, so a service there neither creates nor runs against a topic with fewer replicas.
+ */
+export const kafkaTopicEnv = {
+  /** Replication factor of the topics the service creates; a topic it uses with fewer replicas stops it at start. */
+  KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(16).default(1),
+  /**
+   * `min.insync.replicas` of the topics the service creates, and the least a topic it uses may have;
+   * unset: the broker's default, not checked.
+   */
+  KAFKA_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).max(16).optional(),
+};
+
+/** What the Kafka adapter needs of `kafkaTopicEnv` (see `KafkaStreamConfig`). */
+export interface KafkaTopicSettings {
+  replicationFactor: number;
+  minInsyncReplicas?: number;
+}
+
+/** The topic settings of a parsed `kafkaTopicEnv`; a `ConfigError` when the min ISR exceeds the replication factor. */
+export function kafkaTopicSettings(
+  service: string,
+  parsed: { KAFKA_REPLICATION_FACTOR: number; KAFKA_MIN_INSYNC_REPLICAS?: number | undefined },
+): KafkaTopicSettings {
+  const rf = parsed.KAFKA_REPLICATION_FACTOR;
+  const minIsr = parsed.KAFKA_MIN_INSYNC_REPLICAS;
+  if (minIsr !== undefined && minIsr > rf) {
+    throw new ConfigError(service, [
+      `KAFKA_MIN_INSYNC_REPLICAS: must not exceed KAFKA_REPLICATION_FACTOR (${rf}), or no write with acks=all could succeed (got "${minIsr}")`,
+    ]);
+  }
+  return { replicationFactor: rf, ...(minIsr !== undefined ? { minInsyncReplicas: minIsr } : {}) };
+}
+
+/** How the startup log states the topic settings (the dev stack's single-broker settings included). */
+export function describeKafkaTopics(settings: KafkaTopicSettings): {
+  replicationFactor: number;
+  minInsyncReplicas: number | 'broker default';
+} {
+  return {
+    replicationFactor: settings.replicationFactor,
+    minInsyncReplicas: settings.minInsyncReplicas ?? 'broker default',
+  };
+}

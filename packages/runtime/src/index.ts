@@ -4,3 +4,4 @@ export * from './metrics.js';
 export * from './ops-server.js';
 export * from './redis-keys.js';
 export * from './shutdown.js';
+export * from './tls.js';

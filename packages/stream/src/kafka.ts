@@ -1,5 +1,5 @@
 import { partitionForKey } from '@personastream/contracts';
-import { Gauge, type Registry } from '@personastream/runtime';
+import { Gauge, type KafkaTopicSettings, type Registry } from '@personastream/runtime';
 import type { Admin, Consumer, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { loadKafkajs } from './kafkajs-fast.js';
@@ -21,6 +21,45 @@ export interface KafkaStreamConfig {
   /** Connection and request timeouts, ms. */
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /**
+   * Replication factor of the topics `ensureTopics` creates, and the least every topic this stream
+   * uses must have (checked on first use; see {@link replicationProblem}). Default 1: a single-broker
+   * dev cluster (KAFKA_REPLICATION_FACTOR).
+   */
+  replicationFactor?: number;
+  /**
+   * `min.insync.replicas` of the topics `ensureTopics` creates, and the least every topic used must
+   * have; default: the broker's, not checked (KAFKA_MIN_INSYNC_REPLICAS).
+   */
+  minInsyncReplicas?: number;
+}
+
+/** What a topic has: replicas per partition, and its effective `min.insync.replicas` when known. */
+export interface TopicReplication {
+  replicas: number[];
+  minInsyncReplicas?: number;
+}
+
+/**
+ * Why a stream configured with `settings` must not use `topic` (fewer replicas, or a lower
+ * min.insync.replicas, than required), naming the topic and what it has; undefined when it may.
+ */
+export function replicationProblem(
+  topic: string,
+  has: TopicReplication,
+  settings: KafkaTopicSettings,
+): string | undefined {
+  const rf = settings.replicationFactor;
+  const fewest = Math.min(...has.replicas);
+  if (fewest < rf) {
+    const partition = has.replicas.indexOf(fewest);
+    return `Kafka topic ${topic} has replication factor ${fewest} (partition ${partition}), below the ${rf} this service requires (KAFKA_REPLICATION_FACTOR): one broker lost could lose acknowledged records. Reassign it to ${rf} replicas, or set KAFKA_REPLICATION_FACTOR=${fewest} on a single-broker dev cluster.`;
+  }
+  const minIsr = settings.minInsyncReplicas;
+  if (minIsr !== undefined && has.minInsyncReplicas !== undefined && has.minInsyncReplicas < minIsr) {
+    return `Kafka topic ${topic} has min.insync.replicas ${has.minInsyncReplicas}, below the ${minIsr} this service requires (KAFKA_MIN_INSYNC_REPLICAS): acks=all would wait for ${has.minInsyncReplicas} replica${has.minInsyncReplicas === 1 ? '' : 's'} only. Set min.insync.replicas=${minIsr} on the topic.`;
+  }
+  return undefined;
 }
 
 export interface KafkaStreamDeps {
@@ -35,7 +74,7 @@ export interface KafkaStreamDeps {
 }
 
 /** kafkajs with the byte-identical fast produce encoder (see kafkajs-fast.ts). */
-const { Kafka, logLevel, Partitioners } = loadKafkajs();
+const { Kafka, logLevel, Partitioners, ConfigResourceTypes } = loadKafkajs();
 type Kafka = InstanceType<typeof Kafka>;
 
 /** The Kafka adapter of the `Stream` interface (kafkajs underneath). */
@@ -56,20 +95,33 @@ export function createKafkaStream(config: KafkaStreamConfig, deps: KafkaStreamDe
     retry: { retries: 8, initialRetryTime: 200 },
   });
 
+  const settings: KafkaTopicSettings = {
+    replicationFactor: config.replicationFactor ?? 1,
+    ...(config.minInsyncReplicas !== undefined ? { minInsyncReplicas: config.minInsyncReplicas } : {}),
+  };
   const partitionCache = new Map<string, number>();
+  /** Partition count of a topic, checked once against the replication settings before first use. */
   async function partitionsOf(admin: Admin, topic: string): Promise<number> {
     const cached = partitionCache.get(topic);
     if (cached !== undefined) return cached;
-    let n = 0;
+    let replicas: number[] = [];
     try {
       const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-      n = meta.topics[0]?.partitions.length ?? 0;
+      replicas = (meta.topics[0]?.partitions ?? []).map((p) => p.replicas.length);
     } catch (err) {
       if ((err as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
     }
-    if (n === 0) throw new Error(`Kafka topic ${topic} does not exist (run "personastream infra up")`);
-    partitionCache.set(topic, n);
-    return n;
+    if (replicas.length === 0) throw new Error(`Kafka topic ${topic} does not exist (run "personastream infra up")`);
+    const minInsyncReplicas =
+      settings.minInsyncReplicas !== undefined ? await minInsyncReplicasOf(admin, topic) : undefined;
+    const problem = replicationProblem(
+      topic,
+      { replicas, ...(minInsyncReplicas !== undefined ? { minInsyncReplicas } : {}) },
+      settings,
+    );
+    if (problem) throw new Error(problem);
+    partitionCache.set(topic, replicas.length);
+    return replicas.length;
   }
 
   return {
@@ -88,8 +140,18 @@ export function createKafkaStream(config: KafkaStreamConfig, deps: KafkaStreamDe
           ? lagMonitor(kafka, options, deps.registry, deps.lagIntervalMs ?? 15_000, deps.logger)
           : undefined,
       ),
-    admin: () => createAdmin(kafka.admin(), partitionsOf, (topic) => partitionCache.delete(topic)),
+    admin: () => createAdmin(kafka.admin(), partitionsOf, (topic) => partitionCache.delete(topic), settings),
   };
+}
+
+/** A topic's effective `min.insync.replicas` (its own or the broker's default). */
+async function minInsyncReplicasOf(admin: Admin, topic: string): Promise<number | undefined> {
+  const res = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas'] }],
+  });
+  const value = res.resources[0]?.configEntries.find((e) => e.configName === 'min.insync.replicas')?.configValue;
+  return value === undefined ? undefined : Number(value);
 }
 
 function createProducer(
@@ -358,6 +420,7 @@ function createAdmin(
   admin: Admin,
   partitionsOf: (admin: Admin, topic: string) => Promise<number>,
   forget: (topic: string) => void,
+  settings: KafkaTopicSettings,
 ): StreamAdmin {
   let connected: Promise<void> | undefined;
   const connect = () => {
@@ -373,12 +436,33 @@ function createAdmin(
       await connect();
       const existing = new Set(await admin.listTopics());
       const missing = specs.filter((s) => !existing.has(s.topic));
-      if (missing.length > 0) {
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: missing.map((s) => ({ topic: s.topic, numPartitions: s.partitions, replicationFactor: 1 })),
-        });
+      // topics that exist must have the replication required; created ones get it
+      for (const s of specs) if (existing.has(s.topic)) await partitionsOf(admin, s.topic);
+      if (missing.length === 0) return;
+      const rf = settings.replicationFactor;
+      const brokers = (await admin.describeCluster()).brokers.length;
+      if (brokers < rf) {
+        const names = missing.map((s) => s.topic).join(', ');
+        throw new Error(
+          `cannot create Kafka topic${missing.length > 1 ? 's' : ''} ${names} with replication factor ${rf} (KAFKA_REPLICATION_FACTOR): the cluster has ${brokers} broker${brokers === 1 ? '' : 's'}`,
+        );
       }
+      const configEntries =
+        settings.minInsyncReplicas !== undefined
+          ? [{ name: 'min.insync.replicas', value: String(settings.minInsyncReplicas) }]
+          : [];
+      const created = await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((s) => ({
+          topic: s.topic,
+          numPartitions: s.partitions,
+          replicationFactor: rf,
+          configEntries,
+        })),
+      });
+      // false: another process created them first (kafkajs' answer when every topic already exists);
+      // they must then pass the same check as topics that existed before
+      if (!created) for (const s of missing) await partitionsOf(admin, s.topic);
     },
     async partitionCount(topic) {
       await connect();

@@ -14,6 +14,8 @@ describe('evaluator config', () => {
     });
     expect(rest).toEqual({
       KAFKA_BROKERS: ['127.0.0.1:19092'],
+      KAFKA_REPLICATION_FACTOR: 1,
+      kafkaTopics: { replicationFactor: 1 },
       CLICKHOUSE_URL: 'http://127.0.0.1:18123',
       CLICKHOUSE_DATABASE: 'personastream',
       EVALUATOR_HTTP_PORT: 8081,
@@ -27,6 +29,20 @@ describe('evaluator config', () => {
     expect(access.callerOf(ACME_TOKEN)).toEqual({ admin: false, tenant: 'acme' });
     expect(access.callerOf(ADMIN_TOKEN)).toEqual({ admin: true });
     expect(JSON.stringify(rest)).not.toContain('secret');
+  });
+
+  it('reads the HTTP TLS files once, naming the variable of a missing half or an unreadable file', () => {
+    const base = { ...BASE, EVALUATOR_ADMIN_TOKEN: ADMIN_TOKEN };
+    expect(() => loadEvaluatorConfig({ ...base, EVALUATOR_TLS_CERT_FILE: '/nonexistent/cert.pem' })).toThrow(
+      'EVALUATOR_TLS_KEY_FILE: required when EVALUATOR_TLS_CERT_FILE is set (missing)',
+    );
+    expect(() =>
+      loadEvaluatorConfig({
+        ...base,
+        EVALUATOR_TLS_CERT_FILE: '/nonexistent/cert.pem',
+        EVALUATOR_TLS_KEY_FILE: '/nonexistent/key.pem',
+      }),
+    ).toThrow('EVALUATOR_TLS_CERT_FILE: cannot read "/nonexistent/cert.pem" (ENOENT)');
   });
 
   it('names every bad variable', () => {

@@ -3,7 +3,7 @@
  * serving the dashboard, its JSON API, /healthz and /metrics. SIGTERM: stop consuming (the in-flight
  * batch finishes and commits), close the HTTP server, exit.
  */
-import { createLogger, createRegistry, onShutdown } from '@personastream/runtime';
+import { createLogger, createRegistry, describeKafkaTopics, onShutdown } from '@personastream/runtime';
 import { createKafkaStream } from '@personastream/stream';
 import { ClickHouseClient } from './adapters/clickhouse.js';
 import { startDashboardServer } from './adapters/dashboard/server.js';
@@ -24,7 +24,10 @@ async function main(): Promise<void> {
   const sink = new ClickHouseScoreSink(clickhouse);
 
   const facts = new RunFactsStore();
-  const stream = createKafkaStream({ brokers: config.KAFKA_BROKERS, clientId: 'evaluator' }, { logger, registry });
+  const stream = createKafkaStream(
+    { brokers: config.KAFKA_BROKERS, clientId: 'evaluator', ...config.kafkaTopics },
+    { logger, registry },
+  );
   const service = createEvaluatorService(
     {
       groupId: config.EVALUATOR_GROUP_ID,
@@ -54,9 +57,17 @@ async function main(): Promise<void> {
     health: () => service.health(),
     facts,
     waitForRun: (tenant, runId, timeoutMs) => service.waitForRun(tenant, runId, timeoutMs),
+    tls: config.tls,
   });
   await service.start();
-  logger.info({ dashboard: http.url }, 'evaluator ready');
+  logger.info(
+    {
+      dashboard: http.url,
+      tls: config.tls?.summary ?? 'off (plaintext)',
+      kafkaTopics: describeKafkaTopics(config.kafkaTopics),
+    },
+    'evaluator ready',
+  );
 
   onShutdown(
     logger,

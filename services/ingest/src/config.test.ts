@@ -3,6 +3,26 @@ import { describe, expect, it } from 'vitest';
 import { loadIngestConfig } from './config.js';
 
 describe('loadIngestConfig', () => {
+  it('reads the HTTP TLS files once, naming the variable of a missing half, with the other problems', () => {
+    const base = { KAFKA_BROKERS: '127.0.0.1:19092', INGEST_API_KEYS: 'acme:secret-key-123' };
+    expect(loadIngestConfig(base).tls).toBeUndefined();
+    let problems: string[] = [];
+    try {
+      loadIngestConfig({
+        ...base,
+        INGEST_TLS_KEY_FILE: '/nonexistent/key.pem',
+        INGEST_MAX_BATCH: '200',
+        INGEST_BURST: '100',
+      });
+    } catch (err) {
+      problems = (err as ConfigError).problems;
+    }
+    expect(problems).toEqual([
+      expect.stringMatching(/^INGEST_BURST: must be at least INGEST_MAX_BATCH/),
+      'INGEST_TLS_CERT_FILE: required when INGEST_TLS_KEY_FILE is set (missing)',
+    ]);
+  });
+
   it('parses defaults and hashes the keys', () => {
     const c = loadIngestConfig({ KAFKA_BROKERS: '127.0.0.1:19092', INGEST_API_KEYS: 'acme:secret-key-123' });
     expect(c.env.INGEST_HTTP_PORT).toBe(8080);

@@ -1,4 +1,14 @@
-import { ConfigError, env, parseEnv } from '@personastream/runtime';
+import {
+  ConfigError,
+  env,
+  type KafkaTopicSettings,
+  kafkaTopicEnv,
+  kafkaTopicSettings,
+  loadServerTls,
+  parseEnv,
+  type ServerTls,
+  serverTlsEnv,
+} from '@personastream/runtime';
 import { z } from 'zod';
 import { ApiKeyStore } from './core/api-keys.js';
 import { runIdProblem } from './core/run-ids.js';
@@ -9,9 +19,17 @@ const LINGER_DEFAULT = 0;
 /** Env schema of the ingest service (variable names are the keys). */
 export const ingestEnvShape = {
   KAFKA_BROKERS: env.kafkaBrokers,
+  /** KAFKA_REPLICATION_FACTOR / KAFKA_MIN_INSYNC_REPLICAS of the topics it creates and uses. */
+  ...kafkaTopicEnv,
   INGEST_HTTP_PORT: env.port.default(8080),
   /** Address the HTTP API binds to (0.0.0.0 in containers). */
   INGEST_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  /**
+   * INGEST_TLS_CERT_FILE / INGEST_TLS_KEY_FILE: PEM certificate chain and key of the HTTP API (both or
+   * neither; neither = plaintext). INGEST_TLS_CLIENT_CA_FILE: also require client certificates this
+   * CA signed. Read and checked at start (`loadIngestConfig`). The ops port stays plaintext.
+   */
+  ...serverTlsEnv('INGEST'),
   /**
    * `tenant:key,tenant:key…` — API keys (a tenant may have several). Hashed at load and never
    * logged; checked outside the schema so that a bad value is never echoed in an error.
@@ -119,6 +137,9 @@ export interface IngestConfig {
   env: Omit<IngestEnv, 'INGEST_API_KEYS'>;
   app: IngestAppConfig;
   keys: ApiKeyStore;
+  /** The HTTP API's certificate (undefined: plaintext). */
+  tls: ServerTls | undefined;
+  kafkaTopics: KafkaTopicSettings;
 }
 
 /** Parses and checks the ingest environment: every bad variable is named; API keys are never echoed. */
@@ -152,12 +173,21 @@ export function loadIngestConfig(source: Record<string, string | undefined> = pr
       `INGEST_END_RUN_TIMEOUT_MS: must be longer than INGEST_REPLICA_LEASE_MS (${parsed.INGEST_REPLICA_LEASE_MS}), or an end could never outwait the lease of a replica that stopped mid-send (got "${parsed.INGEST_END_RUN_TIMEOUT_MS}")`,
     );
   }
-  if (problems.length > 0 || !parsed || !keys) throw new ConfigError('ingest', problems);
+  let tls: ServerTls | undefined;
+  let kafkaTopics: KafkaTopicSettings | undefined;
+  if (parsed) {
+    const env = parsed;
+    tls = collect(problems, () => loadServerTls('ingest', 'INGEST', env));
+    kafkaTopics = collect(problems, () => kafkaTopicSettings('ingest', env));
+  }
+  if (problems.length > 0 || !parsed || !keys || !kafkaTopics) throw new ConfigError('ingest', problems);
   const e = parsed;
   const { INGEST_API_KEYS: _secret, ...rest } = e;
   return {
     env: rest,
     keys,
+    tls,
+    kafkaTopics,
     app: {
       ratePerS: e.INGEST_RATE_PER_S,
       burst: e.INGEST_BURST,
@@ -175,4 +205,15 @@ export function loadIngestConfig(source: Record<string, string | undefined> = pr
       runRetentionMs: e.INGEST_RUN_RETENTION_S * 1000,
     },
   };
+}
+
+/** `read()`, or undefined with its ConfigError's problems added to `problems` (one run names them all). */
+function collect<T>(problems: string[], read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+    return undefined;
+  }
 }

@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { DefaultPartitions, Topics } from '@personastream/contracts';
-import { ConfigError, createLogger, createRegistry, onShutdown, startOpsServer } from '@personastream/runtime';
+import {
+  ConfigError,
+  createLogger,
+  createRegistry,
+  describeKafkaTopics,
+  onShutdown,
+  startOpsServer,
+} from '@personastream/runtime';
 import { createKafkaStream } from '@personastream/stream';
 import { buildIngestApp } from './adapters/http.js';
 import { RedisRunStore } from './adapters/redis-run-store.js';
@@ -24,7 +31,7 @@ async function main(): Promise<void> {
   const logger = createLogger('ingest', env.LOG_LEVEL);
   const registry = createRegistry('ingest');
   const stream = createKafkaStream(
-    { brokers: env.KAFKA_BROKERS, clientId: 'ingest', requestTimeoutMs: cfg.app.produceTimeoutMs },
+    { brokers: env.KAFKA_BROKERS, clientId: 'ingest', requestTimeoutMs: cfg.app.produceTimeoutMs, ...cfg.kafkaTopics },
     { logger },
   );
   const topics = { events: env.INGEST_EVENTS_TOPIC ?? Topics.events, dlq: env.INGEST_DLQ_TOPIC ?? Topics.eventsDlq };
@@ -52,6 +59,7 @@ async function main(): Promise<void> {
     topics,
     eventPartitions: () => admin.partitionCount(topics.events),
     coordinator,
+    tls: cfg.tls,
   });
   await app.listen({ port: env.INGEST_HTTP_PORT, host: env.INGEST_HTTP_HOST });
   const ops: Server = await startOpsServer(env.OPS_PORT, { registry, health: () => true }, env.OPS_HOST);
@@ -59,9 +67,11 @@ async function main(): Promise<void> {
     {
       port: env.INGEST_HTTP_PORT,
       host: env.INGEST_HTTP_HOST,
+      tls: cfg.tls?.summary ?? 'off (plaintext)',
       opsPort: env.OPS_PORT,
       tenants: cfg.keys.tenants(),
       topics,
+      kafkaTopics: describeKafkaTopics(cfg.kafkaTopics),
       replica,
       runCoordinator: env.INGEST_REDIS_URL ? 'redis' : 'memory (one replica)',
     },

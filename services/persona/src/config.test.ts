@@ -16,6 +16,23 @@ function problems(env: Record<string, string>): string {
 }
 
 describe('persona config', () => {
+  it('reads the gRPC TLS files once, naming the variable of a missing half or an unreadable file', () => {
+    const tokens = { PERSONA_TENANT_TOKENS: 'acme:secret-1' };
+    expect(loadPersonaConfig({ ...base, ...tokens }).tls).toBeUndefined();
+    expect(problems({ ...tokens, PERSONA_TLS_CERT_FILE: '/nonexistent/cert.pem' })).toBe(
+      'PERSONA_TLS_KEY_FILE: required when PERSONA_TLS_CERT_FILE is set (missing)',
+    );
+    expect(
+      problems({
+        ...tokens,
+        PERSONA_TLS_CERT_FILE: '/nonexistent/cert.pem',
+        PERSONA_TLS_KEY_FILE: '/nonexistent/key.pem',
+      }),
+    ).toBe(
+      'PERSONA_TLS_CERT_FILE: cannot read "/nonexistent/cert.pem" (ENOENT)\nPERSONA_TLS_KEY_FILE: cannot read "/nonexistent/key.pem" (ENOENT)',
+    );
+  });
+
   it('accepts tenant tokens and tenant lists of valid tenant ids', () => {
     const cfg = loadPersonaConfig({
       ...base,

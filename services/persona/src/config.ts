@@ -1,5 +1,15 @@
 import { tenantIdProblem } from '@personastream/contracts';
-import { ConfigError, env, parseEnv } from '@personastream/runtime';
+import {
+  ConfigError,
+  env,
+  type KafkaTopicSettings,
+  kafkaTopicEnv,
+  kafkaTopicSettings,
+  loadServerTls,
+  parseEnv,
+  type ServerTls,
+  serverTlsEnv,
+} from '@personastream/runtime';
 import { z } from 'zod';
 
 /** A comma-separated list of tenant ids, each checked against the tenant id character set. */
@@ -53,12 +63,20 @@ export function splitTenantTokens(spec: string): {
 /** Env schema of the persona service (variable names are the keys). */
 export const personaEnvShape = {
   KAFKA_BROKERS: env.kafkaBrokers,
+  /** KAFKA_REPLICATION_FACTOR / KAFKA_MIN_INSYNC_REPLICAS of the topics it creates and uses. */
+  ...kafkaTopicEnv,
   REDIS_URL: env.url,
   /** Prefix of every Redis key of the service. */
   PERSONA_REDIS_PREFIX: z.string().min(1).default('ps:persona:'),
   PERSONA_GRPC_PORT: env.port.default(50051),
   /** Address the gRPC server binds to. */
   PERSONA_GRPC_HOST: z.string().min(1).default('127.0.0.1'),
+  /**
+   * PERSONA_TLS_CERT_FILE / PERSONA_TLS_KEY_FILE: PEM certificate chain and key of the gRPC server
+   * (both or neither; neither = plaintext). PERSONA_TLS_CLIENT_CA_FILE: also require client
+   * certificates this CA signed. Read and checked at start (`loadPersonaConfig`).
+   */
+  ...serverTlsEnv('PERSONA'),
   PERSONA_BACKEND: z.enum(['builtin', 'openai']).default('builtin'),
   /** Builtin model file; default: the model shipped in services/persona/models. */
   PERSONA_MODEL_PATH: z.string().min(1).optional(),
@@ -93,8 +111,11 @@ export const personaEnvShape = {
 
 export type PersonaEnv = z.infer<z.ZodObject<typeof personaEnvShape>>;
 
+/** The parsed environment plus the gRPC server's TLS material (undefined: plaintext) and the topic settings. */
+export type PersonaConfig = PersonaEnv & { tls: ServerTls | undefined; kafkaTopics: KafkaTopicSettings };
+
 /** Parses and checks the persona service's environment (every bad variable is named). */
-export function loadPersonaConfig(source: Record<string, string | undefined> = process.env): PersonaEnv {
+export function loadPersonaConfig(source: Record<string, string | undefined> = process.env): PersonaConfig {
   const cfg = parseEnv('persona', personaEnvShape, source);
   const tokens = splitTenantTokens(cfg.PERSONA_TENANT_TOKENS);
   if (tokens.problems.length > 0) {
@@ -112,5 +133,9 @@ export function loadPersonaConfig(source: Record<string, string | undefined> = p
       );
     }
   }
-  return cfg;
+  return {
+    ...cfg,
+    tls: loadServerTls('persona', 'PERSONA', cfg),
+    kafkaTopics: kafkaTopicSettings('persona', cfg),
+  };
 }

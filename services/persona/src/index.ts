@@ -1,7 +1,14 @@
 // Public API of the persona service (what the CLI, the evaluator and tests may import).
-export { type CallOptions, createPersonaClient, type PersonaClient, type WatchStream } from './adapters/grpc-client.js';
+export {
+  type CallOptions,
+  createPersonaClient,
+  grpcChannelCredentials,
+  type PersonaClient,
+  type WatchStream,
+} from './adapters/grpc-client.js';
 export {
   type GrpcServerOptions,
+  grpcServerCredentials,
   hashToken,
   PERSONA_SERVICE_NAME,
   parseTenantTokens,
@@ -25,7 +32,7 @@ export type {
   UserWrite,
 } from './adapters/store.js';
 export { benchmarkUpdates, type UpdateBenchmark } from './bench.js';
-export { loadPersonaConfig, type PersonaEnv, personaEnvShape } from './config.js';
+export { loadPersonaConfig, type PersonaConfig, type PersonaEnv, personaEnvShape } from './config.js';
 export type { ModelBackend, PredictContext, Prediction, SyncModelBackend, TokenUsage } from './core/backend.js';
 export { isDuplicateWindow, MAX_RUNS_KEPT, type Overlay, type RunMark } from './core/bookkeeping.js';
 export { BuiltinBackend, type BuiltinOptions, createBuiltinBackend } from './core/builtin/backend.js';

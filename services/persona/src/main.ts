@@ -1,6 +1,13 @@
 import type { Server } from 'node:http';
 import { DefaultPartitions, type TopicName, Topics } from '@personastream/contracts';
-import { ConfigError, createLogger, createRegistry, onShutdown, startOpsServer } from '@personastream/runtime';
+import {
+  ConfigError,
+  createLogger,
+  createRegistry,
+  describeKafkaTopics,
+  onShutdown,
+  startOpsServer,
+} from '@personastream/runtime';
 import { createKafkaStream } from '@personastream/stream';
 import { parseTenantTokens, startGrpcServer } from './adapters/grpc-server.js';
 import { RedisPersonaStore } from './adapters/redis-store.js';
@@ -24,7 +31,10 @@ async function main(): Promise<void> {
   }
   const logger = createLogger('persona', cfg.LOG_LEVEL);
   const registry = createRegistry('persona');
-  const stream = createKafkaStream({ brokers: cfg.KAFKA_BROKERS, clientId: 'persona' }, { logger, registry });
+  const stream = createKafkaStream(
+    { brokers: cfg.KAFKA_BROKERS, clientId: 'persona', ...cfg.kafkaTopics },
+    { logger, registry },
+  );
   const store = new RedisPersonaStore({ url: cfg.REDIS_URL, keyPrefix: cfg.PERSONA_REDIS_PREFIX });
   const modelPath = cfg.PERSONA_MODEL_PATH ?? defaultModelPath;
   const builtin = createBuiltinBackend(loadModel(modelPath));
@@ -75,9 +85,13 @@ async function main(): Promise<void> {
     host: cfg.PERSONA_GRPC_HOST,
     tokens: parseTenantTokens(cfg.PERSONA_TENANT_TOKENS),
     logger,
+    tls: cfg.tls,
   });
   const ops: Server = await startOpsServer(cfg.OPS_PORT, { registry, health: () => service.health() }, cfg.OPS_HOST);
-  logger.info({ grpcPort: grpcServer.port, opsPort: cfg.OPS_PORT }, 'persona service started');
+  logger.info(
+    { grpcPort: grpcServer.port, opsPort: cfg.OPS_PORT, kafkaTopics: describeKafkaTopics(cfg.kafkaTopics) },
+    'persona service started',
+  );
 
   onShutdown(
     logger,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { INTERESTS, TENANT_ID_PATTERN, Topics } from '@personastream/contracts';
-import { ConfigError, env, parseEnv } from '@personastream/runtime';
+import { ConfigError, env, kafkaTopicEnv, kafkaTopicSettings, parseEnv } from '@personastream/runtime';
 import { z } from 'zod';
 import { normalizeWords, type TaxonomyExtras } from './core/taxonomy.js';
 import { type CoreConfig, defaultCoreConfig } from './core/types.js';
@@ -43,6 +43,8 @@ const ms = (fallback: number) => z.coerce.number().int().positive().default(fall
 /** The semantizer's environment (names are the variables). */
 export const semantizerEnv = {
   KAFKA_BROKERS: env.kafkaBrokers,
+  /** KAFKA_REPLICATION_FACTOR / KAFKA_MIN_INSYNC_REPLICAS: the least the topics it reads and writes must have. */
+  ...kafkaTopicEnv,
   REDIS_URL: env.url,
   SEMANTIZER_GAP_MS: ms(defaultCoreConfig.gapMs),
   SEMANTIZER_MAX_WINDOW_MS: ms(defaultCoreConfig.maxWindowMs),
@@ -77,7 +79,8 @@ export type SemantizerEnv = ReturnType<typeof loadEnv>;
 
 /** Parses the environment; throws `ConfigError` naming each bad variable. */
 export function loadEnv(source: Record<string, string | undefined> = process.env) {
-  return parseEnv('semantizer', semantizerEnv, source);
+  const parsed = parseEnv('semantizer', semantizerEnv, source);
+  return { ...parsed, kafkaTopics: kafkaTopicSettings('semantizer', parsed) };
 }
 
 const interest = z.enum(INTERESTS);

@@ -1,4 +1,11 @@
-import { ConfigError, createLogger, createRegistry, onShutdown, startOpsServer } from '@personastream/runtime';
+import {
+  ConfigError,
+  createLogger,
+  createRegistry,
+  describeKafkaTopics,
+  onShutdown,
+  startOpsServer,
+} from '@personastream/runtime';
 import { createKafkaStream } from '@personastream/stream';
 import { Redis } from 'ioredis';
 import { RedisCheckpointStore } from './adapters/checkpoints.js';
@@ -20,14 +27,23 @@ async function main(): Promise<void> {
   }
   const logger = createLogger('semantizer', env.LOG_LEVEL);
   const registry = createRegistry('semantizer');
-  const stream = createKafkaStream({ brokers: env.KAFKA_BROKERS, clientId: 'semantizer' }, { logger, registry });
+  const stream = createKafkaStream(
+    { brokers: env.KAFKA_BROKERS, clientId: 'semantizer', ...env.kafkaTopics },
+    { logger, registry },
+  );
   const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 5, enableOfflineQueue: true });
   redis.on('error', (err) => logger.warn({ err }, 'redis error'));
   const checkpoints = new RedisCheckpointStore(redis, { prefix: env.SEMANTIZER_CHECKPOINT_PREFIX });
   const service = createSemantizerService(config, { stream, checkpoints, logger, registry });
   const ops = await startOpsServer(env.OPS_PORT, { registry, health: () => service.health() }, env.OPS_HOST);
   const address = ops.address();
-  logger.info({ port: typeof address === 'object' && address ? address.port : env.OPS_PORT }, 'ops server listening');
+  logger.info(
+    {
+      port: typeof address === 'object' && address ? address.port : env.OPS_PORT,
+      kafkaTopics: describeKafkaTopics(env.kafkaTopics),
+    },
+    'ops server listening',
+  );
   onShutdown(
     logger,
     async () => {

@@ -1,4 +1,4 @@
-import { env, parseEnv } from '@personastream/runtime';
+import { env, kafkaTopicEnv, kafkaTopicSettings, parseEnv } from '@personastream/runtime';
 import { z } from 'zod';
 
 /**
@@ -8,6 +8,8 @@ import { z } from 'zod';
 export const simulatorEnv = {
   /** Comma-separated Kafka brokers (host:port). */
   KAFKA_BROKERS: env.kafkaBrokers,
+  /** KAFKA_REPLICATION_FACTOR / KAFKA_MIN_INSYNC_REPLICAS: the least the topics it writes must have. */
+  ...kafkaTopicEnv,
   /** Number of users to simulate. */
   SIM_USERS: z.coerce.number().int().min(1).max(50_000_000).default(200),
   /** Seed of the run. */
@@ -36,5 +38,6 @@ export const simulatorEnv = {
 export type SimulatorEnv = ReturnType<typeof loadSimulatorEnv>;
 
 export function loadSimulatorEnv(source: Record<string, string | undefined> = process.env) {
-  return parseEnv('simulator', simulatorEnv, source);
+  const parsed = parseEnv('simulator', simulatorEnv, source);
+  return { ...parsed, kafkaTopics: kafkaTopicSettings('simulator', parsed) };
 }

@@ -32,7 +32,10 @@ async function main(): Promise<void> {
     'simulator started',
   );
 
-  const stream = createKafkaStream({ brokers: env.KAFKA_BROKERS, clientId: `simulator-${config.runId}` }, { logger });
+  const stream = createKafkaStream(
+    { brokers: env.KAFKA_BROKERS, clientId: `simulator-${config.runId}`, ...env.kafkaTopics },
+    { logger },
+  );
   const abort = new AbortController();
   let running: Promise<unknown> = Promise.resolve();
   // SIGTERM: stop after the in-flight batch. End-of-run markers are NOT flushed on abort (on purpose:

@@ -13,6 +13,7 @@ Usage:
   personastream train (--dataset DIR | --users N --seed S) --out FILE
   personastream import --format movielens|retailrocket|taobao|segment-jsonl --path P --out DIR
   personastream replay --path DIR --target http|kafka [--url URL] [--speedup X]
+                       [--ca-file PEM] [--cert-file PEM --key-file PEM]
   personastream dashboard [--port P]
   personastream stack up|down|status [--tenant NAME]… [--json] [--port-base N] [--isolate NAME] [--purge]
   personastream loadtest NAME [--json] [options of the load test]   (personastream loadtest --list)

@@ -327,6 +327,84 @@ describe.each(OVERLAYS)('k8s overlay %s (rendered by kustomize)', (overlay) => {
   }
 });
 
+/** The services that serve TLS in production, by the prefix of their `<P>_TLS_*` variables. */
+const TLS_SERVICES: Record<string, string> = { persona: 'PERSONA', ingest: 'INGEST', evaluator: 'EVALUATOR' };
+
+/** The Secret volume mounted at the directory of `path` in `deployment`, if any. */
+function secretMountedAt(deployment: K8sObject, path: string): { secret: string; readOnly: boolean } | undefined {
+  const mount = ((containerOf(deployment).volumeMounts ?? []) as K8sObject[]).find((m) =>
+    path.startsWith(`${String(m.mountPath).replace(/\/+$/, '')}/`),
+  );
+  if (!mount) return undefined;
+  const volume = ((deployment.spec.template.spec.volumes ?? []) as K8sObject[]).find((v) => v.name === mount.name);
+  if (!volume?.secret) return undefined;
+  return { secret: volume.secret.secretName, readOnly: mount.readOnly === true };
+}
+
+describe('production settings of the prod overlay (TLS, topic replication)', () => {
+  const deploymentsOf = (overlay: string) => byKind(rendered[overlay] as K8sObject[], 'Deployment');
+  const envOf = (overlay: string, d: K8sObject) => {
+    const spec = SERVICES[d.metadata.name as string];
+    if (!spec) throw new Error(`no schema for ${d.metadata.name}`);
+    return z.object(spec.shape).parse(environmentOf(rendered[overlay] as K8sObject[], containerOf(d))) as Record<
+      string,
+      unknown
+    >;
+  };
+
+  it('creates and accepts only topics with replication factor 3 and min.insync.replicas 2 in prod', () => {
+    for (const d of deploymentsOf('prod')) {
+      const env = envOf('prod', d);
+      expect(env.KAFKA_REPLICATION_FACTOR, `${d.metadata.name}: KAFKA_REPLICATION_FACTOR`).toBe(3);
+      expect(env.KAFKA_MIN_INSYNC_REPLICAS, `${d.metadata.name}: KAFKA_MIN_INSYNC_REPLICAS`).toBe(2);
+    }
+    // dev keeps the single-broker defaults
+    for (const d of deploymentsOf('dev')) {
+      expect(envOf('dev', d).KAFKA_REPLICATION_FACTOR, d.metadata.name).toBe(1);
+      expect(envOf('dev', d).KAFKA_MIN_INSYNC_REPLICAS, d.metadata.name).toBeUndefined();
+    }
+  });
+
+  it('serves persona, ingest and the evaluator over TLS in prod, from a read-only mounted Secret', () => {
+    for (const d of deploymentsOf('prod')) {
+      const prefix = TLS_SERVICES[d.metadata.name as string];
+      if (!prefix) continue;
+      const env = envOf('prod', d);
+      for (const v of [`${prefix}_TLS_CERT_FILE`, `${prefix}_TLS_KEY_FILE`]) {
+        const path = env[v];
+        expect(typeof path, `${d.metadata.name}: ${v}`).toBe('string');
+        const mounted = secretMountedAt(d, path as string);
+        expect(mounted, `${d.metadata.name}: ${v} (${path}) lies in a mounted Secret`).toBeDefined();
+        expect(mounted?.secret).toBe(`${d.metadata.name}-tls`);
+        expect(mounted?.readOnly, `${d.metadata.name}: the certificate is mounted read-only`).toBe(true);
+      }
+      expect(
+        byKind(rendered.prod as K8sObject[], 'Secret'),
+        'the certificate Secret is created out of band, never in git',
+      ).toEqual([]);
+    }
+    expect(deploymentsOf('prod').filter((d) => TLS_SERVICES[d.metadata.name])).toHaveLength(3);
+    // dev: plaintext, as local development
+    for (const d of deploymentsOf('dev')) {
+      const prefix = TLS_SERVICES[d.metadata.name as string];
+      if (prefix) expect(envOf('dev', d)[`${prefix}_TLS_CERT_FILE`], d.metadata.name).toBeUndefined();
+    }
+  });
+
+  it('probes and scrapes the evaluator (its /healthz and /metrics are on its TLS port) over HTTPS in prod', () => {
+    const scheme = (overlay: string) => {
+      const d = deploymentsOf(overlay).find((x) => x.metadata.name === 'evaluator');
+      const c = containerOf(d);
+      return {
+        probes: [c.readinessProbe.httpGet.scheme ?? 'HTTP', c.livenessProbe.httpGet.scheme ?? 'HTTP'],
+        prometheus: d.spec.template.metadata.annotations?.['prometheus.io/scheme'] ?? 'http',
+      };
+    };
+    expect(scheme('prod')).toEqual({ probes: ['HTTPS', 'HTTPS'], prometheus: 'https' });
+    expect(scheme('dev')).toEqual({ probes: ['HTTP', 'HTTP'], prometheus: 'http' });
+  });
+});
+
 describe('alerting rules (k8s/overlays/prod/prometheus-rules.yaml, rendered)', () => {
   const rules = () =>
     byKind(rendered.prod as K8sObject[], 'PrometheusRule').flatMap((r) =>

@@ -1,4 +1,4 @@
-import { Counter, type Logger, type Registry } from '@personastream/runtime';
+import { Counter, httpsServerOptions, type Logger, type Registry, type ServerTls } from '@personastream/runtime';
 import type { StreamProducer } from '@personastream/stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { IngestAppConfig } from '../config.js';
@@ -27,6 +27,8 @@ export interface IngestAppDeps {
   /** Coordinates finite runs with the other replicas (Redis); default: in memory (one replica). */
   coordinator?: RunCoordinator;
   now?: () => number;
+  /** Serve HTTPS with this certificate (see `loadServerTls`); default plain HTTP. */
+  tls?: ServerTls;
 }
 
 declare module 'fastify' {
@@ -78,6 +80,8 @@ function send(reply: FastifyReply, outcome: IngestOutcome | EndRunOutcome): Fast
  */
 export function buildIngestApp(config: IngestAppConfig, deps: IngestAppDeps): FastifyInstance {
   const app = Fastify({
+    // HTTPS when a certificate is configured (the instance's type is the same for both: cast once)
+    ...((deps.tls ? { https: httpsServerOptions(deps.tls) } : {}) as object),
     // no per-request child loggers (a measurable share of the per-request cost); errors are logged below
     logger: false,
     bodyLimit: config.maxBytes,

@@ -8,6 +8,7 @@ import {
   Topics,
 } from '@personastream/contracts';
 import { readDatasetEventLines, readDatasetManifest } from '@personastream/dataset';
+import { type ClientTls, tlsFetch } from '@personastream/runtime';
 import type { OutRecord, StreamProducer } from '@personastream/stream';
 import { isObject } from '../core/fields.js';
 import { RecentIds } from '../core/recent-ids.js';
@@ -32,6 +33,8 @@ export interface ReplayOptions {
   url?: string;
   /** API key (http); its tenant must be the events' tenant. */
   apiKey?: string;
+  /** CA (and client certificate) for an https URL whose certificate the system's CAs do not vouch for. */
+  tls?: ClientTls;
   /** Producer (kafka). */
   producer?: StreamProducer;
   /** Replay speed relative to event time: 1 = real time, 60 = an hour per minute; absent/0 = as fast as possible. */
@@ -118,6 +121,7 @@ export async function replayDataset(opts: ReplayOptions): Promise<ReplaySummary>
     const base = opts.url.replace(/\/+$/, '');
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${opts.apiKey}` };
     const maxRetries = opts.maxRetries ?? 30;
+    const fetch = tlsFetch(opts.tls);
     const post = async (path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> => {
       for (let attempt = 0; ; attempt++) {
         let status = 0;

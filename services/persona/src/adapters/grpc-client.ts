@@ -22,6 +22,7 @@ import {
   ListDimensionsRequestSchema,
   WatchPersonaRequestSchema,
 } from '@personastream/contracts';
+import type { ClientTls } from '@personastream/runtime';
 import { personaServiceDefinition } from './grpc-server.js';
 
 type Init<T> = Partial<Omit<T, '$typeName' | '$unknown'>>;
@@ -59,16 +60,27 @@ type UnaryFn = (
 type StreamFn = (req: unknown, md: grpc.Metadata, options: grpc.CallOptions) => grpc.ClientReadableStream<unknown>;
 
 /**
+ * Channel credentials: TLS when `tls` is given — trusting its CA (else the system's CAs) and showing
+ * its client certificate when it has one — or plaintext.
+ */
+export function grpcChannelCredentials(tls: ClientTls | undefined): grpc.ChannelCredentials {
+  if (!tls) return grpc.credentials.createInsecure();
+  return grpc.credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null);
+}
+
+/**
  * A client of the persona gRPC API at `address` (host:port), authenticating as the tenant whose
- * bearer `token` is given (empty: no token, for testing UNAUTHENTICATED).
+ * bearer `token` is given (empty: no token, for testing UNAUTHENTICATED); over TLS when `tls` is given
+ * (see {@link grpcChannelCredentials}; `loadClientTls` reads the files).
  */
 export function createPersonaClient(
   address: string,
   token: string,
   channelOptions: grpc.ChannelOptions = {},
+  tls?: ClientTls,
 ): PersonaClient {
   const Ctor = grpc.makeGenericClientConstructor(personaServiceDefinition(), 'PersonaService');
-  const client = new Ctor(address, grpc.credentials.createInsecure(), channelOptions);
+  const client = new Ctor(address, grpcChannelCredentials(tls), channelOptions);
   const methods = client as unknown as Record<string, UnaryFn & StreamFn>;
 
   const meta = (opts?: CallOptions) => {

@@ -12,7 +12,7 @@ import {
   PersonaService,
   PersonaStreamError,
 } from '@personastream/contracts';
-import type { Logger } from '@personastream/runtime';
+import type { Logger, ServerTls } from '@personastream/runtime';
 import { HealthImplementation } from 'grpc-health-check';
 import { splitTenantTokens } from '../config.js';
 import { type Caller, encodingOf, type PersonaApi } from '../service.js';
@@ -159,6 +159,18 @@ export interface GrpcServerOptions {
   logger?: Logger;
   /** Unary calls in flight before RESOURCE_EXHAUSTED. Default 10,000. */
   maxInFlight?: number;
+  /** Serve TLS with this certificate (and require client certificates when it has a client CA); default plaintext. */
+  tls?: ServerTls;
+}
+
+/** The server credentials of `tls`: TLS (mutual when it names a client CA), or plaintext when undefined. */
+export function grpcServerCredentials(tls: ServerTls | undefined): grpc.ServerCredentials {
+  if (!tls) return grpc.ServerCredentials.createInsecure();
+  return grpc.ServerCredentials.createSsl(
+    tls.clientCa ?? null,
+    [{ private_key: tls.key, cert_chain: tls.cert }],
+    tls.clientCa !== undefined,
+  );
 }
 
 export interface RunningGrpcServer {
@@ -247,11 +259,11 @@ export async function startGrpcServer(api: PersonaApi, opts: GrpcServerOptions):
 
   const host = opts.host ?? '127.0.0.1';
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${opts.port ?? 50051}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+    server.bindAsync(`${host}:${opts.port ?? 50051}`, grpcServerCredentials(opts.tls), (err, p) =>
       err ? reject(err) : resolve(p),
     );
   });
-  logger?.info({ port, host }, 'gRPC server listening');
+  logger?.info({ port, host, tls: opts.tls?.summary ?? 'off (plaintext)' }, 'gRPC server listening');
   return {
     server,
     port,

@@ -1,7 +1,7 @@
 import { ErrorCode, PersonaStreamError, runKey, Topics } from '@personastream/contracts';
 import { readDatasetManifest, readDatasetTruth } from '@personastream/dataset';
 import { type PublishTruthSummary, publishDatasetTruth, replayDataset } from '@personastream/ingest';
-import { createLogger } from '@personastream/runtime';
+import { type ClientTls, createLogger, loadClientTls, tlsFetch } from '@personastream/runtime';
 import { createKafkaStream } from '@personastream/stream';
 import { choiceOption, parseOptions } from '../args.js';
 import { progressBar, say } from '../progress.js';
@@ -25,8 +25,12 @@ export async function runReplay(args: string[]): Promise<number> {
     'run-id': { type: 'string' },
     truth: { type: 'boolean', default: false },
     evaluator: { type: 'string' },
+    'ca-file': { type: 'string' },
+    'cert-file': { type: 'string' },
+    'key-file': { type: 'string' },
     json: { type: 'boolean', default: false },
   });
+  const tls = clientTlsOf(o);
   if (typeof o.path !== 'string')
     throw new PersonaStreamError(ErrorCode.InvalidArgument, 'replay: --path DIR is required', 'path');
   const target = choiceOption('replay', 'target', o.target, ['http', 'kafka'] as const, 'http');
@@ -86,7 +90,7 @@ export async function runReplay(args: string[]): Promise<number> {
         common.tenant !== undefined
           ? truth.runs.map((run) => [common.tenant as string, run] as const)
           : await truthRuns(o.path, common.runId);
-      for (const [tenant, run] of runs) await putRunFacts(o.evaluator, evaluatorToken, tenant, run, manifest);
+      for (const [tenant, run] of runs) await putRunFacts(o.evaluator, evaluatorToken, tenant, run, manifest, tls);
       say(`run facts (labelled dimensions ${manifest.labelledDimensions.join(', ')}) → ${o.evaluator}`);
     }
   }
@@ -104,6 +108,7 @@ export async function runReplay(args: string[]): Promise<number> {
       target,
       url: typeof o.url === 'string' ? o.url : 'http://127.0.0.1:8080',
       apiKey,
+      ...(tls ? { tls } : {}),
     });
   } else {
     const stream = kafkaStream();
@@ -123,6 +128,17 @@ export async function runReplay(args: string[]): Promise<number> {
   );
   if (o.json) console.log(JSON.stringify(truth ? { ...summary, truths: truth.truths } : summary));
   return 0;
+}
+
+/** The CA / client certificate files of `--ca-file`, `--cert-file`, `--key-file`, read once (errors name the option). */
+function clientTlsOf(o: Record<string, unknown>): ClientTls | undefined {
+  const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+  const files = { caFile: str('ca-file'), certFile: str('cert-file'), keyFile: str('key-file') };
+  try {
+    return loadClientTls(files);
+  } catch (err) {
+    throw new PersonaStreamError(ErrorCode.InvalidArgument, `replay: ${(err as Error).message}`, 'ca-file');
+  }
 }
 
 /** The (tenant, run id) pairs of a dataset's truth, with the `--run-id` rewrite applied. */
@@ -158,7 +174,9 @@ async function putRunFacts(
   tenant: string,
   runId: string,
   manifest: Awaited<ReturnType<typeof readDatasetManifest>>,
+  tls: ClientTls | undefined,
 ): Promise<void> {
+  const fetch = tlsFetch(tls);
   const url = `${evaluatorUrl.replace(/\/+$/, '')}/api/tenants/${encodeURIComponent(tenant)}/runs/${encodeURIComponent(runId)}/facts`;
   const res = await fetch(url, {
     method: 'PUT',

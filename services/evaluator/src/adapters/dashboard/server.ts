@@ -28,7 +28,7 @@
  * Tenant ids in paths are checked (`tenantIdProblem`): 400 { error } when invalid.
  */
 import { isLiveRun, tenantIdProblem } from '@personastream/contracts';
-import type { Registry } from '@personastream/runtime';
+import { httpsServerOptions, type Registry, type ServerTls } from '@personastream/runtime';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { type AccessTokens, type Caller, mayAccess } from '../../core/access.js';
 import { MINUTE_MS, minuteOf } from '../../core/live.js';
@@ -53,6 +53,8 @@ export interface DashboardServerOptions {
   waitForRun?: (tenant: string, runId: string, timeoutMs: number) => Promise<unknown>;
   /** Clock of the live view's default range (default Date.now). */
   now?: () => number;
+  /** Serve HTTPS with this certificate (see `loadServerTls`); default plain HTTP. */
+  tls?: ServerTls;
 }
 
 export interface DashboardServer {
@@ -134,7 +136,11 @@ const storeDown = (reply: FastifyReply, err: unknown) =>
 
 /** Builds the fastify app (not listening); see {@link startDashboardServer}. */
 export function buildDashboardApp(options: DashboardServerOptions): FastifyInstance {
-  const app = Fastify({ logger: false });
+  // HTTPS when a certificate is configured (the instance's type is the same for both: cast once)
+  const app = Fastify({
+    logger: false,
+    ...((options.tls ? { https: httpsServerOptions(options.tls) } : {}) as object),
+  });
   const { sink } = options;
   const now = options.now ?? Date.now;
 
@@ -290,7 +296,7 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     app,
     close: () => app.close(),
