@@ -57,6 +57,16 @@ describe('bench --dataset on imported real-data formats', () => {
       9,
     );
     expect(report.retention).toBeCloseTo(report.tag_avg_at_k / items.tag_avg_at_k, 12);
+    // the windows' item codes reach the model: it learns the latent audience too
+    expect(report.tag_per_dimension.age_band).toBeGreaterThan(report.prior_per_dimension.age_band + 0.3);
+    // cross-domain row: the shipped model (simulated users) on these users as it is — its item features
+    // do not apply to this tenant — far below the dataset's own model on what only item ids show
+    const cross = report.cross_domain;
+    expect(cross.trained_on).toMatch(/^simulator/);
+    expect(Object.keys(cross.per_dimension).sort()).toEqual(['age_band', 'gender', 'occupation_group']);
+    expect(cross.per_dimension.age_band).toBeLessThan(report.tag_per_dimension.age_band - 0.2);
+    expect(cross.ece).toBeGreaterThan(0);
+    expect(cross.ece).toBeLessThan(1);
     expect(report.ece).toBeGreaterThan(0);
     expect(report.ece).toBeLessThan(1);
     expect(Object.keys(report.ece_per_dimension).sort()).toEqual(['age_band', 'gender', 'occupation_group']);
@@ -64,5 +74,6 @@ describe('bench --dataset on imported real-data formats', () => {
     const printed = err.join('');
     expect(printed).toMatch(/raw_items 0\.\d{4}/);
     expect(printed).toMatch(/retention \(÷ raw_items\) \d\.\d{4} {3}ECE 0\.\d{4}/);
+    expect(printed).toMatch(/cross-domain: .+ as it is: tag 0\.\d{4} {3}ECE 0\.\d{4}/);
   });
 });

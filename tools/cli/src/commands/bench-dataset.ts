@@ -1,4 +1,4 @@
-import { type GroundTruth, splitOf, userKey } from '@personastream/contracts';
+import { type GroundTruth, type SemantizedWindow, splitOf, userKey } from '@personastream/contracts';
 import { readDatasetTruth } from '@personastream/dataset';
 import {
   accEx,
@@ -18,9 +18,15 @@ import {
   scoringDimensions,
   tagScore,
 } from '@personastream/evaluator';
-import { applyWindow, createBuiltinBackend, type PersonaState, trainFromWindows } from '@personastream/persona';
+import {
+  applyWindow,
+  createBuiltinBackend,
+  loadModel,
+  type PersonaState,
+  trainFromWindows,
+} from '@personastream/persona';
 import { semantizeEvents } from '@personastream/semantizer';
-import { loadDataset } from '../pipeline/dataset.js';
+import { type LoadedDataset, loadDataset } from '../pipeline/dataset.js';
 import type { LocalDatasetOptions } from '../pipeline/local-dataset.js';
 import { datasetBaselines } from '../pipeline/run-info.js';
 import { say } from '../progress.js';
@@ -32,7 +38,13 @@ import { formatReport } from '../report.js';
  * dimensions the dataset labels only, beside the `prior` and `raw_items` baselines (per dimension
  * too), with the ECE of its confidences and `retention` = its tag score ÷ raw_items'.
  */
-export async function benchDataset(o: { dir: string; json: boolean; samples: number }): Promise<number> {
+export async function benchDataset(o: {
+  dir: string;
+  json: boolean;
+  samples: number;
+  /** Model file of the cross-domain row (default: the shipped default model). */
+  crossModel?: string;
+}): Promise<number> {
   const started = Date.now();
   const ds = await loadDataset(o.dir);
   const labelled = ds.dimensions.map((d) => d.name);
@@ -41,39 +53,13 @@ export async function benchDataset(o: { dir: string; json: boolean; samples: num
   );
   const { windows, stats } = semantizeEvents(ds.events);
   const trained = trainFromWindows({ windows, truths: ds.truths, dimensions: ds.dimensions });
-  const backend = createBuiltinBackend(trained.weights);
-
-  // apply each test user's windows in order, as the persona service would
-  const states = new Map<string, PersonaState>();
-  for (const w of windows) {
-    if (splitOf(w.userId) !== 'test') continue;
-    const key = userKey(w.tenant, w.userId);
-    states.set(
-      key,
-      applyWindow(states.get(key), w, backend, { inPlace: true, enabledDimensions: ds.dimensions }).state,
-    );
-  }
   const dims = scoringDimensions({ includeSensitive: true, labeled: labelled });
-  const extractor = new DeterministicFactExtractor({ dimensions: ds.dimensions });
-  const tagScores: number[] = [];
-  const accs: number[] = [];
-  const halluc = [];
-  const scored: Array<{ truth: LabelSet; samples: LabelSet[] }> = [];
-  const perDim: Record<string, number[]> = Object.fromEntries(labelled.map((d) => [d, []]));
-  const test = ds.truths.filter((t) => splitOf(t.userId) === 'test');
-  for (const t of test) {
-    const persona = states.get(userKey(t.tenant, t.userId))?.persona;
-    const predicted = labelsFromTags(persona?.tags ?? []);
-    const truth = labelsFromTags(t.tags);
-    scored.push({ truth, samples: persona ? [predicted] : [] });
-    tagScores.push(tagScore(predicted, truth, dims));
-    for (const d of dims) perDim[d.name]?.push(tagScore(predicted, truth, [d]));
-    const stated = extractor.extract(persona?.summary ?? '');
-    const keyFacts = t.keyFacts.filter((f) => (labelled as string[]).includes(f.dimension));
-    const a = accEx(keyFacts, stated);
-    if (a !== null) accs.push(a);
-    halluc.push(countHallucinations(stated, truth, dims));
-  }
+  const ours = scoreOnTestUsers(createBuiltinBackend(trained.weights), windows, ds, dims);
+  // Cross-domain row: a model trained elsewhere (default: the shipped one, trained on simulated users)
+  // applied to this dataset's test users as it is — what a tenant gets before training on its own data.
+  const crossModel = loadModel(o.crossModel);
+  const cross = scoreOnTestUsers(createBuiltinBackend(crossModel), windows, ds, dims);
+  const { scored, accs, halluc, perDim, tagScores, test } = ours;
   const mean = (xs: number[]) => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
   const baselinesStarted = Date.now();
   const baselines = datasetBaselines(ds);
@@ -104,6 +90,13 @@ export async function benchDataset(o: { dir: string; json: boolean; samples: num
     ece: overallCalibrationError(scored, dims),
     ece_per_dimension: Object.fromEntries(perDimensionScores(scored, dims).map((d) => [d.dimension, d.ece])),
     prior_per_dimension: priorPerDim,
+    cross_domain: {
+      model: crossModel.name,
+      trained_on: crossModel.meta.source ?? 'unknown',
+      tag_avg_at_k: mean(cross.tagScores),
+      per_dimension: Object.fromEntries(Object.entries(cross.perDim).map(([d, xs]) => [d, mean(xs)])),
+      ece: overallCalibrationError(cross.scored, dims),
+    },
     raw_items_s: baselinesS,
     events_per_s: ds.events.length / wall,
     wall_s: wall,
@@ -122,8 +115,51 @@ export async function benchDataset(o: { dir: string; json: boolean; samples: num
     say(
       `    ${d.padEnd(18)} ${f(v, 3)}  ${f(priorPerDim[d] ?? 0, 3)}  ${f(baselines.raw_items?.per_dimension?.[d], 3)}      ${f(out.ece_per_dimension[d], 3)}`,
     );
+  say(
+    `  cross-domain: ${out.cross_domain.model} (${out.cross_domain.trained_on}) as it is: tag ${f(out.cross_domain.tag_avg_at_k)}   ECE ${f(out.cross_domain.ece)}`,
+  );
   if (o.json) console.log(JSON.stringify(out));
   return 0;
+}
+
+/** A backend's personas of a dataset's test users (windows applied in order, as the persona service does), scored. */
+function scoreOnTestUsers(
+  backend: ReturnType<typeof createBuiltinBackend>,
+  windows: readonly SemantizedWindow[],
+  ds: LoadedDataset,
+  dims: readonly ScoringDimension[],
+) {
+  const labelled = ds.dimensions.map((d) => d.name);
+  const states = new Map<string, PersonaState>();
+  for (const w of windows) {
+    if (splitOf(w.userId) !== 'test') continue;
+    const key = userKey(w.tenant, w.userId);
+    states.set(
+      key,
+      applyWindow(states.get(key), w, backend, { inPlace: true, enabledDimensions: ds.dimensions }).state,
+    );
+  }
+  const extractor = new DeterministicFactExtractor({ dimensions: ds.dimensions });
+  const tagScores: number[] = [];
+  const accs: number[] = [];
+  const halluc = [];
+  const scored: Array<{ truth: LabelSet; samples: LabelSet[] }> = [];
+  const perDim: Record<string, number[]> = Object.fromEntries(labelled.map((d) => [d, []]));
+  const test = ds.truths.filter((t) => splitOf(t.userId) === 'test');
+  for (const t of test) {
+    const persona = states.get(userKey(t.tenant, t.userId))?.persona;
+    const predicted = labelsFromTags(persona?.tags ?? []);
+    const truth = labelsFromTags(t.tags);
+    scored.push({ truth, samples: persona ? [predicted] : [] });
+    tagScores.push(tagScore(predicted, truth, dims));
+    for (const d of dims) perDim[d.name]?.push(tagScore(predicted, truth, [d]));
+    const stated = extractor.extract(persona?.summary ?? '');
+    const keyFacts = t.keyFacts.filter((f) => (labelled as string[]).includes(f.dimension));
+    const a = accEx(keyFacts, stated);
+    if (a !== null) accs.push(a);
+    halluc.push(countHallucinations(stated, truth, dims));
+  }
+  return { tagScores, accs, halluc, scored, perDim, test };
 }
 
 /**

@@ -44,6 +44,7 @@ export async function runBench(args: string[]): Promise<number> {
     backend: { type: 'string' },
     samples: { type: 'string' },
     model: { type: 'string' },
+    'cross-model': { type: 'string' },
     target: { type: 'string' },
     json: { type: 'boolean', default: false },
   });
@@ -61,7 +62,13 @@ export async function runBench(args: string[]): Promise<number> {
         ...(typeof o.model === 'string' ? { modelPath: o.model } : {}),
       });
     }
-    return benchDataset({ dir: o.dataset, json: Boolean(o.json), samples });
+    const crossModel = o['cross-model'];
+    return benchDataset({
+      dir: o.dataset,
+      json: Boolean(o.json),
+      samples,
+      ...(typeof crossModel === 'string' ? { crossModel } : {}),
+    });
   }
   const seeds = parseSeeds(o.seeds, o.seed);
   const builtin = createBuiltinBackend(loadModel(typeof o.model === 'string' ? o.model : undefined));
