@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ITEM_CODE_BITS, itemCode, itemCodeText, parseItemCodeText } from './items.js';
+import { ITEM_CODE_BITS, ITEM_CODE_CHARS, itemCode, itemCodeText, parseItemCodeText } from './items.js';
 
 /** FNV-1a 32 over bytes, the reference the codes are defined by. */
 function fnvBytes(bytes: Uint8Array): number {
@@ -25,17 +25,18 @@ describe('itemCode', () => {
 });
 
 describe('itemCodeText', () => {
-  it('round-trips every code in two characters', () => {
+  it('round-trips every code in ITEM_CODE_CHARS characters (two for 12 bits)', () => {
+    expect(ITEM_CODE_CHARS).toBe(Math.ceil(ITEM_CODE_BITS / 6));
     for (let c = 0; c < 1 << ITEM_CODE_BITS; c++) {
       const t = itemCodeText(c);
-      expect(t).toHaveLength(2);
+      expect(t).toHaveLength(ITEM_CODE_CHARS);
       expect(parseItemCodeText(t)).toBe(c);
     }
   });
   it('refuses codes out of range and reads nothing from other text', () => {
     expect(() => itemCodeText(1 << ITEM_CODE_BITS)).toThrow(/out of range/);
     expect(() => itemCodeText(-1)).toThrow(/out of range/);
-    expect(parseItemCodeText('a|')).toBeUndefined();
-    expect(parseItemCodeText('abc')).toBeUndefined();
+    expect(parseItemCodeText('a|'.slice(0, ITEM_CODE_CHARS))).toBeUndefined();
+    expect(parseItemCodeText(`${'a'.repeat(ITEM_CODE_CHARS)}b`)).toBeUndefined();
   });
 });

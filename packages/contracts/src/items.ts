@@ -45,16 +45,25 @@ export function itemCode(itemId: string): number {
 /** Alphabet of the text form: URL-safe base64 digits (no separators needed, none of `|`, space or `,`). */
 const DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
-/** The two-character text form of an item code (base64 digits, most significant first). */
+/** Characters of an item code's text form: base64 digits, 6 bits each. */
+export const ITEM_CODE_CHARS = Math.ceil(ITEM_CODE_BITS / 6);
+
+/** The fixed-width text form of an item code (`ITEM_CODE_CHARS` base64 digits, most significant first). */
 export function itemCodeText(code: number): string {
   if (!Number.isInteger(code) || code < 0 || code > MASK) throw new RangeError(`item code ${code} is out of range`);
-  return (DIGITS[code >> 6] as string) + (DIGITS[code & 63] as string);
+  let out = '';
+  for (let shift = (ITEM_CODE_CHARS - 1) * 6; shift >= 0; shift -= 6) out += DIGITS[(code >> shift) & 63] as string;
+  return out;
 }
 
-/** The code of a two-character text form, or undefined when it is not one. */
+/** The code of a text form, or undefined when it is not one. */
 export function parseItemCodeText(text: string): number | undefined {
-  if (text.length !== 2) return undefined;
-  const hi = DIGITS.indexOf(text[0] as string);
-  const lo = DIGITS.indexOf(text[1] as string);
-  return hi < 0 || lo < 0 ? undefined : (hi << 6) | lo;
+  if (text.length !== ITEM_CODE_CHARS) return undefined;
+  let code = 0;
+  for (const ch of text) {
+    const d = DIGITS.indexOf(ch);
+    if (d < 0) return undefined;
+    code = code * 64 + d;
+  }
+  return code <= MASK ? code : undefined;
 }
