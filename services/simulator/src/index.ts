@@ -10,12 +10,20 @@ export {
   type TagPrediction,
   tagScore,
 } from './core/baseline.js';
-export { runContext } from './core/behaviour.js';
-export { buildCatalogue, type Catalogue, catalogueFor } from './core/catalogue.js';
+export { runContext, TASTE_SHARPNESS, userTasteVector } from './core/behaviour.js';
+export {
+  buildCatalogue,
+  type Catalogue,
+  catalogueFor,
+  ITEM_FACTOR_NAMES,
+  ITEM_FACTORS,
+  itemFactors,
+} from './core/catalogue.js';
 export {
   DEFAULT_NOISE,
   DEFAULT_START_TIME_MS,
   defaultSimulatorConfig,
+  ITEM_TASTE_DEFAULT,
   type NoiseConfig,
   type SimulatorConfig,
   type SimulatorConfigOverrides,

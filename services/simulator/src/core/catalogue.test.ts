@@ -1,6 +1,6 @@
 import { INTERESTS } from '@personastream/contracts';
 import { describe, expect, it } from 'vitest';
-import { buildCatalogue, catalogueFor } from './catalogue.js';
+import { buildCatalogue, catalogueFor, ITEM_FACTORS, itemFactors } from './catalogue.js';
 import { GENERAL_TOPS, topOfInterest } from './taxonomy.js';
 
 describe('catalogue', () => {
@@ -56,5 +56,34 @@ describe('catalogue', () => {
     expect(pops[0]).toBe(1);
     expect(pops[9]).toBeCloseTo(1 / 10);
     expect(pops[999]).toBeCloseTo(1 / 1000);
+  });
+
+  it('gives every item latent factors: standard normals hashed from (seed, item), unrelated to tier and leaf', () => {
+    expect(c.itemFactors).toHaveLength(5000 * ITEM_FACTORS);
+    expect(Array.from(itemFactors(1, 5000))).toEqual(Array.from(c.itemFactors));
+    expect(Array.from(itemFactors(2, 5000))).not.toEqual(Array.from(c.itemFactors));
+    // The first items' factors do not depend on the catalogue size (a hash of the index, no Rng draws).
+    expect(Array.from(itemFactors(1, 777))).toEqual(Array.from(c.itemFactors.subarray(0, 777 * ITEM_FACTORS)));
+    for (let d = 0; d < ITEM_FACTORS; d++) {
+      const xs = Array.from({ length: c.size }, (_, i) => c.itemFactors[i * ITEM_FACTORS + d] as number);
+      const mean = xs.reduce((a, x) => a + x, 0) / xs.length;
+      const sd = Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / xs.length);
+      expect(Math.abs(mean)).toBeLessThan(0.05);
+      expect(sd).toBeGreaterThan(0.95);
+      expect(sd).toBeLessThan(1.05);
+      // Weakly related to the price tier and the leaf: per-tier means and the spread of leaf means
+      // are what independent draws give.
+      for (const t of [0, 1, 2]) {
+        const ts = xs.filter((_, i) => c.itemTier[i] === t);
+        expect(Math.abs(ts.reduce((a, x) => a + x, 0) / ts.length)).toBeLessThan(0.08);
+      }
+      let chi = 0;
+      for (const l of c.leaves) {
+        const m = Array.from(l.items, (i) => xs[i] as number).reduce((a, x) => a + x, 0) / l.items.length;
+        chi += m * m * l.items.length;
+      }
+      // Σ n·mean² over leaves ~ χ²(leaves): its mean is the number of leaves.
+      expect(chi / c.leaves.length).toBeLessThan(1.3);
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { Cdf, Rng, Stream } from './rng.js';
+import { Cdf, deriveSeed, Rng, Stream } from './rng.js';
 import { GENERAL_TOPS, LEAVES, type LeafSpec } from './taxonomy.js';
 
 /** Price tier of a brand or item. */
@@ -62,6 +62,36 @@ export interface Catalogue {
   topPopularity: Cdf[];
   /** Popularity CDF over all items (site-wide trending). */
   globalPopularity: Cdf;
+  /**
+   * Latent taste factors, `ITEM_FACTORS` per item (item i at `i * ITEM_FACTORS`): age (young ↔ old),
+   * middle age, gender, money and a free taste factor (`ITEM_FACTOR_NAMES`), independent standard
+   * normals hashed from (seed, item index). Independent of category, brand and tier: only the item
+   * id carries them.
+   */
+  itemFactors: Float64Array;
+}
+
+/** Latent item factors (and the user coordinates they meet in `behaviour.ts`). */
+export const ITEM_FACTOR_NAMES = ['age', 'middle_age', 'gender', 'money', 'taste'] as const;
+export const ITEM_FACTORS = ITEM_FACTOR_NAMES.length;
+/** Hash domain of item factors (keeps them apart from every Rng stream). */
+const ITEM_FACTOR_DOMAIN = 0x17e3f;
+
+/**
+ * Item factors of a catalogue: a deterministic hash of (seed, item, factor), turned into standard
+ * normals (Box–Muller on two hashed uniforms). No draws on the catalogue's Rng stream, so every other
+ * property of the catalogue is what it was before item factors existed.
+ */
+export function itemFactors(seed: number, size: number): Float64Array {
+  const f = new Float64Array(size * ITEM_FACTORS);
+  for (let i = 0; i < size; i++) {
+    for (let d = 0; d < ITEM_FACTORS; d++) {
+      const u1 = (deriveSeed(seed, ITEM_FACTOR_DOMAIN, i, d, 0) + 0.5) / 4294967296;
+      const u2 = (deriveSeed(seed, ITEM_FACTOR_DOMAIN, i, d, 1) + 0.5) / 4294967296;
+      f[i * ITEM_FACTORS + d] = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+    }
+  }
+  return f;
 }
 
 export const ZIPF_EXPONENT = 1;
@@ -211,6 +241,7 @@ export function buildCatalogue(seed: number, size: number): Catalogue {
   return {
     itemJson,
     itemListingWeight,
+    itemFactors: itemFactors(seed, size),
     globalPopularity: new Cdf(itemPopularity),
     topItems,
     topPopularity,

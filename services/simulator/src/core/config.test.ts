@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_START_TIME_MS, defaultSimulatorConfig, simulatorConfig, userIdOf } from './config.js';
+import {
+  DEFAULT_START_TIME_MS,
+  defaultSimulatorConfig,
+  ITEM_TASTE_DEFAULT,
+  simulatorConfig,
+  userIdOf,
+} from './config.js';
 import { DEFAULT_PRIORS } from './priors.js';
 
 describe('simulator config', () => {
@@ -10,6 +16,9 @@ describe('simulator config', () => {
     expect(simulatorConfig({ users: 50, seed: 7 }).runId).toBe('sim-s7-u50');
     expect(simulatorConfig({ users: 50, seed: 7, runId: 'mine' }).runId).toBe('mine');
     expect(simulatorConfig({}).runId).toBe('sim-s1-u200');
+    // The catalogue does not follow the run seed: a shop keeps its catalogue across benchmark seeds.
+    expect(simulatorConfig({ seed: 7 })).toMatchObject({ catalogueSeed: 1, itemTaste: ITEM_TASTE_DEFAULT });
+    expect(ITEM_TASTE_DEFAULT).toBeGreaterThan(0);
   });
 
   it('merges noise and priors field by field', () => {
@@ -28,8 +37,17 @@ describe('simulator config', () => {
     expect(() => simulatorConfig({ priors: { lifeStage: { ...DEFAULT_PRIORS.lifeStage, student: -1 } } })).toThrow(
       /priors\.lifeStage\.student/,
     );
+    expect(() => simulatorConfig({ itemTaste: -0.1 })).toThrow(/itemTaste must be a number in \[0, 5\] \(got -0.1\)/);
+    expect(() => simulatorConfig({ itemTaste: Number.NaN })).toThrow(/itemTaste/);
+    expect(() => simulatorConfig({ catalogueSeed: 1.5 })).toThrow(/catalogueSeed must be an integer/);
+    expect(() => simulatorConfig({ catalogueSeed: -1 })).toThrow(/catalogueSeed/);
     expect(() => simulatorConfig({ bogus: 1 } as never)).toThrow(/bogus is not a simulator config field/);
     expect(() => simulatorConfig({ noise: { bogus: 1 } as never })).toThrow(/noise\.bogus/);
+    try {
+      simulatorConfig({ itemTaste: 9 });
+    } catch (e) {
+      expect((e as { field?: string }).field).toBe('itemTaste');
+    }
     try {
       simulatorConfig({ horizonDays: 1 });
     } catch (e) {

@@ -54,6 +54,16 @@ export interface SimulatorConfig {
   startTimeMs: number;
   /** Number of catalogue items. */
   catalogueSize: number;
+  /**
+   * Seed of the catalogue (items, brands, prices, popularity, discounts, item factors). Separate from
+   * `seed`: a shop keeps its catalogue while benchmark seeds draw different users.
+   */
+  catalogueSeed: number;
+  /**
+   * Strength of item-level taste: a listing weighs each item by exp(itemTaste × item factors · user
+   * factors) (age, gender, money, a hidden taste; `behaviour.ts`). 0 disables it.
+   */
+  itemTaste: number;
   noise: NoiseConfig;
   /** Probability that a user has at least one life event (30 % of those have two). */
   lifeEventRate: number;
@@ -78,6 +88,9 @@ export const DEFAULT_NOISE: NoiseConfig = {
 
 export const DEFAULT_START_TIME_MS = Date.UTC(2026, 0, 1);
 
+/** Default item-taste strength (chosen by measurement; README, "Item-level taste"). */
+export const ITEM_TASTE_DEFAULT = 0.75;
+
 export const defaultSimulatorConfig: SimulatorConfig = {
   version: 1,
   users: 200,
@@ -87,6 +100,8 @@ export const defaultSimulatorConfig: SimulatorConfig = {
   horizonDays: 90,
   startTimeMs: DEFAULT_START_TIME_MS,
   catalogueSize: 5000,
+  catalogueSeed: 1,
+  itemTaste: ITEM_TASTE_DEFAULT,
   noise: DEFAULT_NOISE,
   lifeEventRate: 0.5,
   priors: DEFAULT_PRIORS,
@@ -182,6 +197,8 @@ export function validateSimulatorConfig(c: SimulatorConfig): SimulatorConfig {
   checkInt('horizonDays', c.horizonDays, 7, 3650);
   checkInt('startTimeMs', c.startTimeMs, 0, 8.64e15);
   checkInt('catalogueSize', c.catalogueSize, 500, 2_000_000);
+  checkInt('catalogueSeed', c.catalogueSeed, 0, 0xffffffff);
+  checkNum('itemTaste', c.itemTaste, 0, 5);
   checkNum('lifeEventRate', c.lifeEventRate, 0, 1);
   checkNum('malformedRate', c.malformedRate, 0, 0.5);
   const n = c.noise;

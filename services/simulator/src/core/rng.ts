@@ -40,6 +40,8 @@ export const Stream = {
   behaviour: 3,
   noise: 4,
   household: 5,
+  /** A user's hidden item-taste coordinate (one draw; added later, so no other stream moved). */
+  taste: 6,
 } as const;
 
 /** sfc32 generator with sampling helpers. */

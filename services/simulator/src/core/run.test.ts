@@ -9,6 +9,7 @@ import {
 } from '@personastream/contracts';
 import { describe, expect, it } from 'vitest';
 import { Noise, runContext } from './behaviour.js';
+import { ITEM_FACTOR_NAMES, ITEM_FACTORS } from './catalogue.js';
 import { simulatorConfig } from './config.js';
 import { eventRecordBinary } from './event-binary.js';
 import { eventJson, toBehaviorEvent } from './event-json.js';
@@ -28,6 +29,27 @@ function runHash(c = config): string {
   }
   return h.digest('hex');
 }
+
+/**
+ * Golden run hashes (10 users, seed 1). Generation must not change a byte unless a change means to;
+ * then check the diff comes from that change only and update the hash in the same commit, saying why.
+ * Last change: item-level taste (`itemTaste`, default 0.75) and `catalogueSeed` (default 1). With
+ * itemTaste 0 the run is byte-identical to before item taste existed (GOLDEN.noTaste, unchanged).
+ */
+const GOLDEN = {
+  noTaste: '4ebc88851d26ecda6aa74d6a4f60f5b5d669f10ad2edba04df1e8587f10456ea',
+  defaults: 'e2e702d37a0c31afdf3e50c84969db4fba0be7cefc8d4ae5b53724a54bdfb36a',
+};
+
+describe('golden runs', { timeout: 30_000 }, () => {
+  it('reproduces the run of before item taste with itemTaste 0 and catalogueSeed 1', () => {
+    expect(runHash(simulatorConfig({ users: 10, seed: 1, itemTaste: 0, catalogueSeed: 1 }))).toBe(GOLDEN.noTaste);
+  });
+
+  it('matches the golden hash with the default config', () => {
+    expect(runHash(simulatorConfig({ users: 10, seed: 1 }))).toBe(GOLDEN.defaults);
+  });
+});
 
 describe('run generation', { timeout: 30_000 }, () => {
   it('is deterministic: same config ⇒ identical records; another seed differs', () => {
@@ -234,5 +256,41 @@ describe('run generation', { timeout: 30_000 }, () => {
     for (const u of simulateUserLines(c)) events += u.lines.length;
     expect(events / 150).toBeGreaterThan(200);
     expect(events / 150).toBeLessThan(600);
+  });
+
+  it('keeps the catalogue across run seeds (catalogueSeed) and changes it with catalogueSeed', () => {
+    const a = runContext(simulatorConfig({ users: 5, seed: 21 }));
+    const b = runContext(simulatorConfig({ users: 5, seed: 22 }));
+    const c = runContext(simulatorConfig({ users: 5, seed: 21, catalogueSeed: 2 }));
+    expect(b.catalogue).toBe(a.catalogue);
+    expect(a.catalogue.seed).toBe(1);
+    expect(c.catalogue.seed).toBe(2);
+    expect(c.catalogue.itemTitle).not.toEqual(a.catalogue.itemTitle);
+  });
+
+  it('item taste tilts listing views toward items whose factors suit the user; personas do not change', () => {
+    const g = ITEM_FACTOR_NAMES.indexOf('gender');
+    // Mean gender factor of the items a user viewed in listings, female minus male users.
+    const tilt = (itemTaste: number) => {
+      const ctx = runContext(simulatorConfig({ users: 40, seed: 4, itemTaste }));
+      const sum = { female: 0, male: 0 };
+      const n = { female: 0, male: 0 };
+      const truths: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        const raw = simulateRawUser(ctx, i);
+        truths.push(JSON.stringify(raw.persona));
+        for (const e of raw.behaviour.events) {
+          if (e.type !== EventType.ITEM_VIEW || e.noise !== Noise.none || e.session.kind !== 'own') continue;
+          sum[raw.persona.gender] += ctx.catalogue.itemFactors[e.item * ITEM_FACTORS + g] as number;
+          n[raw.persona.gender]++;
+        }
+      }
+      return { tilt: sum.female / n.female - sum.male / n.male, truths };
+    };
+    const off = tilt(0);
+    const on = tilt(simulatorConfig().itemTaste);
+    expect(Math.abs(off.tilt)).toBeLessThan(0.1);
+    expect(on.tilt).toBeGreaterThan(0.3);
+    expect(on.truths).toEqual(off.truths);
   });
 });
