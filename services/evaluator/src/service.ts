@@ -49,7 +49,7 @@ import {
 } from '@personastream/contracts';
 import { Counter, Gauge, Histogram, type Logger, type Registry } from '@personastream/runtime';
 import type { InBatch, Stream, StreamConsumer } from '@personastream/stream';
-import type { CheckpointRecord, ScoreSink } from './adapters/sink.js';
+import { type CheckpointRecord, type ScoreSink, userDigest } from './adapters/sink.js';
 import type { FactRef, LLMJudge } from './core/facts.js';
 import { LiveTruths, type LiveUpdateRow, liveUpdateRow } from './core/live.js';
 import type { Baselines } from './core/metrics/baselines.js';
@@ -138,6 +138,8 @@ interface RunDecoded {
   key: string;
   record: CheckpointRecord;
   apply: (acc: RunAccumulator) => boolean;
+  /** The user of an update or truth (markers have none), and an update's persona time. */
+  user?: { userId: string; updatedMs?: number };
 }
 
 /** A persona update of the live run: one live row. */
@@ -155,7 +157,20 @@ interface LiveTruthDecoded {
   record: CheckpointRecord;
 }
 
-export type Decoded = RunDecoded | LiveUpdateDecoded | LiveTruthDecoded;
+/**
+ * A persona tombstone (`DeletePersona`): the user is erased from every run of the tenant — memory,
+ * every ClickHouse table, the checkpoint. Its run id is empty (an erasure is of the user, not of a run)
+ * or any run's: either way it erases everything.
+ */
+interface ErasureDecoded {
+  kind: 'erasure';
+  tenant: string;
+  userId: string;
+  /** The erasure time (the tombstone persona's `updated_ms`; 0 when an older producer left it out). */
+  erasedMs: number;
+}
+
+export type Decoded = RunDecoded | LiveUpdateDecoded | LiveTruthDecoded | ErasureDecoded;
 
 function metric<T>(registry: Registry, name: string, make: () => T): T {
   return (registry.getSingleMetric(name) as T | undefined) ?? make();
@@ -180,8 +195,9 @@ function runRecord(
   role: StreamRole,
   payload: Uint8Array,
   apply: (acc: RunAccumulator) => boolean,
+  user?: { userId: string; updatedMs?: number },
 ): RunDecoded {
-  return {
+  const d: RunDecoded = {
     kind: 'run',
     tenant,
     runId,
@@ -189,6 +205,8 @@ function runRecord(
     record: { tenant, runId, recordId, role, payload },
     apply,
   };
+  if (user) d.user = user;
+  return d;
 }
 
 /**
@@ -225,6 +243,12 @@ export function decodeRecord(role: StreamRole, bytes: Uint8Array, recordPartitio
     if (rec.kind.case === 'update') {
       const u = rec.kind.value;
       const p = u.persona;
+      if (u.tombstone) {
+        if (!p || p.userId === '') return { invalid: 'persona tombstone without persona or user id' };
+        const bad = badTenant('persona tombstone', p.tenant);
+        if (bad) return bad;
+        return { kind: 'erasure', tenant: p.tenant, userId: p.userId, erasedMs: p.updatedMs };
+      }
       if (!p || p.userId === '' || u.runId === '') return { invalid: 'persona update without persona, user or run id' };
       const bad = badTenant('persona update', p.tenant);
       if (bad) return bad;
@@ -237,6 +261,7 @@ export function decodeRecord(role: StreamRole, bytes: Uint8Array, recordPartitio
         role,
         toBinary(PersonaUpdateRecordSchema, rec),
         (acc) => acc.addUpdate(u),
+        { userId: p.userId, updatedMs: p.updatedMs },
       );
     }
     if (rec.kind.case === 'endOfRun') return decodeMarker(rec.kind.value, role, bytes, recordPartition);
@@ -262,7 +287,7 @@ export function decodeRecord(role: StreamRole, bytes: Uint8Array, recordPartitio
         record: { tenant: t.tenant, runId: t.runId, recordId, role, payload: bytes },
       };
     }
-    return runRecord(t.tenant, t.runId, recordId, role, bytes, (acc) => acc.addTruth(t));
+    return runRecord(t.tenant, t.runId, recordId, role, bytes, (acc) => acc.addTruth(t), { userId: t.userId });
   }
   if (rec.kind.case === 'endOfRun') return decodeMarker(rec.kind.value, role, bytes, recordPartition);
   return { invalid: 'empty truth record' };
@@ -359,6 +384,8 @@ export function createEvaluatorService(config: EvaluatorServiceConfig, deps: Eva
   const callbacks = new Set<RunCompleteCallback>();
   /** Truths of labelled live users, per tenant (loaded at the tenant's first live record). */
   const liveTruths = new LiveTruths();
+  /** Erased users: `tenant/digest` (`userDigest`) → erasure time; read from the sink at start. */
+  const erased = new Map<string, number>();
   /** When each tenant's live truths were last read from the checkpoint. */
   const liveTruthsRead = new Map<string, number>();
   const baseDims = scoringDimensions({
@@ -519,10 +546,6 @@ export function createEvaluatorService(config: EvaluatorServiceConfig, deps: Eva
     const dims = new Map<string, readonly ScoringDimension[]>();
     for (const d of items) {
       if (d.kind !== 'live-update') continue;
-      if (d.update.tombstone) {
-        records.inc({ role, outcome: 'live_tombstone' });
-        continue;
-      }
       const userId = d.update.persona?.userId ?? '';
       const truth = liveTruths.labels(d.tenant, userId);
       let tenantDims = dims.get(d.tenant);
@@ -576,6 +599,56 @@ export function createEvaluatorService(config: EvaluatorServiceConfig, deps: Eva
     }
   }
 
+  /** The erasure time of an erased user (undefined: not erased). */
+  function erasedAt(tenant: string, userId: string): number | undefined {
+    if (erased.size === 0) return undefined;
+    return erased.get(`${tenant}/${userDigest(tenant, userId)}`);
+  }
+
+  /**
+   * True for a record of an erased user that must not bring anything of the user back: a truth (any
+   * run), or a persona update from before the erasure (`updated_ms` at or before it). Updates of a
+   * fresh persona after the erasure (the user consented again) are kept.
+   */
+  function ofErasedUser(d: RunDecoded | LiveUpdateDecoded | LiveTruthDecoded): boolean {
+    if (erased.size === 0) return false;
+    let userId: string;
+    let updatedMs: number | undefined;
+    if (d.kind === 'run') {
+      if (!d.user) return false;
+      userId = d.user.userId;
+      updatedMs = d.user.updatedMs;
+    } else if (d.kind === 'live-update') {
+      userId = d.update.persona?.userId ?? '';
+      updatedMs = d.update.persona?.updatedMs ?? 0;
+    } else userId = d.truth.userId;
+    const at = erasedAt(d.tenant, userId);
+    if (at === undefined) return false;
+    return updatedMs === undefined || !(updatedMs > at);
+  }
+
+  /**
+   * Erases a user (a persona tombstone): the user leaves every open run of the tenant, the reports
+   * kept in memory and the live truths; every ClickHouse row of the user is deleted; the erasure is
+   * recorded (by digest) so that the user's truths and older updates arriving later are dropped.
+   */
+  async function erase(d: ErasureDecoded, role: StreamRole): Promise<void> {
+    const key = `${d.tenant}/${userDigest(d.tenant, d.userId)}`;
+    const at = Math.max(d.erasedMs > 0 ? d.erasedMs : now(), erased.get(key) ?? 0);
+    erased.set(key, at);
+    for (const [runKeyOf, acc] of runs) if (acc.forgetUser(d.tenant, d.userId)) dirty.add(runKeyOf);
+    for (const r of completed.values()) {
+      if (r.tenant !== d.tenant) continue;
+      r.user_rows = r.user_rows.filter((u) => u.user_id !== d.userId);
+      r.update_rows = r.update_rows.filter((u) => u.user_id !== d.userId);
+    }
+    liveTruths.forget(d.tenant, d.userId);
+    liveLabelled.set(liveTruths.size);
+    await deps.sink.eraseUser(d.tenant, d.userId, at);
+    records.inc({ role, outcome: 'erasure' });
+    log.info({ tenant: d.tenant }, 'user erased');
+  }
+
   async function handle(batch: InBatch): Promise<void> {
     const role: StreamRole | undefined =
       batch.topic === topics.updates ? 'updates' : batch.topic === topics.truth ? 'truth' : undefined;
@@ -584,23 +657,37 @@ export function createEvaluatorService(config: EvaluatorServiceConfig, deps: Eva
       return;
     }
     const end = batchSeconds.startTimer();
-    const runRecords: RunDecoded[] = [];
-    const liveRecords: (LiveUpdateDecoded | LiveTruthDecoded)[] = [];
+    const decoded: Decoded[] = [];
     for (const r of batch.records) {
       const d = decodeRecord(role, r.value, r.partition);
       if ('invalid' in d) {
         records.inc({ role, outcome: 'invalid' });
         log.warn({ topic: r.topic, partition: r.partition, offset: r.offset, reason: d.invalid }, 'record skipped');
-      } else if (d.kind === 'run') runRecords.push(d);
-      else liveRecords.push(d);
+      } else decoded.push(d);
     }
-    if (runRecords.length === 0 && liveRecords.length === 0) {
+    if (decoded.length === 0) {
       end();
       return;
     }
     await serialized(async () => {
-      if (liveRecords.length > 0) await handleLive(role, liveRecords);
-      if (runRecords.length > 0) await handleRuns(role, runRecords);
+      // In record order: what came before an erasure is written first, then erased with it.
+      let runRecords: RunDecoded[] = [];
+      let liveRecords: (LiveUpdateDecoded | LiveTruthDecoded)[] = [];
+      const flush = async () => {
+        if (liveRecords.length > 0) await handleLive(role, liveRecords);
+        if (runRecords.length > 0) await handleRuns(role, runRecords);
+        runRecords = [];
+        liveRecords = [];
+      };
+      for (const d of decoded) {
+        if (d.kind === 'erasure') {
+          await flush();
+          await erase(d, role);
+        } else if (ofErasedUser(d)) records.inc({ role, outcome: 'erased_user' });
+        else if (d.kind === 'run') runRecords.push(d);
+        else liveRecords.push(d);
+      }
+      await flush();
     });
     end();
   }
@@ -623,6 +710,10 @@ export function createEvaluatorService(config: EvaluatorServiceConfig, deps: Eva
         }
       } finally {
         await admin.close();
+      }
+      for (const e of await deps.sink.erasures()) {
+        const key = `${e.tenant}/${e.user_digest}`;
+        erased.set(key, Math.max(e.erased_ms, erased.get(key) ?? 0));
       }
       consumer = deps.stream.consumer({
         groupId: config.groupId ?? 'evaluator',

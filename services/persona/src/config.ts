@@ -92,6 +92,8 @@ export const personaEnvShape = {
   PERSONA_GROUP_ID: z.string().min(1).default('persona'),
   PERSONA_WINDOWS_TOPIC: z.string().min(1).optional(),
   PERSONA_UPDATES_TOPIC: z.string().min(1).optional(),
+  /** Where `DeletePersona` writes the user's erasure record (the semantizer's input topic). */
+  PERSONA_EVENTS_TOPIC: z.string().min(1).optional(),
   PERSONA_MAX_WATCHES: z.coerce.number().int().min(1).default(1000),
   OPS_PORT: env.port.default(9103),
   // 0.0.0.0 in containers, so probes and Prometheus reach it

@@ -61,16 +61,18 @@ async function main(): Promise<void> {
 
   const windowsTopic = cfg.PERSONA_WINDOWS_TOPIC ?? Topics.windows;
   const updatesTopic = cfg.PERSONA_UPDATES_TOPIC ?? Topics.updates;
+  const eventsTopic = cfg.PERSONA_EVENTS_TOPIC ?? Topics.events;
   const admin = stream.admin();
   await admin.ensureTopics([
     { topic: windowsTopic, partitions: DefaultPartitions[Topics.windows as TopicName] },
     { topic: updatesTopic, partitions: DefaultPartitions[Topics.updates as TopicName] },
+    { topic: eventsTopic, partitions: DefaultPartitions[Topics.events as TopicName] },
   ]);
   await admin.close();
 
   const service = createPersonaService(
     {
-      topics: { windows: windowsTopic, updates: updatesTopic },
+      topics: { windows: windowsTopic, updates: updatesTopic, events: eventsTopic },
       groupId: cfg.PERSONA_GROUP_ID,
       samples: cfg.PERSONA_SAMPLES,
       halfLifeDays: cfg.PERSONA_HALF_LIFE_DAYS,

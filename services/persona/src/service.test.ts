@@ -550,12 +550,18 @@ describe('persona service (embedded adapters)', () => {
     const ignored = await service.api.applyWindows(t, { windows: u.windows.slice(3, 4) });
     expect(ignored.applied).toBe(0);
     expect(ignored.personas).toHaveLength(0);
-    // A window carrying consent starts a fresh persona.
+    // A window carrying consent but starting before the erasure (a replay of the old history): ignored.
     const consent = create(SemantizedWindowSchema, {
       ...u.windows[4]!,
       notable: [create(NotableEventSchema, { kind: 'consent', detail: 'consent granted' })],
     });
-    const back = await service.api.applyWindows(t, { windows: [consent, ...u.windows.slice(5, 6)] });
+    expect((await service.api.applyWindows(t, { windows: [consent] })).applied).toBe(0);
+    // A window carrying consent after the erasure starts a fresh persona.
+    const later = (w: SemantizedWindow, k: number) =>
+      create(SemantizedWindowSchema, { ...w, startMs: Date.now() + k * 60_000, endMs: Date.now() + k * 60_000 + 1 });
+    const back = await service.api.applyWindows(t, {
+      windows: [later(consent, 1), ...u.windows.slice(5, 6).map((w) => later(w, 2))],
+    });
     expect(back.applied).toBe(2);
     expect(back.personas[0]?.version).toBe(2);
     await watching;
@@ -568,9 +574,12 @@ describe('persona service (embedded adapters)', () => {
     ]);
     // Explicit restore also lifts an erasure.
     await service.api.deletePersona(t, { userId: u.userId });
-    expect((await service.api.applyWindows(t, { windows: u.windows.slice(6, 7) })).applied).toBe(0);
+    const next = u.windows.slice(6, 7).map((w) => later(w, 3));
+    expect((await service.api.applyWindows(t, { windows: next })).applied).toBe(0);
     expect((await service.api.restorePersona(t, { userId: u.userId })).restored).toBe(true);
-    expect((await service.api.applyWindows(t, { windows: u.windows.slice(6, 7) })).applied).toBe(1);
+    expect((await service.api.applyWindows(t, { windows: next })).applied).toBe(1);
+    // the erasure time stays after a restore: the old history is still never applied
+    expect((await service.api.applyWindows(t, { windows: u.windows.slice(7, 8) })).applied).toBe(0);
     await service.stop();
   });
 
@@ -601,8 +610,9 @@ describe('persona service (embedded adapters)', () => {
         dwellMs: 20_000,
       });
     const day = 86_400_000;
-    const t0 = Date.UTC(2026, 0, 5, 10);
-    // Three sessions a day apart: plain, then (after the erasure) one that only views, then one with consent.
+    // Three sessions a day apart: plain (before the erasure, which happens now), then (after the
+    // erasure) one that only views, then one with consent.
+    const t0 = Date.now() - day / 2;
     const events = [
       view('a1', t0),
       view('a2', t0 + 60_000),

@@ -11,7 +11,9 @@ import {
   DeletePersonaResponseSchema,
   DimensionSchema,
   type EndOfRun,
+  ErasureSchema,
   ErrorCode,
+  EventRecordSchema,
   enabledDimensions,
   endOfRun,
   entryMsOf,
@@ -52,7 +54,7 @@ import { AsyncQueue } from './util.js';
 
 export interface PersonaServiceConfig {
   /** Topic overrides (tests use their own). */
-  topics?: { windows?: string; updates?: string };
+  topics?: { windows?: string; updates?: string; events?: string };
   /** Consumer group of the windows consumer. Default "persona". */
   groupId?: string;
   /** Samples per update (Avg@k). Default 1 (the builtin backend is deterministic). */
@@ -114,6 +116,19 @@ export interface PersonaService {
   api: PersonaApi;
   /** Handles one batch of the windows topic (exposed for tests and benchmarks). */
   handleBatch(batch: InBatch): Promise<void>;
+}
+
+/** The erasure record of a user on the events topic, keyed `tenant/user_id`: the user's own partition. */
+export function erasureRecord(tenant: string, userId: string, erasedMs: number): OutRecord {
+  return {
+    key: userKey(tenant, userId),
+    value: toBinary(
+      EventRecordSchema,
+      create(EventRecordSchema, {
+        kind: { case: 'erasure', value: create(ErasureSchema, { tenant, userId, erasedMs }) },
+      }),
+    ),
+  };
 }
 
 /** The fate of one window; `bytes` = its encoded PersonaUpdate, `key` = the user's record key. */
@@ -244,6 +259,7 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
   const { store, backend, logger, registry } = deps;
   const windowsTopic = config.topics?.windows ?? Topics.windows;
   const updatesTopic = config.topics?.updates ?? Topics.updates;
+  const eventsTopic = config.topics?.events ?? Topics.events;
   const samples = Math.max(1, config.samples ?? 1);
   const halfLifeDays = config.halfLifeDays ?? 14;
   const sensitiveOff = new Set(config.sensitiveOffTenants ?? []);
@@ -693,11 +709,17 @@ export function createPersonaService(config: PersonaServiceConfig, deps: Persona
     async deletePersona(caller, req) {
       const tenant = tenantOf(caller, req.tenant);
       const userId = requireUserId(req.userId);
-      const r = await store.delete(tenant, userId);
-      // A tombstone is published on every delete (also a repeated one), so a retry after a failed
-      // publish still tells downstream consumers.
+      // The erasure time: windows starting at or before it are never applied again (replays), and
+      // the semantizer drops the user's events up to it for good (see the README's erasure policy).
+      const erasedMs = Date.now();
+      const r = await store.delete(tenant, userId, erasedMs);
+      // Both records go out on every delete (also a repeated one), so a retry after a failed publish
+      // still reaches every consumer: the erasure to the user's partition of the events topic (the
+      // semantizer drops the user's state and suppresses the user, in order with the user's events),
+      // then the tombstone to the updates topic (the evaluator deletes the user's rows; Watch).
+      await producer.send(eventsTopic, [erasureRecord(tenant, userId, erasedMs)]);
       const tombstone = create(PersonaUpdateSchema, {
-        persona: create(PersonaSchema, { tenant, userId, version: r.version, updatedMs: Date.now() }),
+        persona: create(PersonaSchema, { tenant, userId, version: r.version, updatedMs: erasedMs }),
         tombstone: true,
       });
       await producer.send(updatesTopic, [updateRecord(tombstone)]);

@@ -140,14 +140,20 @@ describe('RedisPersonaStore', () => {
     const changes: Array<[number, boolean]> = [];
     const unsubscribe = await store.subscribe('t', u.userId, (c) => changes.push([c.version, c.tombstone]));
     const k = store.keys('t', u.userId);
-    const del = await store.delete('t', u.userId);
+    // erased just before window 6 started (windows 6 and 7 are "later" events)
+    const del = await store.delete('t', u.userId, win(6).startMs - 1);
     expect(del).toEqual({ existed: true, version: 7 });
-    // Nothing of the user is left but the erasure marker.
-    expect(await redis.keys(`${prefix}{t/${u.userId}}*`)).toEqual([k.erased]);
+    // Nothing in Redis names the user: the erasure marker is in the user's slot under a digest.
+    expect(await redis.keys(`${prefix}{t/${u.userId}}*`)).toEqual([]);
+    expect(k.erased).not.toContain(u.userId);
+    expect(await redis.get(k.erased)).toBe(String(win(6).startMs - 1));
     expect(await store.isErased('t', u.userId)).toBe(true);
     expect(statuses(await apply([6]))).toEqual(['erased']);
     expect(await store.restore('t', u.userId)).toBe(true);
+    expect(await redis.get(k.erased)).toBe(`+${win(6).startMs - 1}`);
     expect(versions(await apply([6, 7]))).toEqual([1, 2]);
+    // windows from before the erasure stay ignored after the restore (a replay)
+    expect(statuses(await apply([5]))).toEqual(['erased']);
     await new Promise((r) => setTimeout(r, 100));
     await unsubscribe();
     expect(changes).toEqual([
@@ -160,7 +166,7 @@ describe('RedisPersonaStore', () => {
   it('lifts an erasure with a consent window in the same atomic write (windows before it stay ignored)', async () => {
     const userId = 'consenting';
     expect(versions((await store.applyBatch([batchOf([0], userId)], planner()))[0] as WindowStep[])).toEqual([1]);
-    await store.delete('t', userId);
+    await store.delete('t', userId, win(2).startMs - 1);
     const consent = create(SemantizedWindowSchema, {
       ...win(2),
       userId,
@@ -270,6 +276,21 @@ describe('RedisPersonaStore: early windows and bounded bookkeeping', () => {
     expect((await applyWindows([other], userId)).map((s) => s.status)).toEqual(['duplicate']);
     await redis.sadd(k.legacyApplied, 'x');
     await store.delete('t', userId);
-    expect(await redis.keys(`${prefix}{t/${userId}}*`)).toEqual([k.erased]);
+    expect(await redis.keys(`${prefix}{t/${userId}}*`)).toEqual([]);
+    expect(await redis.exists(k.erased)).toBe(1);
+  });
+
+  it('moves an erasure marker of the previous layout (named by the user) to the current key on read', async () => {
+    const userId = 'legacy-erased';
+    const k = store.keys('t', userId);
+    const at = win(3).startMs - 1;
+    await redis.set(k.legacyErased, String(at));
+    expect(await store.isErased('t', userId)).toBe(true);
+    expect(statuses((await store.applyBatch([batchOf([2, 3], userId)], planner()))[0] as WindowStep[])).toEqual([
+      'erased',
+      'erased',
+    ]);
+    expect(await redis.exists(k.legacyErased)).toBe(0);
+    expect(await redis.get(k.erased)).toBe(String(at));
   });
 });

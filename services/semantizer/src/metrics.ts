@@ -85,6 +85,11 @@ export function createSemantizerMetrics(registry: Registry) {
     help: 'Live users brought back from the idle store when they returned',
     registers: [registry],
   });
+  const erasures = new Counter({
+    name: 'semantizer_erasures_total',
+    help: "Erasure records applied: a user's state dropped on its partition and the user suppressed",
+    registers: [registry],
+  });
   const orphans = new Counter({
     name: 'semantizer_orphan_events_total',
     help: 'Dropped events that belong to no window (a user with nothing but noise)',
@@ -113,6 +118,7 @@ export function createSemantizerMetrics(registry: Registry) {
     [idleClosed, 'idleClosed'],
     [evicted, 'evicted'],
     [revived, 'revived'],
+    [erasures, 'erasures'],
     [orphans, 'orphanEvents'],
     [unmapped, 'unmapped'],
   ];

@@ -11,6 +11,8 @@ import {
   PersonaStreamError,
   type SemantizedWindow,
   TickSchema,
+  tenantIdProblem,
+  userKey,
   WindowRecordSchema,
 } from '@personastream/contracts';
 import type { Logger, Registry } from '@personastream/runtime';
@@ -94,12 +96,26 @@ export function tickRecord(partition: number, nowMs: number): OutRecord {
   };
 }
 
+/**
+ * Why an erasure record cannot be applied (dead-lettered), or undefined. It must name a valid tenant
+ * and a user, an erasure time, and be keyed `tenant/user_id` (the user's partition: elsewhere it
+ * would miss the user's state).
+ */
+export function erasureProblem(key: string | null | undefined, tenant: string, userId: string, erasedMs: number) {
+  if (tenantIdProblem(tenant) !== undefined) return 'erasure_invalid_tenant';
+  if (userId === '') return 'erasure_without_user';
+  if (!(erasedMs > 0) || !Number.isFinite(erasedMs)) return 'erasure_without_time';
+  if (key !== userKey(tenant, userId)) return 'key_mismatch';
+  return undefined;
+}
+
 /** One input record after decode and validate (pass 1 of a batch). */
 type Decoded =
   | { kind: 'dlq'; r: InRecord; step: string; reason: string }
   | { kind: 'event'; r: InRecord; event: BehaviorEvent }
   | { kind: 'marker'; r: InRecord; marker: EndOfRun }
   | { kind: 'tick'; nowMs: number }
+  | { kind: 'erasure'; r: InRecord; tenant: string; userId: string; erasedMs: number }
   | { kind: 'skip' };
 
 /**
@@ -207,7 +223,12 @@ export function createSemantizerService(config: SemantizerConfig, deps: Semantiz
       const kind = d.value.kind;
       if (kind.case === 'endOfRun') items.push({ kind: 'marker', r, marker: kind.value });
       else if (kind.case === 'tick') items.push({ kind: 'tick', nowMs: kind.value.nowMs });
-      else if (kind.case !== 'event') items.push({ kind: 'skip' });
+      else if (kind.case === 'erasure') {
+        const { tenant, userId, erasedMs } = kind.value;
+        const problem = erasureProblem(r.key, tenant, userId, erasedMs);
+        if (problem) items.push({ kind: 'dlq', r, step: 'validate', reason: problem });
+        else items.push({ kind: 'erasure', r, tenant, userId, erasedMs });
+      } else if (kind.case !== 'event') items.push({ kind: 'skip' });
       else {
         const v = validate(kind.value, r.key);
         if (v.type !== 'ok') {
@@ -301,6 +322,10 @@ export function createSemantizerService(config: SemantizerConfig, deps: Semantiz
         case 'tick':
           engine.tick(item.nowMs, closed);
           metrics.ticks.inc();
+          break;
+        case 'erasure':
+          engine.erase(item.tenant, item.userId, item.erasedMs);
+          logger.info({ partition: batch.partition, tenant: item.tenant }, 'user erased on its partition');
           break;
         case 'marker': {
           const problem = markerProblem(item.marker);

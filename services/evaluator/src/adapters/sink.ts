@@ -6,6 +6,7 @@
  * reports, checkpoints and reads take both. Live runs' updates go to `live_updates`, one row each
  * (`writeLiveUpdates`), and are read back as per minute metrics.
  */
+import { createHash } from 'node:crypto';
 import { DIMENSION_NAMES, runKey } from '@personastream/contracts';
 import {
   type LiveMinute,
@@ -19,7 +20,7 @@ import type { DimensionScore } from '../core/metrics/classification.js';
 import type { RunReport, StreamRole, UpdateRow, UserRow } from '../core/run.js';
 import type { ClickHouseClient } from './clickhouse.js';
 import { liveMinutesSql, liveTagDistributionSql, liveTenantsSql } from './live-sql.js';
-import { sql } from './sql.js';
+import { ident, sql } from './sql.js';
 
 /** A run as listed: the report without its per-dimension, per-user and per-update rows. */
 export type RunSummary = Omit<
@@ -64,6 +65,14 @@ export interface ScoreSink {
   loadCheckpoint(tenant: string, runId: string): Promise<CheckpointRecord[]>;
   /** Stores live updates, one row each (idempotent: a re-delivered update replaces its row). */
   writeLiveUpdates(rows: readonly LiveUpdateRow[]): Promise<void>;
+  /**
+   * Erases a user: every row that names the user (scores, convergence, latency, live updates, the
+   * checkpointed updates and truths) is deleted, and the erasure is recorded under a digest of the
+   * user (`erasures`, read back by `erasures()`), never the id.
+   */
+  eraseUser(tenant: string, userId: string, erasedMs: number): Promise<void>;
+  /** Recorded erasures: tenant, user digest (`userDigest`) and erasure time. */
+  erasures(): Promise<ErasureRow[]>;
   /** Tenants with live updates whose minute is at or after `sinceMs`. */
   liveTenants(sinceMs: number): Promise<LiveTenant[]>;
   /** Per minute live metrics of a tenant, minutes in [fromMs, toMs). */
@@ -71,6 +80,21 @@ export interface ScoreSink {
   /** Tag value distribution per dimension of a tenant's live users in [fromMs, toMs) (per minute when asked). */
   liveTags(tenant: string, fromMs: number, toMs: number, perMinute?: boolean): Promise<LiveTagShare[]>;
 }
+
+/** A recorded erasure (see `ScoreSink.eraseUser`). */
+export interface ErasureRow {
+  tenant: string;
+  user_digest: string;
+  erased_ms: number;
+}
+
+/** The digest an erasure is recorded under: a 128-bit SHA-256 prefix of `tenant/user_id` (hex). */
+export function userDigest(tenant: string, userId: string): string {
+  return createHash('sha256').update(`${tenant}/${userId}`).digest('hex').slice(0, 32);
+}
+
+/** Tables whose rows carry `tenant` and `user_id` (an erasure deletes the user's rows from each). */
+export const USER_TABLES = ['user_scores', 'convergence', 'latency', 'live_updates'] as const;
 
 const SUMMARY_OMIT = ['tag_per_dimension', 'dimensions', 'convergence', 'user_rows', 'update_rows'] as const;
 
@@ -108,6 +132,7 @@ export class MemoryScoreSink implements ScoreSink {
   private readonly runs = new Map<string, RunReport>();
   private readonly inbox = new Map<string, Map<string, CheckpointRecord>>();
   private readonly live = new Map<string, LiveUpdateRow>();
+  private readonly erased = new Map<string, ErasureRow>();
   private newestMinute = 0;
   /** Number of `writeRun` calls (tests check idempotence with it). */
   writes = 0;
@@ -156,6 +181,24 @@ export class MemoryScoreSink implements ScoreSink {
       ...r,
       payload: new Uint8Array(r.payload),
     }));
+  }
+
+  async eraseUser(tenant: string, userId: string, erasedMs: number): Promise<void> {
+    const mine = (r: { tenant: string; user_id: string }) => r.tenant === tenant && r.user_id === userId;
+    for (const r of this.runs.values()) {
+      r.user_rows = r.user_rows.filter((u) => !mine(u));
+      r.update_rows = r.update_rows.filter((u) => !mine(u));
+    }
+    for (const [id, r] of this.live) if (mine(r)) this.live.delete(id);
+    for (const m of this.inbox.values()) {
+      for (const id of [...m.keys()]) if (isUserRecord(id, tenant, userId)) m.delete(id);
+    }
+    const d = userDigest(tenant, userId);
+    this.erased.set(`${tenant}/${d}`, { tenant, user_digest: d, erased_ms: erasedMs });
+  }
+
+  async erasures(): Promise<ErasureRow[]> {
+    return [...this.erased.values()].map((e) => ({ ...e }));
   }
 
   async writeLiveUpdates(rows: readonly LiveUpdateRow[]): Promise<void> {
@@ -552,6 +595,32 @@ export class ClickHouseScoreSink implements ScoreSink {
     }));
   }
 
+  /**
+   * `ALTER TABLE … DELETE WHERE` mutations (ClickHouse ≥ 1.1.54388, so 18.16 and current ones alike;
+   * asynchronous: the rows go as the server rewrites the parts that hold them, and rows inserted
+   * afterwards are not touched — the evaluator erases after the user's earlier records of the batch
+   * are written, and drops the user's older records that come later).
+   */
+  async eraseUser(tenant: string, userId: string, erasedMs: number): Promise<void> {
+    for (const table of USER_TABLES) {
+      await this.client.exec(sql`ALTER TABLE ${ident(table)} DELETE WHERE tenant = ${tenant} AND user_id = ${userId}`);
+    }
+    const update = `u|${tenant}/${userId}|`;
+    await this.client.exec(
+      sql`ALTER TABLE evaluator_inbox DELETE WHERE tenant IN (${tenant}, '') AND (record_id = ${`t|${tenant}/${userId}`} OR substring(record_id, 1, ${Buffer.byteLength(update)}) = ${update})`,
+    );
+    await this.client.insert('erasures', [
+      { tenant, user_digest: userDigest(tenant, userId), erased_ms: Math.round(erasedMs) },
+    ]);
+  }
+
+  async erasures(): Promise<ErasureRow[]> {
+    const rows = await this.client.query<{ tenant: string; user_digest: string; erased_ms: string | number }>(
+      sql`SELECT tenant, user_digest, max(erased_ms) AS erased_ms FROM erasures GROUP BY tenant, user_digest`,
+    );
+    return rows.map((r) => ({ tenant: r.tenant, user_digest: r.user_digest, erased_ms: Number(r.erased_ms) }));
+  }
+
   async writeLiveUpdates(rows: readonly LiveUpdateRow[]): Promise<void> {
     if (rows.length === 0) return;
     const written_ms = this.now();
@@ -610,4 +679,9 @@ export class ClickHouseScoreSink implements ScoreSink {
       share: num(r.share),
     }));
   }
+}
+
+/** True when a checkpoint record id is one of the user's (an update `u|tenant/user|…` or the truth `t|tenant/user`). */
+function isUserRecord(id: string, tenant: string, userId: string): boolean {
+  return id === `t|${tenant}/${userId}` || id.startsWith(`u|${tenant}/${userId}|`);
 }

@@ -127,6 +127,11 @@ export class LiveTruths {
     return true;
   }
 
+  /** Forgets a user's truth (an erasure). */
+  forget(tenant: string, userId: string): void {
+    this.tenants.get(tenant)?.delete(userId);
+  }
+
   /** The user's labels, when the user is labelled. */
   labels(tenant: string, userId: string): LabelSet | undefined {
     return this.tenants.get(tenant)?.get(userId)?.labels;

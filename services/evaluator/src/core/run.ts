@@ -313,6 +313,12 @@ export class RunAccumulator {
     return u;
   }
 
+  /** Forgets everything of a user (an erasure): updates and truth; true when the run held any. */
+  forgetUser(tenant: string, userId: string): boolean {
+    if (tenant !== this.tenant) return false;
+    return this.users.delete(`${tenant}/${userId}`);
+  }
+
   /** Adds a persona update; returns false for a duplicate (or an update without persona, or of another tenant). */
   addUpdate(update: PersonaUpdate): boolean {
     const p = update.persona;

@@ -44,7 +44,10 @@ function setup(over: Partial<IngestAppConfig> = {}, producer?: StreamProducer) {
   const ids = () =>
     broker.read('behavior.events.v1').map((r) => {
       const rec = fromBinary(EventRecordSchema, r.value);
-      return rec.kind.case === 'event' ? rec.kind.value.eventId : `eor:${rec.kind.value?.partition}`;
+      if (rec.kind.case === 'event') return rec.kind.value.eventId;
+      return rec.kind.case === 'endOfRun' || rec.kind.case === 'tick'
+        ? `eor:${rec.kind.value.partition}`
+        : String(rec.kind.case);
     });
   return { app, broker, ids };
 }

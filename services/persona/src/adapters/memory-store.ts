@@ -33,7 +33,8 @@ interface Entry {
  */
 export class MemoryPersonaStore implements PersonaStore {
   private readonly entries = new Map<string, Entry>();
-  private readonly erased = new Map<string, number>();
+  /** Erased users: the erasure time and whether a consent (or `restore`) lifted the suppression. */
+  private readonly erased = new Map<string, { at: number; lifted: boolean }>();
   /** Writes, erasures and restores per user (the compare-and-set of `applyBatch`). */
   private readonly generation = new Map<string, number>();
   private readonly events = new EventEmitter();
@@ -77,7 +78,8 @@ export class MemoryPersonaStore implements PersonaStore {
     const key = userKey(u.tenant, u.userId);
     for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
       const generation = this.generation.get(key) ?? 0;
-      const erased = this.erased.has(key);
+      const marker = this.erased.get(key);
+      const erased = marker !== undefined && !marker.lifted;
       const before = this.entries.get(key);
       const pending = new Map<string, Uint8Array>();
       for (const id of u.windowIds) {
@@ -96,11 +98,14 @@ export class MemoryPersonaStore implements PersonaStore {
         };
         if (before.overlay) state.overlay = before.overlay;
       }
-      const { write, result } = await plan({ state, erased, pending }, u);
+      const { write, result } = await plan(
+        marker ? { state, erased, erasedMs: marker.at, pending } : { state, erased, pending },
+        u,
+      );
       if (!write || write.applied.length === 0) return result;
       // Compare-and-set: nobody wrote, erased or restored the user since the snapshot.
       if ((this.generation.get(key) ?? 0) !== generation) continue;
-      this.erased.delete(key);
+      if (marker) marker.lifted = true;
       const outbox = before ? before.pending : new Map<string, Uint8Array>();
       for (const a of write.applied) if (a.pending.length > 0) outbox.set(a.windowId, a.pending);
       // The store takes ownership of the state the plan returned (callers do not modify it afterwards).
@@ -134,11 +139,11 @@ export class MemoryPersonaStore implements PersonaStore {
     }
   }
 
-  async delete(tenant: string, userId: string): Promise<DeleteOutcome> {
+  async delete(tenant: string, userId: string, erasedMs = Date.now()): Promise<DeleteOutcome> {
     const key = userKey(tenant, userId);
     const e = this.entries.get(key);
     this.entries.delete(key);
-    this.erased.set(key, Date.now());
+    this.erased.set(key, { at: erasedMs, lifted: false });
     this.bump(key);
     const version = (e?.persona.version ?? 0) + 1;
     if (e) this.emit({ tenant, userId, tombstone: true, version });
@@ -148,11 +153,15 @@ export class MemoryPersonaStore implements PersonaStore {
   async restore(tenant: string, userId: string): Promise<boolean> {
     const key = userKey(tenant, userId);
     this.bump(key);
-    return this.erased.delete(key);
+    const m = this.erased.get(key);
+    if (!m || m.lifted) return false;
+    m.lifted = true;
+    return true;
   }
 
   async isErased(tenant: string, userId: string): Promise<boolean> {
-    return this.erased.has(userKey(tenant, userId));
+    const m = this.erased.get(userKey(tenant, userId));
+    return m !== undefined && !m.lifted;
   }
 
   async subscribe(tenant: string, userId: string, cb: (change: PersonaChange) => void): Promise<() => Promise<void>> {

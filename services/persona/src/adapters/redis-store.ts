@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
   ErrorCode,
@@ -41,8 +42,9 @@ export interface RedisStoreOptions {
  * atomic operation.
  * KEYS: state hash, erased marker, legacy applied-id set (state written before the bookkeeping
  * existed: kept for {@link LEGACY_APPLIED_TTL_S} after the user's first write in the current layout,
- * so windows applied under the old layout and redelivered during an upgrade stay duplicates). ARGV: 1 erased at read ('1'/'0'; a planned write on an erased user lifts the
- * marker: its first window carries consent), 2 expected version, 3 expected bookkeeping ('' when
+ * so windows applied under the old layout and redelivered during an upgrade stay duplicates). ARGV: 1 the erasure
+ * marker as read ('' none; the erasure time while suppressed; '+' and the time once lifted — a planned
+ * write on a suppressed user lifts it, keeping the time: its first window carries consent), 2 expected version, 3 expected bookkeeping ('' when
  * none), 4 new version, 5 persona bytes, 6 stats JSON, 7 bookkeeping, 8 overlay: 'k' keep, 's' set
  * (9 = the early window's bytes), 'd' delete, 10 channel, then per applied window in order: window
  * id, pending output (may be empty), Watch message.
@@ -54,8 +56,11 @@ export interface RedisStoreOptions {
 export const LEGACY_APPLIED_TTL_S = 7 * 24 * 3600;
 
 const APPLY_LUA = `
-local erased = redis.call('EXISTS', KEYS[2])
-if tostring(erased) ~= ARGV[1] then return 'conflict' end
+local marker = redis.call('GET', KEYS[2])
+if not marker then marker = '' end
+if marker ~= ARGV[1] then return 'conflict' end
+local erased = 0
+if marker ~= '' and string.sub(marker, 1, 1) ~= '+' then erased = 1 end
 local cur = redis.call('HMGET', KEYS[1], 'v', 'book')
 local v = cur[1]
 if not v then v = '0' end
@@ -63,7 +68,7 @@ if v ~= ARGV[2] then return 'conflict' end
 local book = cur[2]
 if not book then book = '' end
 if book ~= ARGV[3] then return 'conflict' end
-if erased == 1 then redis.call('DEL', KEYS[2]) end
+if erased == 1 then redis.call('SET', KEYS[2], '+' .. marker) end
 if book == '' then redis.call('EXPIRE', KEYS[3], ${LEGACY_APPLIED_TTL_S}) end
 redis.call('HSET', KEYS[1], 'v', ARGV[4], 'persona', ARGV[5], 'stats', ARGV[6], 'book', ARGV[7])
 if ARGV[8] == 's' then
@@ -81,7 +86,8 @@ return 'ok'
 /**
  * Erasure: deletes the state hash (persona, statistics, bookkeeping, overlay, pending outputs) and
  * the legacy applied-id set, sets the erasure marker, publishes a tombstone.
- * KEYS: state hash, erased marker, legacy applied-id set. ARGV: now ms, channel. Returns {existed, version}.
+ * KEYS: state hash, erasure marker, legacy applied-id set, legacy erasure marker. ARGV: erasure time
+ * (ms), channel. Returns {existed, version}.
  */
 const DELETE_LUA = `
 local cur = redis.call('HGET', KEYS[1], 'v')
@@ -91,7 +97,7 @@ if cur then
   existed = 1
   version = tonumber(cur) + 1
 end
-redis.call('DEL', KEYS[1], KEYS[3])
+redis.call('DEL', KEYS[1], KEYS[3], KEYS[4])
 redis.call('SET', KEYS[2], ARGV[1])
 if existed == 1 then redis.call('PUBLISH', ARGV[2], 'T' .. version) end
 return {existed, version}
@@ -102,6 +108,8 @@ interface SnapshotRead {
   /** The stored version and bookkeeping as read (the compare-and-set operands; '' = no bookkeeping). */
   expected: string;
   expectedBook: string;
+  /** The erasure marker as read ('' none): the compare-and-set operand of the erasure. */
+  marker: string;
 }
 
 interface PipelineScripts {
@@ -142,8 +150,81 @@ function lazyState(
   return defineLazy(state, 'persona', () => fromBinary(PersonaSchema, bytes));
 }
 
+/**
+ * Moves an erasure marker of the previous layout (`{tenant/user}:x`, which named the user) to the
+ * current key (see `erasureKey`), unless one is there already. KEYS: current, legacy.
+ */
+const MOVE_MARKER_LUA = `
+local v = redis.call('GET', KEYS[2])
+if v and redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], v) end
+redis.call('DEL', KEYS[2])
+return 1
+`;
+
+/** Lifts a suppression, keeping the erasure time ('+' time). KEYS: marker. Returns 1 when it was suppressed. */
+const RESTORE_LUA = `
+local v = redis.call('GET', KEYS[1])
+if not v or string.sub(v, 1, 1) == '+' then return 0 end
+redis.call('SET', KEYS[1], '+' .. v)
+return 1
+`;
+
 interface ScriptCommands {
-  psDelete(k1: string, k2: string, k3: string, now: string, channel: string): Promise<[number, number]>;
+  psDelete(k1: string, k2: string, k3: string, k4: string, now: string, channel: string): Promise<[number, number]>;
+  psMoveMarker(k1: string, k2: string): Promise<number>;
+  psRestore(k1: string): Promise<number>;
+}
+
+/** CRC16/XMODEM, the hash of Redis Cluster's key slots. */
+function crc16(s: string): number {
+  let crc = 0;
+  for (const b of Buffer.from(s, 'utf8')) {
+    crc ^= b << 8;
+    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+let slotTags: string[] | undefined;
+
+/**
+ * A short hash tag for each of Redis Cluster's 16,384 slots (the first base-36 number that hashes
+ * there), so a key can share a user's slot without naming the user.
+ */
+function slotTag(slot: number): string {
+  if (!slotTags) {
+    const tags = new Array<string>(16384);
+    let left = 16384;
+    for (let n = 0; left > 0; n++) {
+      const t = n.toString(36);
+      const sl = crc16(t) & 16383;
+      if (tags[sl] === undefined) {
+        tags[sl] = t;
+        left--;
+      }
+    }
+    slotTags = tags;
+  }
+  return slotTags[slot] as string;
+}
+
+/**
+ * The erasure marker's key: in the user's cluster slot (the apply script reads it with the state),
+ * named by the user's slot tag and a 128-bit SHA-256 prefix of \`tenant/user_id\` — never the id, so
+ * nothing in Redis names an erased user.
+ */
+export function erasureKey(prefix: string, tenant: string, userId: string): string {
+  const key = `${tenant}/${userId}`;
+  const digest = createHash('sha256').update(key).digest('hex').slice(0, 32);
+  return `${prefix}{${slotTag(crc16(key) & 16383)}}:x:${digest}`;
+}
+
+/** Parses a marker as read: suppressed (erased) or not, and the erasure time (undefined: never erased). */
+function parseMarker(v: string | null): { erased: boolean; erasedMs?: number } {
+  if (v === null || v === '') return { erased: false };
+  const lifted = v.startsWith('+');
+  const ms = Number(lifted ? v.slice(1) : v);
+  return Number.isFinite(ms) ? { erased: !lifted, erasedMs: ms } : { erased: !lifted };
 }
 
 /**
@@ -152,7 +233,8 @@ interface ScriptCommands {
  * statistics, final windows only), book (applied-window bookkeeping: per run the highest applied
  * final seq, ≤ 64 runs, and the overlay's run/seq/revision; core/bookkeeping.ts), ov (the overlay's
  * early window, protobuf; absent without an overlay), p:<window id> (encoded update not yet
- * acknowledged as published)}, `…:x` erasure marker; changes are published on channel
+ * acknowledged as published)}, the erasure marker (`erasureKey`: same slot, not named by the user;
+ * the erasure time, `+time` once a consent lifted it); changes are published on channel
  * `<prefix>{tenant/user}:w`. `…:a` (a set of every applied window id, before the bookkeeping) is no
  * longer written; a user's first write or erasure removes it.
  */
@@ -172,13 +254,24 @@ export class RedisPersonaStore implements PersonaStore {
     this.ownsClient = !opts.client;
     this.prefix = opts.keyPrefix ?? 'ps:persona:';
     this.redis.defineCommand('psApply', { numberOfKeys: 3, lua: APPLY_LUA });
-    this.redis.defineCommand('psDelete', { numberOfKeys: 3, lua: DELETE_LUA });
+    this.redis.defineCommand('psDelete', { numberOfKeys: 4, lua: DELETE_LUA });
+    this.redis.defineCommand('psMoveMarker', { numberOfKeys: 2, lua: MOVE_MARKER_LUA });
+    this.redis.defineCommand('psRestore', { numberOfKeys: 1, lua: RESTORE_LUA });
   }
 
   /** The keys of one user (tests check that erasure removes them); `legacyApplied` is no longer written. */
-  keys(tenant: string, userId: string): { state: string; erased: string; channel: string; legacyApplied: string } {
+  keys(
+    tenant: string,
+    userId: string,
+  ): { state: string; erased: string; channel: string; legacyApplied: string; legacyErased: string } {
     const base = `${this.prefix}{${tenant}/${userId}}`;
-    return { state: `${base}:s`, erased: `${base}:x`, channel: `${base}:w`, legacyApplied: `${base}:a` };
+    return {
+      state: `${base}:s`,
+      erased: erasureKey(this.prefix, tenant, userId),
+      channel: `${base}:w`,
+      legacyApplied: `${base}:a`,
+      legacyErased: `${base}:x`,
+    };
   }
 
   private get scripts(): ScriptCommands {
@@ -267,7 +360,8 @@ export class RedisPersonaStore implements PersonaStore {
     const pipeline = this.redis.pipeline();
     for (const u of users) {
       const k = this.keys(u.tenant, u.userId);
-      pipeline.exists(k.erased);
+      pipeline.get(k.erased);
+      pipeline.exists(k.legacyErased);
       pipeline.hmgetBuffer(k.state, 'v', 'persona', 'stats', 'book', 'ov', ...u.windowIds.map((id) => `p:${id}`));
       // windows applied under the previous layout (a set of ids; gone a week after the upgrade)
       pipeline.smismember(k.legacyApplied, ...u.windowIds);
@@ -275,10 +369,17 @@ export class RedisPersonaStore implements PersonaStore {
     const res = await pipeline.exec();
     if (!res) throw new PersonaStreamError(ErrorCode.Unavailable, 'redis pipeline returned nothing');
     for (const [err] of res) if (err) throw err;
+    const markers = await Promise.all(
+      users.map((u, j) => {
+        const current = (res[4 * j]?.[1] as string | null) ?? null;
+        return res[4 * j + 1]?.[1] === 1 ? this.moveLegacyMarker(u, current) : current;
+      }),
+    );
     return users.map((u, j) => {
-      const erased = res[3 * j]?.[1] === 1;
-      const [v, personaBuf, statsBuf, book, ov, ...pendings] = res[3 * j + 1]?.[1] as Array<Buffer | null>;
-      const legacyFlags = res[3 * j + 2]?.[1] as number[];
+      const marker = markers[j] ?? '';
+      const { erased, erasedMs } = parseMarker(marker);
+      const [v, personaBuf, statsBuf, book, ov, ...pendings] = res[4 * j + 2]?.[1] as Array<Buffer | null>;
+      const legacyFlags = res[4 * j + 3]?.[1] as number[];
       const legacyApplied = new Set(u.windowIds.filter((_, i) => legacyFlags[i] === 1));
       const pending = new Map<string, Uint8Array>();
       u.windowIds.forEach((id, i) => {
@@ -299,9 +400,21 @@ export class RedisPersonaStore implements PersonaStore {
               ov,
             )
           : undefined;
-      const snapshot = legacyApplied.size > 0 ? { state, erased, pending, legacyApplied } : { state, erased, pending };
-      return { snapshot, expected, expectedBook: book ? book.toString('utf8') : '' };
+      const snapshot: UserSnapshot = { state, erased, pending };
+      if (erasedMs !== undefined) snapshot.erasedMs = erasedMs;
+      if (legacyApplied.size > 0) snapshot.legacyApplied = legacyApplied;
+      return { snapshot, expected, expectedBook: book ? book.toString('utf8') : '', marker };
     });
+  }
+
+  /**
+   * An erasure marker of the previous layout (a key per user that named the user) is moved to the
+   * current key the first time the user's windows are read; the value the read uses is the moved one.
+   */
+  private async moveLegacyMarker(u: UserBatch, current: string | null): Promise<string | null> {
+    const k = this.keys(u.tenant, u.userId);
+    await this.scripts.psMoveMarker(k.erased, k.legacyErased);
+    return current ?? (await this.redis.get(k.erased));
   }
 
   private queueWrite(pipeline: ChainableCommander, u: UserBatch, read: SnapshotRead, write: UserWrite): void {
@@ -312,7 +425,7 @@ export class RedisPersonaStore implements PersonaStore {
     const after = write.state.overlay;
     const overlayOp = after === before ? 'k' : after ? 's' : 'd';
     const args: Array<string | Buffer> = [
-      read.snapshot.erased ? '1' : '0',
+      read.marker,
       read.expected,
       read.expectedBook,
       String(last.persona.version),
@@ -348,24 +461,29 @@ export class RedisPersonaStore implements PersonaStore {
     for (const [err] of res) if (err) throw err;
   }
 
-  async delete(tenant: string, userId: string): Promise<DeleteOutcome> {
+  async delete(tenant: string, userId: string, erasedMs = Date.now()): Promise<DeleteOutcome> {
     const k = this.keys(tenant, userId);
     const [existed, version] = await this.scripts.psDelete(
       k.state,
       k.erased,
       k.legacyApplied,
-      String(Date.now()),
+      k.legacyErased,
+      String(Math.round(erasedMs)),
       k.channel,
     );
     return { existed: existed === 1, version };
   }
 
   async restore(tenant: string, userId: string): Promise<boolean> {
-    return (await this.redis.del(this.keys(tenant, userId).erased)) === 1;
+    const k = this.keys(tenant, userId);
+    await this.scripts.psMoveMarker(k.erased, k.legacyErased);
+    return (await this.scripts.psRestore(k.erased)) === 1;
   }
 
   async isErased(tenant: string, userId: string): Promise<boolean> {
-    return (await this.redis.exists(this.keys(tenant, userId).erased)) === 1;
+    const k = this.keys(tenant, userId);
+    const current = await this.redis.get(k.erased);
+    return parseMarker(current ?? (await this.redis.get(k.legacyErased))).erased;
   }
 
   async subscribe(tenant: string, userId: string, cb: (change: PersonaChange) => void): Promise<() => Promise<void>> {

@@ -75,9 +75,11 @@ export interface DeleteOutcome {
  * window's encoded output rides along as "pending" until acknowledged (a transactional outbox).
  *
  * Erasure rule: `delete` erases persona, statistics, bookkeeping and pending outputs, and records an erasure marker.
- * While the marker exists, windows are ignored (`erased`) unless the window carries a consent signal
- * (a `consent` notable event or action, or `signals.consent`), which lifts the marker in the same
- * atomic write and starts a fresh persona (version 1). `restore` lifts the marker explicitly.
+ * The marker keeps the erasure time. While it suppresses, windows are ignored (`erased`) unless the
+ * window carries a consent signal (a `consent` notable event or action, or `signals.consent`), which
+ * lifts the suppression in the same atomic write and starts a fresh persona (version 1); `restore`
+ * lifts it explicitly. A window that starts at or before the erasure time is ignored always, lifted
+ * or not (a replay never brings the erased history back).
  */
 export interface PersonaStore {
   get(tenant: string, userId: string): Promise<Persona | undefined>;
@@ -91,8 +93,9 @@ export interface PersonaStore {
   applyBatch<U extends UserBatch, T>(users: readonly U[], plan: PlanUser<U, T>, opts?: ApplyBatchOptions): Promise<T[]>;
   /** Marks updates as published (clears their pending output). */
   ackPending(refs: readonly PendingRef[]): Promise<void>;
-  delete(tenant: string, userId: string): Promise<DeleteOutcome>;
-  /** Lifts an erasure marker; true when there was one. */
+  /** Erases the user at `erasedMs` (default now): see the erasure rule above. */
+  delete(tenant: string, userId: string, erasedMs?: number): Promise<DeleteOutcome>;
+  /** Lifts the suppression of an erased user (the erasure time stays); true when there was one. */
   restore(tenant: string, userId: string): Promise<boolean>;
   isErased(tenant: string, userId: string): Promise<boolean>;
   /** Calls `cb` on every change of the user's persona until the returned function is called. */

@@ -213,7 +213,10 @@ export function windowCarriesConsent(w: SemantizedWindow): boolean {
  */
 export interface UserSnapshot {
   state: PersonaState | undefined;
+  /** Suppressed: erased and no consent since (see the store's erasure rule). */
   erased: boolean;
+  /** The erasure time, epoch ms, when the user was ever erased: windows starting at or before it are ignored. */
+  erasedMs?: number;
   /** Unacknowledged outputs (encoded PersonaUpdates) by window id, of the batch's window ids. */
   pending: ReadonlyMap<string, Uint8Array>;
   /**
@@ -228,7 +231,7 @@ export type WindowStep =
   | { status: 'applied'; persona: Persona; samples: TagSet[]; flipped: number }
   /** Already applied (before, or earlier in this batch); `pending` = its unacknowledged output. */
   | { status: 'duplicate'; pending?: Uint8Array }
-  /** The user is erased and the window carries no consent. */
+  /** The user is erased and the window carries no consent, or starts at or before the erasure time. */
   | { status: 'erased' };
 
 export interface SequenceResult {
@@ -256,6 +259,7 @@ function sequence(snapshot: UserSnapshot, opts: ApplyOptions) {
   return {
     /** The step of a window decided without the model, or undefined when the window is to be applied. */
     gate(w: SemantizedWindow): WindowStep | undefined {
+      if (snapshot.erasedMs !== undefined && !(w.startMs > snapshot.erasedMs)) return { status: 'erased' };
       if (erased) {
         if (!windowCarriesConsent(w)) return { status: 'erased' };
         erased = false;

@@ -35,6 +35,8 @@ export interface CheckpointWrite {
    * the checkpoint (written in the same atomic step, so a user is always in one of the two).
    */
   idleSet?: string[];
+  /** Idle-store fields to delete (an erased user's compact facts), in the same atomic step. */
+  idleDel?: string[];
 }
 
 /**
@@ -119,6 +121,7 @@ export class MemoryCheckpointStore implements CheckpointStore {
       }
       for (let i = 0; i + 1 < idle.length; i += 2) m.set(idle[i] as string, idle[i + 1] as string);
     }
+    for (const f of w.idleDel ?? []) this.idle.get(k)?.delete(f);
     this.saves++;
     return true;
   }
@@ -148,7 +151,7 @@ const CHUNK = 1000;
  * Applies a checkpoint delta atomically, unless a newer offset is stored: one HSET / HDEL call per
  * up to `CHUNK` fields. KEYS[1] = checkpoint hash, KEYS[2] = idle hash (same hash tag: one cluster
  * slot); ARGV = offset, meta, nSet, (field, value)*, nDel, field*, nPrefix, prefix*, nIdle,
- * (field, value)*.
+ * (field, value)*, nIdleDel, field*.
  */
 const SAVE_SCRIPT = `
 local cur = redis.call('HGET', KEYS[1], '${OFFSET}')
@@ -182,6 +185,12 @@ while n > 0 do
   local m = math.min(n, ${CHUNK})
   redis.call('HSET', KEYS[2], unpack(ARGV, i, i + 2 * m - 1))
   i = i + 2 * m; n = n - m
+end
+n = tonumber(ARGV[i] or '0'); i = i + 1
+while n > 0 do
+  local m = math.min(n, ${CHUNK})
+  redis.call('HDEL', KEYS[2], unpack(ARGV, i, i + m - 1))
+  i = i + m; n = n - m
 end
 return 1
 `;
@@ -253,6 +262,8 @@ export class RedisCheckpointStore implements CheckpointStore {
     args.push(String(w.delPrefixes.length), ...w.delPrefixes);
     args.push(String(idle.length / 2));
     for (const x of idle) args.push(x);
+    const idleDel = w.idleDel ?? [];
+    args.push(String(idleDel.length), ...idleDel);
     const r = await this.redis.eval(SAVE_SCRIPT, 2, this.key(scope), this.idleKey(scope), ...args);
     if (r !== 1) return false;
     const legacy = this.legacyKey(scope);

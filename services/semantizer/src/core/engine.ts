@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import {
   type BehaviorEvent,
   EventType,
   isLiveRun,
+  LIVE_RUN_ID,
   parseUserKey,
   type SemantizedWindow,
 } from '@personastream/contracts';
@@ -81,6 +83,8 @@ export interface CoreStats {
   /** Live users whose state left memory (compact facts kept in the idle store), and came back from it. */
   evicted: number;
   revived: number;
+  /** Erasure records applied (users erased on their partition). */
+  erasures: number;
 }
 
 export function emptyStats(): CoreStats {
@@ -102,6 +106,7 @@ export function emptyStats(): CoreStats {
     idleClosed: 0,
     evicted: 0,
     revived: 0,
+    erasures: 0,
   };
 }
 
@@ -166,8 +171,29 @@ interface EndedRun {
   tenant: string;
 }
 
-/** Result of `ingest`. */
-export type IngestOutcome = 'ok' | 'late' | 'after_end_of_run';
+/** Result of `ingest` (`erased`: the user was erased; the event is dropped, see `PartitionEngine.erase`). */
+export type IngestOutcome = 'ok' | 'late' | 'after_end_of_run' | 'erased';
+
+/**
+ * What the engine remembers of an erased user (see `PartitionEngine.erase`): the erasure time and
+ * whether a consent after it lifted the suppression. Kept under a digest of `tenant/user_id`, never
+ * the id itself.
+ */
+interface Erasure {
+  digest: string;
+  /** Erasure time, epoch ms: events at or before it are always dropped. */
+  at: number;
+  /** A CONSENT event after `at` arrived: later events are taken again. */
+  lifted: boolean;
+}
+
+/** The checkpoint field of an erasure: `X\0` + 128-bit SHA-256 prefix of `tenant/user_id` (hex). */
+export function erasureDigest(key: string): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 32);
+}
+
+/** Plain keys whose erasure state is cached in memory (cleared when full). */
+const ERASURE_CACHE_MAX = 100_000;
 
 const MAX_ENDED_RUNS = 1000;
 
@@ -230,6 +256,14 @@ export class PartitionEngine {
   private readonly evicted = new Map<string, string>();
   /** UTC day (of the clock) up to which live runs' price books are folded (derived: folding again changes nothing). */
   private foldedDay = Number.NEGATIVE_INFINITY;
+  /** Erased users of this partition, by digest (checkpointed, one small field each). */
+  private readonly erasures = new Map<string, Erasure>();
+  /** Derived: `tenant/user_id` → its erasure or null (none), so a digest is computed once per user. */
+  private readonly erasureCache = new Map<string, Erasure | null>();
+  /** Erasures written or lifted since the last delta. */
+  private readonly erasuresChanged = new Set<Erasure>();
+  /** Idle-store fields of erased users, to delete with the next delta. */
+  private readonly idleDel: string[] = [];
 
   constructor(
     private readonly cfg: CoreConfig,
@@ -280,11 +314,84 @@ export class PartitionEngine {
    * `receivedTimeMs` (see `compareEv`), but never becomes a window field.
    */
   ingest(event: BehaviorEvent, out: ClosedWindow[], receivedMs = 0): IngestOutcome {
+    if (this.erasures.size > 0 && this.suppressed(event.tenant, event.userId, event.eventTimeMs, isConsent(event))) {
+      return 'erased';
+    }
     if (this.runEnded(event.tenant, event.runId)) {
       this.stats.afterEnd++;
       return 'after_end_of_run';
     }
     return this.admit(this.toEv(event, receivedMs), event.tenant, event.userId, event.runId, out);
+  }
+
+  /**
+   * Erases a user on this partition (an `Erasure` record of the events topic, in order with the
+   * user's events): every state of the user in every run of the tenant — open windows, late events,
+   * de-duplication ids, notable-event history — leaves memory, the checkpoint (next delta) and the
+   * idle store, without emitting a window; and the user is suppressed (see `suppressed`). A repeated
+   * erasure keeps the later time and suppresses again.
+   */
+  erase(tenant: string, userId: string, erasedMs: number): void {
+    const key = `${tenant}/${userId}`;
+    for (const run of this.runs.values()) {
+      if (run.tenant !== tenant) continue;
+      const u = run.users.get(userId);
+      if (!u) continue;
+      run.users.delete(userId);
+      this.active.delete(u);
+      this.fresh.delete(u);
+      this.changed.delete(u);
+      this.removed.add(fieldKey(run.runId, key));
+    }
+    this.last = undefined;
+    this.lastChanged = undefined;
+    const idle = fieldKey(LIVE_RUN_ID, key);
+    this.evicted.delete(idle);
+    this.idleDel.push(idle);
+    const digest = erasureDigest(key);
+    const prev = this.erasures.get(digest);
+    const e: Erasure = { digest, at: prev && prev.at > erasedMs ? prev.at : erasedMs, lifted: false };
+    this.erasures.set(digest, e);
+    this.cacheErasure(key, e);
+    this.erasuresChanged.add(e);
+    this.stats.erasures++;
+  }
+
+  /**
+   * The policy for an erased user's events (suppress and delete): an event at or before the erasure
+   * time is dropped (reason `erased`) — a replay never brings the user back; a later one is dropped
+   * (reason `suppressed`) until a granted CONSENT event after the erasure, which lifts the
+   * suppression and is itself taken: the user starts afresh from there. True when dropped.
+   */
+  private suppressed(tenant: string, userId: string, t: number, consent: boolean): boolean {
+    const key = `${tenant}/${userId}`;
+    let e = this.erasureCache.get(key);
+    if (e === undefined) {
+      e = this.erasures.get(erasureDigest(key)) ?? null;
+      this.cacheErasure(key, e);
+    }
+    if (e === null) return false;
+    let reason: string | undefined;
+    if (!(t > e.at)) reason = 'erased';
+    else if (!e.lifted) {
+      if (consent) {
+        e.lifted = true;
+        this.erasuresChanged.add(e);
+      } else reason = 'suppressed';
+    }
+    if (reason === undefined) return false;
+    this.stats.dropped[reason] = (this.stats.dropped[reason] ?? 0) + 1;
+    return true;
+  }
+
+  private cacheErasure(key: string, e: Erasure | null): void {
+    if (this.erasureCache.size >= ERASURE_CACHE_MAX) this.erasureCache.clear();
+    this.erasureCache.set(key, e);
+  }
+
+  /** Erased users remembered on this partition (tests, metrics). */
+  erasureCount(): number {
+    return this.erasures.size;
   }
 
   /** True when the run ended on this partition (no lookup when it is the previous event's open run). */
@@ -351,6 +458,9 @@ export class PartitionEngine {
 
   /** Takes an event already in the core's compact form. */
   ingestEv(ev: Ev, tenant: string, userId: string, runId: string, out: ClosedWindow[]): IngestOutcome {
+    if (this.erasures.size > 0 && this.suppressed(tenant, userId, ev.t, ev.y === EventType.CONSENT && ev.s !== 0)) {
+      return 'erased';
+    }
     if (this.runEnded(tenant, runId)) {
       this.stats.afterEnd++;
       return 'after_end_of_run';
@@ -836,12 +946,15 @@ export class PartitionEngine {
     const delPrefixes = [...this.removedRuns];
     const idleSet: string[] = [];
     for (const [f, json] of this.evicted) idleSet.push(f, json);
+    for (const e of this.erasuresChanged) set.push(`X\u0000${e.digest}`, serializeErasure(e));
+    const idleDel = this.idleDel.splice(0);
+    this.erasuresChanged.clear();
     this.changed.clear();
     this.lastChanged = undefined;
     this.removed.clear();
     this.removedRuns.clear();
     this.evicted.clear();
-    return { meta: this.serializeMeta(), set, del, delPrefixes, idleSet };
+    return { meta: this.serializeMeta(), set, del, delPrefixes, idleSet, idleDel };
   }
 
   /** The full state (the idle store's compact facts are not part of it). */
@@ -854,6 +967,7 @@ export class PartitionEngine {
       const prefix = pricePrefix(run.tenant, run.runId);
       for (const [f, b] of run.prices.all()) fields[`${prefix}${f}`] = JSON.stringify(b);
     }
+    for (const e of this.erasures.values()) fields[`X\u0000${e.digest}`] = serializeErasure(e);
     return { meta: this.serializeMeta(), fields };
   }
 
@@ -874,6 +988,10 @@ export class PartitionEngine {
     this.active.clear();
     this.fresh.clear();
     this.evicted.clear();
+    this.erasures.clear();
+    this.erasureCache.clear();
+    this.erasuresChanged.clear();
+    this.idleDel.length = 0;
     const meta = JSON.parse(snap.meta) as MetaJson;
     const legacy = meta.v === 1;
     this.clock = meta.clock ?? Number.NEGATIVE_INFINITY;
@@ -900,6 +1018,9 @@ export class PartitionEngine {
         const { u, isFresh } = deserializeUser(json, runId, key);
         run.users.set(u.userId, this.internPaths(u));
         if (isFresh) fresh.push(u);
+      } else if (kind === 'X\u0000') {
+        const [at, lifted] = JSON.parse(json) as [number, number];
+        this.erasures.set(rest, { digest: rest, at, lifted: lifted === 1 });
       } else if (kind === 'P\u0000') {
         const [a, tail] = splitField(rest);
         if (legacy) byId.get(a)?.prices.set(tail, JSON.parse(json) as Bucket);
@@ -975,6 +1096,18 @@ export interface CheckpointDelta {
   delPrefixes: string[];
   /** Idle-store fields to set, as field, value pairs (see `PartitionEngine.idleField`). */
   idleSet: string[];
+  /** Idle-store fields to delete (erased users). */
+  idleDel: string[];
+}
+
+/** An erasure's checkpoint value: `[erasure time, lifted 1/0]`. */
+function serializeErasure(e: Erasure): string {
+  return JSON.stringify([e.at, e.lifted ? 1 : 0]);
+}
+
+/** A granted CONSENT event (as the window's `consent` signal counts it). */
+function isConsent(event: BehaviorEvent): boolean {
+  return event.type === EventType.CONSENT && signalBits(event.type, event.properties) !== 0;
 }
 
 interface MetaJson {

@@ -150,6 +150,8 @@ export interface LocalStack {
   waitForReport(tenant: string, runId: string, timeoutMs?: number): Promise<RunReport>;
   /** Adds a process (e.g. the simulator) that `stop` stops too. */
   track(process: ServiceProcess): void;
+  /** Stops one service (SIGTERM: it finishes its batch and commits) and starts it again; resolves once healthy. */
+  restart(name: StackService): Promise<void>;
   /** Stops the services (and the infra if this started it). Idempotent. */
   stop(): Promise<void>;
 }
@@ -178,27 +180,14 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   if (iso) await createTopics(infra, topics);
   const isolated = isolationEnv(iso, topics);
   const services: ServiceProcess[] = [];
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await Promise.all(services.map((s) => s.stop()));
-    if (startedInfra) runInfra(['down']);
-  };
-  const log = opts.logSuffix ?? '';
-  try {
-    const semantizer = startService(
-      'semantizer',
-      {
-        ...common,
-        OPS_PORT: String(ports.semantizerOps),
-        ...isolated.semantizer,
-      },
-      log,
-    );
-    const persona = startService(
-      'persona',
-      {
+  /** Each service's environment and health address (for `restart`). */
+  const specs: Record<StackService, { env: Record<string, string>; health: string }> = {
+    semantizer: {
+      env: { ...common, OPS_PORT: String(ports.semantizerOps), ...isolated.semantizer },
+      health: `http://127.0.0.1:${ports.semantizerOps}/healthz`,
+    },
+    persona: {
+      env: {
         ...common,
         PERSONA_GRPC_PORT: String(ports.personaGrpc),
         OPS_PORT: String(ports.personaOps),
@@ -207,11 +196,10 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         ...(opts.modelPath ? { PERSONA_MODEL_PATH: opts.modelPath } : {}),
         ...isolated.persona,
       },
-      log,
-    );
-    const evaluator = startService(
-      'evaluator',
-      {
+      health: `http://127.0.0.1:${ports.personaOps}/healthz`,
+    },
+    evaluator: {
+      env: {
         ...common,
         EVALUATOR_HTTP_PORT: String(ports.evaluatorHttp),
         EVALUATOR_SCORE_ALL_USERS: String(Boolean(opts.scoreAllUsers)),
@@ -220,27 +208,39 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         EVALUATOR_ADMIN_TOKEN: adminToken,
         ...isolated.evaluator,
       },
-      log,
-    );
-    const ingest = startService(
-      'ingest',
-      {
+      health: `http://127.0.0.1:${ports.evaluatorHttp}/healthz`,
+    },
+    ingest: {
+      env: {
         ...common,
         INGEST_HTTP_PORT: String(ports.ingestHttp),
         OPS_PORT: String(ports.ingestOps),
         INGEST_API_KEYS: tenantTokens,
         ...isolated.ingest,
       },
-      log,
-    );
-    services.push(semantizer, persona, evaluator, ingest);
+      health: `http://127.0.0.1:${ports.ingestOps}/healthz`,
+    },
+  };
+  const running = new Map<StackService, ServiceProcess>();
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await Promise.all(services.map((s) => s.stop()));
+    if (startedInfra) runInfra(['down']);
+  };
+  const log = opts.logSuffix ?? '';
+  const launch = (name: StackService): ServiceProcess => {
+    const p = startService(name, specs[name].env, log);
+    running.set(name, p);
+    services.push(p);
+    return p;
+  };
+  const names: StackService[] = ['semantizer', 'persona', 'evaluator', 'ingest'];
+  try {
+    const started = names.map(launch);
     say('starting semantizer, persona, evaluator and ingest…');
-    await Promise.all([
-      waitHealthy(semantizer, `http://127.0.0.1:${ports.semantizerOps}/healthz`),
-      waitHealthy(persona, `http://127.0.0.1:${ports.personaOps}/healthz`),
-      waitHealthy(evaluator, `http://127.0.0.1:${ports.evaluatorHttp}/healthz`),
-      waitHealthy(ingest, `http://127.0.0.1:${ports.ingestOps}/healthz`),
-    ]);
+    await Promise.all(started.map((p, i) => waitHealthy(p, specs[names[i] as StackService].health)));
   } catch (err) {
     await stop();
     throw err;
@@ -271,6 +271,14 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       waitForReport(evaluatorUrl, tokenOf(tenant), tenant, runId, timeoutMs),
     track: (process) => {
       services.push(process);
+    },
+    async restart(name) {
+      const old = running.get(name);
+      if (old) {
+        await old.stop();
+        services.splice(services.indexOf(old), 1);
+      }
+      await waitHealthy(launch(name), specs[name].health);
     },
     stop,
   };
@@ -318,6 +326,7 @@ export function isolationEnv(
       PERSONA_GROUP_ID: `persona-${iso}`,
       PERSONA_WINDOWS_TOPIC: topics.windows,
       PERSONA_UPDATES_TOPIC: topics.updates,
+      PERSONA_EVENTS_TOPIC: topics.events,
     },
     evaluator: {
       EVALUATOR_GROUP_ID: `evaluator-${iso}`,

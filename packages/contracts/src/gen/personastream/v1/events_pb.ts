@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file personastream/v1/events.proto.
  */
 export const file_personastream_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch1wZXJzb25hc3RyZWFtL3YxL2V2ZW50cy5wcm90bxIQcGVyc29uYXN0cmVhbS52MSJoCgRJdGVtEgoKAmlkGAEgASgJEhUKDWNhdGVnb3J5X3BhdGgYAiADKAkSDQoFYnJhbmQYAyABKAkSDQoFcHJpY2UYBCABKAESEAoIY3VycmVuY3kYBSABKAkSDQoFdGl0bGUYBiABKAkiZwoMRXZlbnRDb250ZXh0Eg4KBmRldmljZRgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEg8KB2NoYW5uZWwYAyABKAkSEgoKdXNlcl9hZ2VudBgEIAEoCRIOCgZsb2NhbGUYBSABKAkiwAMKDUJlaGF2aW9yRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSDgoGdGVuYW50GAIgASgJEg8KB3VzZXJfaWQYAyABKAkSFQoNZXZlbnRfdGltZV9tcxgEIAEoARIpCgR0eXBlGAUgASgOMhsucGVyc29uYXN0cmVhbS52MS5FdmVudFR5cGUSJAoEaXRlbRgGIAEoCzIWLnBlcnNvbmFzdHJlYW0udjEuSXRlbRINCgVxdWVyeRgHIAEoCRIvCgdjb250ZXh0GAggASgLMh4ucGVyc29uYXN0cmVhbS52MS5FdmVudENvbnRleHQSQwoKcHJvcGVydGllcxgJIAMoCzIvLnBlcnNvbmFzdHJlYW0udjEuQmVoYXZpb3JFdmVudC5Qcm9wZXJ0aWVzRW50cnkSEAoIZHdlbGxfbXMYCiABKAESDgoGcmF0aW5nGAsgASgFEhAKCHF1YW50aXR5GAwgASgFEg4KBnJ1bl9pZBgNIAEoCRIYChByZWNlaXZlZF90aW1lX21zGA4gASgBGjEKD1Byb3BlcnRpZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpQBCghFbmRPZlJ1bhIOCgZydW5faWQYASABKAkSEAoIcHJvZHVjZXIYAiABKAkSEQoJcGFydGl0aW9uGAMgASgFEhgKEHRvdGFsX3BhcnRpdGlvbnMYBCABKAUSDwoHcmVjb3JkcxgFIAEoDRIOCgZ0ZW5hbnQYBiABKAkSGAoQcHJvZHVjZWRfdGltZV9tcxgHIAEoASI7CgRUaWNrEg4KBm5vd19tcxgBIAEoARIRCglwYXJ0aXRpb24YAiABKAUSEAoIcHJvZHVjZXIYAyABKAkioQEKC0V2ZW50UmVjb3JkEjAKBWV2ZW50GAEgASgLMh8ucGVyc29uYXN0cmVhbS52MS5CZWhhdmlvckV2ZW50SAASMAoKZW5kX29mX3J1bhgCIAEoCzIaLnBlcnNvbmFzdHJlYW0udjEuRW5kT2ZSdW5IABImCgR0aWNrGAMgASgLMhYucGVyc29uYXN0cmVhbS52MS5UaWNrSABCBgoEa2luZCrqAgoJRXZlbnRUeXBlEhoKFkVWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIYChRFVkVOVF9UWVBFX1BBR0VfVklFVxABEhgKFEVWRU5UX1RZUEVfSVRFTV9WSUVXEAISFQoRRVZFTlRfVFlQRV9TRUFSQ0gQAxIaChZFVkVOVF9UWVBFX0FERF9UT19DQVJUEAQSHwobRVZFTlRfVFlQRV9SRU1PVkVfRlJPTV9DQVJUEAUSFwoTRVZFTlRfVFlQRV9QVVJDSEFTRRAGEhMKD0VWRU5UX1RZUEVfUkFURRAHEhUKEUVWRU5UX1RZUEVfUkVWSUVXEAgSFAoQRVZFTlRfVFlQRV9TSEFSRRAJEhQKEEVWRU5UX1RZUEVfQ0xJQ0sQChIXChNFVkVOVF9UWVBFX0lERU5USUZZEAsSFgoSRVZFTlRfVFlQRV9DT05TRU5UEAwSFwoTRVZFTlRfVFlQRV9GQVZPUklURRANYgZwcm90bzM");
+  fileDesc("Ch1wZXJzb25hc3RyZWFtL3YxL2V2ZW50cy5wcm90bxIQcGVyc29uYXN0cmVhbS52MSJoCgRJdGVtEgoKAmlkGAEgASgJEhUKDWNhdGVnb3J5X3BhdGgYAiADKAkSDQoFYnJhbmQYAyABKAkSDQoFcHJpY2UYBCABKAESEAoIY3VycmVuY3kYBSABKAkSDQoFdGl0bGUYBiABKAkiZwoMRXZlbnRDb250ZXh0Eg4KBmRldmljZRgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEg8KB2NoYW5uZWwYAyABKAkSEgoKdXNlcl9hZ2VudBgEIAEoCRIOCgZsb2NhbGUYBSABKAkiwAMKDUJlaGF2aW9yRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSDgoGdGVuYW50GAIgASgJEg8KB3VzZXJfaWQYAyABKAkSFQoNZXZlbnRfdGltZV9tcxgEIAEoARIpCgR0eXBlGAUgASgOMhsucGVyc29uYXN0cmVhbS52MS5FdmVudFR5cGUSJAoEaXRlbRgGIAEoCzIWLnBlcnNvbmFzdHJlYW0udjEuSXRlbRINCgVxdWVyeRgHIAEoCRIvCgdjb250ZXh0GAggASgLMh4ucGVyc29uYXN0cmVhbS52MS5FdmVudENvbnRleHQSQwoKcHJvcGVydGllcxgJIAMoCzIvLnBlcnNvbmFzdHJlYW0udjEuQmVoYXZpb3JFdmVudC5Qcm9wZXJ0aWVzRW50cnkSEAoIZHdlbGxfbXMYCiABKAESDgoGcmF0aW5nGAsgASgFEhAKCHF1YW50aXR5GAwgASgFEg4KBnJ1bl9pZBgNIAEoCRIYChByZWNlaXZlZF90aW1lX21zGA4gASgBGjEKD1Byb3BlcnRpZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpQBCghFbmRPZlJ1bhIOCgZydW5faWQYASABKAkSEAoIcHJvZHVjZXIYAiABKAkSEQoJcGFydGl0aW9uGAMgASgFEhgKEHRvdGFsX3BhcnRpdGlvbnMYBCABKAUSDwoHcmVjb3JkcxgFIAEoDRIOCgZ0ZW5hbnQYBiABKAkSGAoQcHJvZHVjZWRfdGltZV9tcxgHIAEoASI7CgRUaWNrEg4KBm5vd19tcxgBIAEoARIRCglwYXJ0aXRpb24YAiABKAUSEAoIcHJvZHVjZXIYAyABKAkiPQoHRXJhc3VyZRIOCgZ0ZW5hbnQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIRCgllcmFzZWRfbXMYAyABKAEizwEKC0V2ZW50UmVjb3JkEjAKBWV2ZW50GAEgASgLMh8ucGVyc29uYXN0cmVhbS52MS5CZWhhdmlvckV2ZW50SAASMAoKZW5kX29mX3J1bhgCIAEoCzIaLnBlcnNvbmFzdHJlYW0udjEuRW5kT2ZSdW5IABImCgR0aWNrGAMgASgLMhYucGVyc29uYXN0cmVhbS52MS5UaWNrSAASLAoHZXJhc3VyZRgEIAEoCzIZLnBlcnNvbmFzdHJlYW0udjEuRXJhc3VyZUgAQgYKBGtpbmQq6gIKCUV2ZW50VHlwZRIaChZFVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASGAoURVZFTlRfVFlQRV9QQUdFX1ZJRVcQARIYChRFVkVOVF9UWVBFX0lURU1fVklFVxACEhUKEUVWRU5UX1RZUEVfU0VBUkNIEAMSGgoWRVZFTlRfVFlQRV9BRERfVE9fQ0FSVBAEEh8KG0VWRU5UX1RZUEVfUkVNT1ZFX0ZST01fQ0FSVBAFEhcKE0VWRU5UX1RZUEVfUFVSQ0hBU0UQBhITCg9FVkVOVF9UWVBFX1JBVEUQBxIVChFFVkVOVF9UWVBFX1JFVklFVxAIEhQKEEVWRU5UX1RZUEVfU0hBUkUQCRIUChBFVkVOVF9UWVBFX0NMSUNLEAoSFwoTRVZFTlRfVFlQRV9JREVOVElGWRALEhYKEkVWRU5UX1RZUEVfQ09OU0VOVBAMEhcKE0VWRU5UX1RZUEVfRkFWT1JJVEUQDWIGcHJvdG8z");
 
 /**
  * The catalogue item an event is about.
@@ -332,7 +332,48 @@ export const TickSchema: GenMessage<Tick> = /*@__PURE__*/
   messageDesc(file_personastream_v1_events, 4);
 
 /**
- * A record on `behavior.events.v1`: a behaviour event, an end-of-run marker or a processing-time tick.
+ * In-band erasure of one user (`DeletePersona`), written by the persona service to the events topic
+ * keyed `tenant/user_id` — the user's own partition — so the semantizer that holds the user's state
+ * meets it in order with the user's events (and again at the same place in a replay of the
+ * partition). The semantizer drops every state of the user (all runs, the checkpoint, the idle
+ * store) and suppresses the user: events at or before `erased_ms` are dropped for good; later events
+ * are dropped until a CONSENT event after `erased_ms` lifts the suppression.
+ *
+ * @generated from message personastream.v1.Erasure
+ */
+export type Erasure = Message<"personastream.v1.Erasure"> & {
+  /**
+   * Tenant of the user.
+   *
+   * @generated from field: string tenant = 1;
+   */
+  tenant: string;
+
+  /**
+   * User id.
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * Erasure time: the persona service's wall clock at DeletePersona, Unix epoch milliseconds.
+   *
+   * @generated from field: double erased_ms = 3;
+   */
+  erasedMs: number;
+};
+
+/**
+ * Describes the message personastream.v1.Erasure.
+ * Use `create(ErasureSchema)` to create a new message.
+ */
+export const ErasureSchema: GenMessage<Erasure> = /*@__PURE__*/
+  messageDesc(file_personastream_v1_events, 5);
+
+/**
+ * A record on `behavior.events.v1`: a behaviour event, an end-of-run marker, a processing-time tick
+ * or a user's erasure.
  *
  * @generated from message personastream.v1.EventRecord
  */
@@ -366,6 +407,14 @@ export type EventRecord = Message<"personastream.v1.EventRecord"> & {
      */
     value: Tick;
     case: "tick";
+  } | {
+    /**
+     * A user's erasure.
+     *
+     * @generated from field: personastream.v1.Erasure erasure = 4;
+     */
+    value: Erasure;
+    case: "erasure";
   } | { case: undefined; value?: undefined };
 };
 
@@ -374,7 +423,7 @@ export type EventRecord = Message<"personastream.v1.EventRecord"> & {
  * Use `create(EventRecordSchema)` to create a new message.
  */
 export const EventRecordSchema: GenMessage<EventRecord> = /*@__PURE__*/
-  messageDesc(file_personastream_v1_events, 5);
+  messageDesc(file_personastream_v1_events, 6);
 
 /**
  * Kind of a behaviour event. Values follow the funnel plus engagement actions.
