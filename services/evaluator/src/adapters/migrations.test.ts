@@ -31,6 +31,7 @@ describe('migrations', () => {
       '3_tenant_runs',
       '4_live_updates',
       '5_raw_items_retention',
+      '6_run_facts',
     ]);
     for (const m of ms) {
       expect(m.checksum).toMatch(/^[0-9a-f]{64}$/);
