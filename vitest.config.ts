@@ -32,6 +32,7 @@ export default defineConfig({
             'packages/*/test/**/*.test.ts',
             'services/*/test/**/*.test.ts',
             'tools/*/test/**/*.test.ts',
+            'load-tests/test/**/*.test.ts',
             'test/**/*.test.ts',
           ],
           environment: 'node',

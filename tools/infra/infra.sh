@@ -7,26 +7,40 @@
 #   bash tools/infra/infra.sh down [--purge]        stop what `up` started; --purge also deletes the data dirs
 #   bash tools/infra/infra.sh status                one line per component; exit 0 only when all are healthy
 #   bash tools/infra/infra.sh env                   print the env file (KAFKA_BROKERS, REDIS_URL, CLICKHOUSE_URL)
+#   bash tools/infra/infra.sh start COMPONENT…      start kafka / redis / clickhouse if not running, wait healthy
+#                                                   (after a crash: `up` already ran; no topics, no installs)
+#   bash tools/infra/infra.sh pid COMPONENT         print the pid of a running component (exit 1 when stopped)
 #
 # Environment:
 #   PS_TOPIC_PARTITIONS   partitions of the 4-partition topics (default 4; the DLQ always has 1)
 #   PS_INFRA_CHECK=1      after `up`, run tools/infra/check-kafka.mjs (kafkajs produce + consumer group)
 #   PS_KAFKA_HEAP         Kafka heap, default 512m
 #   PS_INFRA_TIMEOUT      seconds to wait for each component to become healthy, default 120
+#   PS_INFRA_DIR          state folder (default <repo>/.infra): a second, private set of servers, e.g.
+#                         for a chaos run that kills them, with the ports below
+#   PS_KAFKA_PORT, PS_KAFKA_CONTROLLER_PORT, PS_REDIS_PORT, PS_CH_HTTP_PORT, PS_CH_TCP_PORT
+#                         ports (defaults 19092, 19093, 16379, 18123, 19000)
+#   PS_KAFKA_LIBS         folder of the Kafka jars (default <repo>/.infra/kafka/libs, shared by every state folder)
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
-INFRA=$ROOT/.infra
+INFRA=${PS_INFRA_DIR:-$ROOT/.infra}
 
 HOST=127.0.0.1
 KAFKA_VERSION=4.1.1
 LOG4J_VERSION=2.24.3
-KAFKA_PORT=19092
-KAFKA_CONTROLLER_PORT=19093
-REDIS_PORT=16379
-CH_HTTP_PORT=18123
-CH_TCP_PORT=19000
+KAFKA_PORT=${PS_KAFKA_PORT:-19092}
+KAFKA_CONTROLLER_PORT=${PS_KAFKA_CONTROLLER_PORT:-19093}
+REDIS_PORT=${PS_REDIS_PORT:-16379}
+CH_HTTP_PORT=${PS_CH_HTTP_PORT:-18123}
+CH_TCP_PORT=${PS_CH_TCP_PORT:-19000}
+for _port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$REDIS_PORT" "$CH_HTTP_PORT" "$CH_TCP_PORT"; do
+  [[ $_port =~ ^[1-9][0-9]{0,4}$ ]] && ((_port <= 65535)) || {
+    echo "[infra] ERROR: PS_KAFKA_PORT, PS_KAFKA_CONTROLLER_PORT, PS_REDIS_PORT, PS_CH_HTTP_PORT and PS_CH_TCP_PORT must be port numbers, got '$_port'" >&2
+    exit 2
+  }
+done
 
 KDIR=$INFRA/kafka
 RDIR=$INFRA/redis
@@ -183,7 +197,7 @@ lock() {
 # ---------------------------------------------------------------------------------------------
 # Kafka
 # ---------------------------------------------------------------------------------------------
-KAFKA_LIBS=$KDIR/libs
+KAFKA_LIBS=${PS_KAFKA_LIBS:-$ROOT/.infra/kafka/libs}
 KAFKA_MARKER=$KAFKA_LIBS/.complete
 
 kafka_pom() {
@@ -224,7 +238,8 @@ kafka_fetch() {
   local t0 tmp
   t0=$(now)
   say "kafka: fetching Kafka $KAFKA_VERSION jars from Maven Central (mvn dependency:copy-dependencies)…"
-  tmp=$KDIR/libs.partial
+  tmp=$KAFKA_LIBS.partial
+  mkdir -p "$(dirname "$KAFKA_LIBS")"
   rm -rf "$tmp"
   if ! mvn -B -q -f "$KDIR/pom.xml" dependency:copy-dependencies -DoutputDirectory="$tmp" \
     -DincludeScope=runtime >"$KDIR/mvn.log" 2>&1; then
@@ -351,11 +366,11 @@ kafka_probe() {
   [[ ${#out} == 20 && ${out:8:12} == 505300010000 ]]
 }
 
-kafka_wait_and_topics() {
-  local t0=$1 pid deadline described="" i
+# Phase 1 of waiting: the broker answers the Kafka protocol (dies when it exits or TIMEOUT passes).
+kafka_wait_probe() {
+  local pid deadline
   pid=$(pid_of kafka) || true
   deadline=$(($(date +%s) + TIMEOUT))
-  # phase 1: broker answers the Kafka protocol
   until kafka_probe; do
     if [[ -z $pid ]] || ! kill -0 "$pid" 2>/dev/null; then
       show_tail "$KDIR/kafka.log" 40
@@ -369,6 +384,12 @@ kafka_wait_and_topics() {
     fi
     sleep 0.3
   done
+}
+
+kafka_wait_and_topics() {
+  local t0=$1 deadline described="" i
+  kafka_wait_probe
+  deadline=$(($(date +%s) + TIMEOUT))
   # phase 2: metadata works (describe all topics: the health check and the list of topics at once)
   for ((i = 0; ; i++)); do
     if described=$(topic_cmd --describe --exclude-internal 2>"$KDIR/tools.err"); then break; fi
@@ -741,12 +762,52 @@ cmd_down() {
   fi
 }
 
+# start COMPONENT…: (re)start components that are not running — after a crash, say — with the
+# configuration `up` wrote, and wait until each is healthy. No installs, no topics.
+cmd_start() {
+  local comp pid t0
+  (($# > 0)) || die "start: name one or more of kafka, redis, clickhouse"
+  for comp in "$@"; do
+    case $comp in kafka | redis | clickhouse) ;; *) die "start: unknown component '$comp' (kafka, redis, clickhouse)" ;; esac
+    [[ -f $(signature_of "$comp") ]] || die "start: $comp has no configuration in $INFRA; run 'up' first"
+  done
+  lock
+  for comp in "$@"; do
+    t0=$(now)
+    if pid=$(pid_of "$comp"); then
+      say "$comp: already running (pid $pid)"
+      continue
+    fi
+    case $comp in
+      kafka)
+        require_ports_free kafka "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"
+        kafka_start
+        kafka_wait_probe
+        ;;
+      redis)
+        require_ports_free redis "$REDIS_PORT"
+        redis_start
+        ;;
+      clickhouse)
+        require_ports_free clickhouse "$CH_HTTP_PORT" "$CH_TCP_PORT"
+        ch_start
+        ;;
+    esac
+    say "$comp: healthy (pid $(pid_of "$comp"), $(elapsed "$t0") s)"
+  done
+}
+
+cmd_pid() {
+  case ${1:-} in kafka | redis | clickhouse) ;; *) die "pid: name one of kafka, redis, clickhouse" ;; esac
+  pid_of "$1"
+}
+
 cmd_env() {
   [[ -f $ENV_FILE ]] || write_env
   cat "$ENV_FILE"
 }
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
 
 main() {
   local cmd=${1:-}
@@ -756,6 +817,8 @@ main() {
     down) cmd_down "$@" ;;
     status) cmd_status ;;
     env) cmd_env ;;
+    start) cmd_start "$@" ;;
+    pid) cmd_pid "$@" ;;
     -h | --help | help) usage ;;
     *)
       usage >&2

@@ -23,7 +23,8 @@ async function main(): Promise<void> {
   logger.info({ database: migrations.database, applied: migrations.applied }, 'ClickHouse schema ready');
   const sink = new ClickHouseScoreSink(clickhouse);
 
-  const facts = new RunFactsStore();
+  // durable in ClickHouse: a restart between a run's facts and its end keeps them
+  const facts = new RunFactsStore(1000, clickhouse);
   const stream = createKafkaStream(
     { brokers: config.KAFKA_BROKERS, clientId: 'evaluator', ...config.kafkaTopics },
     { logger, registry },

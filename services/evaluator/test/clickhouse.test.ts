@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClickHouseClient, ClickHouseError } from '../src/adapters/clickhouse.js';
 import { applyMigrations, loadMigrations } from '../src/adapters/migrations.js';
+import { RunFactsStore } from '../src/adapters/run-info.js';
 import { ClickHouseScoreSink } from '../src/adapters/sink.js';
 import { sql } from '../src/adapters/sql.js';
 import { seededRandom, syntheticRun } from '../src/core/fixtures.js';
@@ -73,7 +74,15 @@ describe('ClickHouse client and SQL escaping (real server)', () => {
   });
 
   it('applies migrations once, idempotently, and refuses an edited applied migration', async () => {
-    const all = ['001_scores', '002_evaluator_inbox', '003_tenant_runs', '004_live_updates', '005_raw_items_retention'];
+    const all = [
+      '001_scores',
+      '002_evaluator_inbox',
+      '003_tenant_runs',
+      '004_live_updates',
+      '005_raw_items_retention',
+      '006_erasures',
+      '007_run_facts',
+    ];
     expect(db.migrations.applied).toEqual(all);
     const again = await applyMigrations(db.client);
     expect(again.applied).toEqual([]);
@@ -90,6 +99,7 @@ describe('ClickHouse client and SQL escaping (real server)', () => {
       'evaluator_inbox',
       'latency',
       'live_updates',
+      'run_facts',
       'runs',
       'runs_before_tenants',
       'schema_migrations',
@@ -169,6 +179,24 @@ describe('ClickHouseScoreSink', () => {
   });
 });
 
+describe('run facts', () => {
+  it('outlive the evaluator: a restarted one (a new store on the same database) still has them', async () => {
+    await applyMigrations(db.client);
+    const before = new RunFactsStore(1000, db.client);
+    await before.set('acme', 'r-facts', {
+      info: { seed: 7, stack: 'local' },
+      baselines: { raw_items: { tag_avg_at_k: 0.4, acc_ex: 0.2 } },
+    });
+    await before.set('globex', 'r-facts', { info: { seed: 8 } });
+    await before.set('acme', 'r-facts', { info: { seed: 9, stack: 'local' } }); // put again: the last one counts
+    const after = new RunFactsStore(1000, db.client);
+    expect(await after.info('acme', 'r-facts')).toEqual({ seed: 9, stack: 'local' });
+    expect(await after.baselines('acme', 'r-facts')).toEqual({});
+    expect(await after.info('globex', 'r-facts')).toEqual({ seed: 8 });
+    expect(await after.info('acme', 'other-run')).toEqual({});
+  });
+});
+
 describe('runs are (tenant, run id) in ClickHouse', () => {
   it("stores two tenants' runs of one run id apart", async () => {
     const sink = new ClickHouseScoreSink(db.client);
@@ -236,7 +264,13 @@ describe('migration 003 (runs keyed by tenant) on a database written before it',
     const legacy = await legacyDatabase();
     try {
       const result = await applyMigrations(legacy.client);
-      expect(result.applied).toEqual(['003_tenant_runs', '004_live_updates', '005_raw_items_retention']);
+      expect(result.applied).toEqual([
+        '003_tenant_runs',
+        '004_live_updates',
+        '005_raw_items_retention',
+        '006_erasures',
+        '007_run_facts',
+      ]);
       await expectUpgraded(legacy);
     } finally {
       await legacy.drop();
@@ -269,7 +303,11 @@ describe('migration 005 (raw_items, retention_vs_unfiltered) on a database writt
       await old.client.insert('dimension_scores', [
         { tenant: 'acme', run_id: 'v4-run', dimension: 'age_band', written_ms: 1, accuracy: 0.5 },
       ]);
-      expect((await applyMigrations(old.client)).applied).toEqual(['005_raw_items_retention']);
+      expect((await applyMigrations(old.client)).applied).toEqual([
+        '005_raw_items_retention',
+        '006_erasures',
+        '007_run_facts',
+      ]);
       // re-running the file is harmless ("column already exists" counts as done)
       const m5 = (await loadMigrations()).find((m) => m.version === 5);
       await applyMigrations(old.client, { migrations: [{ ...(m5 as NonNullable<typeof m5>), version: 99 }] });

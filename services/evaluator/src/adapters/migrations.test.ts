@@ -32,6 +32,7 @@ describe('migrations', () => {
       '4_live_updates',
       '5_raw_items_retention',
       '6_erasures',
+      '7_run_facts',
     ]);
     for (const m of ms) {
       expect(m.checksum).toMatch(/^[0-9a-f]{64}$/);

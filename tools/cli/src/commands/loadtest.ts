@@ -14,6 +14,8 @@ export const LOAD_TESTS: Readonly<Record<string, string>> = {
   'semantizer-kafka': 'semantizer service through Kafka: events/s until every end-of-run marker',
   'simulator-kafka': 'simulator generation and simulator → Kafka publishing, events/s',
   'live-soak': 'users arriving and leaving through ingest HTTP at a fixed rate: accounting, state, memory, freshness',
+  chaos:
+    'a seeded run with services SIGKILLed and Kafka/Redis/ClickHouse restarted or paused, compared with a fault-free run',
 };
 
 export const loadtestUsage = 'personastream loadtest NAME [--json] [options of the load test] | --list';

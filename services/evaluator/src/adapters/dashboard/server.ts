@@ -267,7 +267,12 @@ export function buildDashboardApp(options: DashboardServerOptions): FastifyInsta
         if (body.baselines !== undefined && (typeof body.baselines !== 'object' || body.baselines === null)) {
           return reply.code(400).send({ error: 'baselines must be an object' });
         }
-        facts.set(req.params.tenant, req.params.runId, body as Parameters<RunFactsStore['set']>[2]);
+        try {
+          await facts.set(req.params.tenant, req.params.runId, body as Parameters<RunFactsStore['set']>[2]);
+        } catch (err) {
+          req.log.error({ err }, 'run facts not stored');
+          return reply.code(503).send({ error: 'the run facts could not be stored (ClickHouse); retry' });
+        }
         return reply.code(204).send();
       },
     );
