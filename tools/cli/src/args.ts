@@ -7,7 +7,11 @@ type Spec = Record<
 >;
 
 /** Parses a command's options; unknown options and bad values are errors naming the option. */
-export function parseOptions<S extends Spec>(command: string, args: string[], spec: S) {
+export function parseOptions<S extends Spec>(
+  command: string,
+  args: string[],
+  spec: S,
+): ReturnType<typeof parseArgs<{ args: string[]; options: S; strict: true; allowPositionals: false }>>['values'] {
   try {
     return parseArgs({ args, options: spec, strict: true, allowPositionals: false }).values;
   } catch (e) {
