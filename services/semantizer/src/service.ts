@@ -157,7 +157,7 @@ export function createSemantizerService(config: SemantizerConfig, deps: Semantiz
   let producer: StreamProducer | undefined;
   let running = false;
   let failed = false;
-  /** Partitions stopped by a rollback that cannot be replayed (counted once). */
+  /** Partitions stopped by a rollback that cannot be replayed (counted once; unhealthy until one of their batches passes). */
   const stopped = new Set<number>();
 
   const scope = (partition: number): CheckpointScope => ({
@@ -516,6 +516,7 @@ export function createSemantizerService(config: SemantizerConfig, deps: Semantiz
           throw err;
         }
         failed = false;
+        stopped.delete(batch.partition);
       });
       running = true;
       if (config.tickMs > 0) {
@@ -534,7 +535,8 @@ export function createSemantizerService(config: SemantizerConfig, deps: Semantiz
       logger.info('semantizer stopped');
     },
     health() {
-      return running && !failed;
+      // a partition stopped by a rollback keeps the service unhealthy while other partitions go on
+      return running && !failed && stopped.size === 0;
     },
   };
 }
