@@ -3,12 +3,14 @@ import { Gauge, type KafkaTopicSettings, type Registry } from '@personastream/ru
 import type { Admin, Consumer, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { loadKafkajs } from './kafkajs-fast.js';
+import { resumeOffset } from './rewind.js';
 import type {
   BatchHandler,
   ConsumerOptions,
   InRecord,
   OutRecord,
   PartitionLag,
+  PartitionOffsets,
   Stream,
   StreamAdmin,
   StreamConsumer,
@@ -367,9 +369,10 @@ function createConsumer(kafka: Kafka, options: ConsumerOptions, logger: Logger, 
             ]);
             failures.delete(lane);
           })().catch((err: unknown) => {
-            const retryInMs = retryLater(batch.topic, batch.partition, first.offset, lane);
+            const offset = resumeOffset(err, first.offset);
+            const retryInMs = retryLater(batch.topic, batch.partition, offset, lane);
             logger.warn(
-              { err, topic: batch.topic, partition: batch.partition, offset: first.offset, retryInMs },
+              { err, topic: batch.topic, partition: batch.partition, offset, retryInMs },
               'batch failed; it will be fetched again',
             );
             throw err;
@@ -431,6 +434,22 @@ function createAdmin(
     async groupLag(groupId, topics) {
       await connect();
       return groupLagOf(admin, groupId, topics);
+    },
+    async partitionOffsets(groupId, topic) {
+      await connect();
+      const [ends, committed] = await Promise.all([
+        admin.fetchTopicOffsets(topic),
+        admin.fetchOffsets({ groupId, topics: [topic] }),
+      ]);
+      const byPartition = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, p.offset]));
+      return ends
+        .map((e) => {
+          const c = byPartition.get(e.partition);
+          const out: PartitionOffsets = { partition: e.partition, low: e.low, high: e.high };
+          if (c !== undefined && BigInt(c) >= 0n) out.committed = c;
+          return out;
+        })
+        .sort((a, b) => a.partition - b.partition);
     },
     async ensureTopics(specs) {
       await connect();

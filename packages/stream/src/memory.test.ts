@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBroker } from './memory.js';
+import { StreamRewind } from './rewind.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -35,6 +36,35 @@ describe('MemoryBroker', () => {
     await broker.drained();
     await consumer.stop();
     expect(handled).toEqual(['x']);
+  });
+
+  it('a handler rejecting with StreamRewind is consumed again from that offset; partitionOffsets shows the commit', async () => {
+    const broker = new MemoryBroker(1);
+    const handled: string[] = [];
+    let rewound = false;
+    const consumer = broker.consumer({ groupId: 'g', topics: ['t'] });
+    await consumer.start(async (batch) => {
+      if (!rewound && batch.records[0]?.offset === '3') {
+        rewound = true;
+        throw new StreamRewind('1', 'state lost');
+      }
+      handled.push(...batch.records.map((r) => r.offset));
+    });
+    const admin = broker.admin();
+    expect(await admin.partitionOffsets('g', 't')).toEqual([{ partition: 0, low: '0', high: '0' }]);
+    await broker.producer().send(
+      't',
+      [0, 1, 2].map((i) => ({ key: 'k', value: bytes(String(i)) })),
+    );
+    await broker.drained();
+    await broker.producer().send(
+      't',
+      [3, 4].map((i) => ({ key: 'k', value: bytes(String(i)) })),
+    );
+    await broker.drained();
+    await consumer.stop();
+    expect(handled).toEqual(['0', '1', '2', '1', '2', '3', '4']);
+    expect(await admin.partitionOffsets('g', 't')).toEqual([{ partition: 0, low: '0', high: '5', committed: '5' }]);
   });
 
   it("reports a group's lag per partition: appended minus committed", async () => {

@@ -1,9 +1,11 @@
 import { partitionForKey } from '@personastream/contracts';
+import { StreamRewind } from './rewind.js';
 import type {
   BatchHandler,
   ConsumerOptions,
   InRecord,
   OutRecord,
+  PartitionOffsets,
   Stream,
   StreamAdmin,
   StreamConsumer,
@@ -99,6 +101,13 @@ export class MemoryBroker implements Stream {
             lag: log.records.length - (this.committed.get(`${groupId}|${topic}|${partition}`) ?? 0),
           })),
         ),
+      partitionOffsets: async (groupId, topic) =>
+        this.partitions(topic).map((log, partition) => {
+          const committed = this.committed.get(`${groupId}|${topic}|${partition}`);
+          const out: PartitionOffsets = { partition, low: '0', high: String(log.records.length) };
+          if (committed !== undefined) out.committed = String(committed);
+          return out;
+        }),
       ensureTopics: async (specs: TopicSpec[]) => {
         for (const s of specs) this.createTopic(s.topic, s.partitions);
       },
@@ -142,8 +151,10 @@ export class MemoryBroker implements Stream {
         try {
           await handler({ topic, partition, records });
           broker.committed.set(offsetKey(topic, partition), from + records.length);
-        } catch {
-          // not committed: the batch is redelivered, as Kafka would after a failed batch
+        } catch (err) {
+          // not committed: the batch is redelivered, as Kafka would after a failed batch (from
+          // where a rewind asks)
+          if (err instanceof StreamRewind) broker.committed.set(offsetKey(topic, partition), Number(err.offset));
           await new Promise((r) => setTimeout(r, 10));
         } finally {
           broker.busyPumps--;

@@ -106,7 +106,20 @@ export interface PartitionLag {
   lag: number;
 }
 
+/** Where a partition's log starts and ends, and where a consumer group stands on it. */
+export interface PartitionOffsets {
+  partition: number;
+  /** Offset of the oldest record still on the log (retention removes older ones). */
+  low: string;
+  /** Offset the next record appended gets (log end). */
+  high: string;
+  /** The group's committed offset (the next record it will consume), or undefined when none. */
+  committed?: string;
+}
+
 export interface StreamAdmin {
+  /** Log start, log end and `groupId`'s committed offset of every partition of `topic`. */
+  partitionOffsets(groupId: string, topic: string): Promise<PartitionOffsets[]>;
   /** Lag of `groupId` on every partition of `topics`, from the cluster (not from the consumer's own batches). */
   groupLag(groupId: string, topics: string[]): Promise<PartitionLag[]>;
   /** Creates the topics that are missing; existing ones are left as they are. */

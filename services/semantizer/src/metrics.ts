@@ -100,6 +100,12 @@ export function createSemantizerMetrics(registry: Registry) {
     help: 'Engaged events of final windows whose category path (and product title) matched no taxonomy term (SemantizedWindow.unmapped)',
     registers: [registry],
   });
+  const rollbacks = new Counter({
+    name: 'semantizer_state_rollbacks_total',
+    help: "Partition states found behind the group's committed offset (Redis lost checkpoint writes), by recovery: replay from the topic, or stopped (the records are gone)",
+    labelNames: ['recovery'],
+    registers: [registry],
+  });
   const stateUsers = new Gauge({
     name: 'semantizer_state_users',
     help: 'Users with state in memory on the partitions this instance holds (all runs)',
@@ -126,6 +132,7 @@ export function createSemantizerMetrics(registry: Registry) {
   return {
     dlq,
     markers,
+    rollbacks,
     batchSeconds,
     ticks,
     report(s: CoreStats, usersInMemory: number) {

@@ -9,9 +9,14 @@ import {
   SemantizedWindowSchema,
 } from '@personastream/contracts';
 import { createRegistry, silentLogger } from '@personastream/runtime';
-import { MemoryBroker } from '@personastream/stream';
+import { MemoryBroker, type Stream } from '@personastream/stream';
 import { describe, expect, it } from 'vitest';
-import { type CheckpointScope, type CheckpointWrite, MemoryCheckpointStore } from './adapters/checkpoints.js';
+import {
+  CheckpointBaseMismatch,
+  type CheckpointScope,
+  type CheckpointWrite,
+  MemoryCheckpointStore,
+} from './adapters/checkpoints.js';
 import { defaultSemantizerConfig } from './config.js';
 import { semantizeEvents } from './core/semantizer.js';
 import { createSemantizerService, DlqHeaders, windowRecord } from './service.js';
@@ -165,6 +170,130 @@ describe('semantizer service (embedded: MemoryBroker + memory checkpoints)', () 
       store.save(scope, { offset: '2', meta: 'm2', set: ['U\u0000b'], del: [], delPrefixes: [] }),
     ).rejects.toThrow(/field, value pairs/);
     expect(await store.load(scope)).toEqual({ offset: '1', meta: 'm', fields: { 'U\u0000a': '1' } });
+  });
+});
+
+describe('semantizer service: a rolled-back checkpoint store (Redis lost writes)', () => {
+  const rollbacks = async (registry: ReturnType<typeof createRegistry>, recovery: string) => {
+    const m = (await registry.getSingleMetric('semantizer_state_rollbacks_total')?.get())?.values ?? [];
+    return m.filter((v) => v.labels.recovery === recovery).reduce((n, v) => n + v.value, 0);
+  };
+  function counted(stream: Stream, checkpoints: MemoryCheckpointStore) {
+    const registry = createRegistry('semantizer', false);
+    const s = createSemantizerService(config, { stream, checkpoints, logger: silentLogger(), registry });
+    return { s, registry };
+  }
+
+  it('memory checkpoints refuse a delta over another offset than its base, and change nothing', async () => {
+    const store = new MemoryCheckpointStore();
+    const scope = { group: 'g', topic: 't', partition: 0 };
+    const w = { meta: 'm', set: ['U\u0000a', '1'], del: [], delPrefixes: [] };
+    expect(await store.save(scope, { ...w, offset: '5', base: '' })).toBe(true);
+    await expect(store.save(scope, { ...w, offset: '9', base: '7' })).rejects.toThrow(CheckpointBaseMismatch);
+    await expect(store.save(scope, { ...w, offset: '9', base: '' })).rejects.toThrow(/at offset 5, not at none/);
+    expect((await store.load(scope))?.offset).toBe('5');
+    expect(await store.save(scope, { ...w, offset: '9', base: '5' })).toBe(true);
+  });
+
+  it('a restart on checkpoints older than the committed offsets replays the gap: the same windows', async () => {
+    const store = new MemoryCheckpointStore();
+    const broker = new MemoryBroker(4, 37);
+    const half = Math.floor(events.length / 2);
+    const first = counted(broker, store);
+    await first.s.start();
+    await broker.producer().send(config.topics.events, events.slice(0, half / 2).map(eventRecord));
+    await broker.drained();
+    const old = store.snapshot();
+    await broker.producer().send(config.topics.events, events.slice(half / 2, half).map(eventRecord));
+    await broker.drained();
+    await first.s.stop();
+    store.rollBackTo(old);
+    const second = counted(broker, store);
+    await second.s.start();
+    await broker
+      .producer()
+      .send(config.topics.events, [...events.slice(half).map(eventRecord), ...endOfRunRecords(RUN, 4)]);
+    await broker.drained();
+    await second.s.stop();
+    expect(canon(readWindows(broker.read(config.topics.windows)).windows.map((w) => w.window))).toEqual(reference);
+    expect(await rollbacks(second.registry, 'replay')).toBeGreaterThan(0);
+  });
+
+  it('a running instance whose checkpoints roll back notices at its next save and replays: the same windows', async () => {
+    const store = new MemoryCheckpointStore();
+    const broker = new MemoryBroker(4, 37);
+    const third = Math.floor(events.length / 3);
+    const first = counted(broker, store);
+    await first.s.start();
+    await broker.producer().send(config.topics.events, events.slice(0, third).map(eventRecord));
+    await broker.drained();
+    const old = store.snapshot();
+    await broker.producer().send(config.topics.events, events.slice(third, 2 * third).map(eventRecord));
+    await broker.drained();
+    store.rollBackTo(old);
+    await broker.producer().send(config.topics.events, events.slice(2 * third).map(eventRecord));
+    await broker.drained();
+    await first.s.stop();
+    expect(await rollbacks(first.registry, 'replay')).toBeGreaterThan(0);
+    // a new instance goes on from what the first one left
+    const second = counted(broker, store);
+    await second.s.start();
+    await broker.producer().send(config.topics.events, endOfRunRecords(RUN, 4));
+    await broker.drained();
+    await second.s.stop();
+    expect(canon(readWindows(broker.read(config.topics.windows)).windows.map((w) => w.window))).toEqual(reference);
+  });
+
+  it('stops the partition with an error naming the offsets when retention removed the records to replay', async () => {
+    const store = new MemoryCheckpointStore();
+    const broker = new MemoryBroker(1, 1000);
+    const one = { ...config };
+    const first = createSemantizerService(one, {
+      stream: broker,
+      checkpoints: store,
+      logger: silentLogger(),
+      registry: createRegistry('semantizer', false),
+    });
+    await first.start();
+    await broker.producer().send(config.topics.events, events.slice(0, 50).map(eventRecord));
+    await broker.drained();
+    const old = store.snapshot();
+    await broker.producer().send(config.topics.events, events.slice(50, 100).map(eventRecord));
+    await broker.drained();
+    await first.stop();
+    store.rollBackTo(old);
+    const oldOffset = (await store.load({ group: config.groupId, topic: config.topics.events, partition: 0 }))?.offset;
+    // the topic now starts after the checkpoint: those records cannot be replayed
+    const base = broker.admin();
+    const retained: Stream = {
+      producer: () => broker.producer(),
+      consumer: (o) => broker.consumer(o),
+      admin: () => ({
+        ...base,
+        partitionOffsets: async (g, t) => (await base.partitionOffsets(g, t)).map((p) => ({ ...p, low: '75' })),
+      }),
+    };
+    const errors: unknown[] = [];
+    const logger = silentLogger();
+    logger.error = ((obj: unknown) => void errors.push(obj)) as typeof logger.error;
+    const registry = createRegistry('semantizer', false);
+    const second = createSemantizerService(one, { stream: retained, checkpoints: store, logger, registry });
+    await second.start();
+    await broker.producer().send(config.topics.events, events.slice(100, 110).map(eventRecord));
+    for (let i = 0; i < 50 && second.health(); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(second.health()).toBe(false);
+    expect(await rollbacks(registry, 'stopped')).toBe(1);
+    const failure = errors.find((e) => (e as { err?: unknown }).err !== undefined) as { err: Error };
+    expect(failure.err.message).toMatch(
+      new RegExp(
+        `partition 0 .*checkpoint ends at offset ${oldOffset} but the group committed offset 100 .*starts at offset 75.*README`,
+      ),
+    );
+    await second.stop();
+    // nothing went on past the gap
+    expect((await store.load({ group: config.groupId, topic: config.topics.events, partition: 0 }))?.offset).toBe(
+      oldOffset,
+    );
   });
 });
 

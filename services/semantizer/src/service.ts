@@ -25,7 +25,13 @@ import type {
   StreamConsumer,
   StreamProducer,
 } from '@personastream/stream';
-import type { CheckpointScope, CheckpointStore } from './adapters/checkpoints.js';
+import { StreamRewind } from '@personastream/stream';
+import {
+  CheckpointBaseMismatch,
+  type CheckpointScope,
+  type CheckpointStore,
+  type CheckpointWrite,
+} from './adapters/checkpoints.js';
 import type { SemantizerConfig } from './config.js';
 import type { ClosedWindow, PartitionEngine } from './core/engine.js';
 import { Semantizer } from './core/semantizer.js';
@@ -68,6 +74,8 @@ interface PartitionState {
   engine: PartitionEngine;
   /** Last input offset reflected in `engine` (−1: none). */
   offset: bigint;
+  /** The stored checkpoint offset `engine` was loaded from or last saved at ('' = none): the next delta's base. */
+  base: string;
 }
 
 /**
@@ -149,6 +157,8 @@ export function createSemantizerService(config: SemantizerConfig, deps: Semantiz
   let producer: StreamProducer | undefined;
   let running = false;
   let failed = false;
+  /** Partitions stopped by a rollback that cannot be replayed (counted once; unhealthy until one of their batches passes). */
+  const stopped = new Set<number>();
 
   const scope = (partition: number): CheckpointScope => ({
     group: config.groupId,
@@ -178,6 +188,7 @@ export function createSemantizerService(config: SemantizerConfig, deps: Semantiz
       engine.restore({ meta: cp.meta, fields: cp.fields });
       offset = BigInt(cp.offset);
     }
+    if (first > offset + 1n) await checkRollback(batch.partition, offset);
     logger.info(
       {
         partition: batch.partition,
@@ -187,9 +198,57 @@ export function createSemantizerService(config: SemantizerConfig, deps: Semantiz
       },
       'partition state restored',
     );
-    const state = { engine, offset };
+    // a legacy checkpoint is saved to the current key, where none is stored yet
+    const state = { engine, offset, base: cp && cp.legacy !== true ? cp.offset : '' };
     parts.set(batch.partition, state);
     return state;
+  }
+
+  /**
+   * The restored state ends at `offset` but the partition's batch starts further on. When the group
+   * committed beyond `offset + 1`, the state lost writes its commits relied on (Redis restored from an
+   * older snapshot, a failover to a lagging replica): the records in between are replayed from the
+   * topic (a `StreamRewind` to `offset + 1`) — windows are deterministic and consumers de-duplicate
+   * them by id — or, when retention has removed them, the partition stops with an error naming the
+   * offsets and the recovery (README, "Redis rollback"). A group without a commit (a fresh start on a
+   * log that no longer begins at 0) or with a commit at `offset + 1` (offsets without records) is not
+   * a rollback.
+   */
+  async function checkRollback(partition: number, offset: bigint): Promise<void> {
+    const admin = stream.admin();
+    let at: Awaited<ReturnType<typeof admin.partitionOffsets>>[number] | undefined;
+    try {
+      at = (await admin.partitionOffsets(config.groupId, config.topics.events)).find((p) => p.partition === partition);
+    } finally {
+      await admin.close();
+    }
+    if (at?.committed === undefined || BigInt(at.committed) <= offset + 1n) return;
+    const from = offset + 1n;
+    const facts = {
+      partition,
+      topic: config.topics.events,
+      checkpointOffset: offset.toString(),
+      committedOffset: at.committed,
+      logStart: at.low,
+    };
+    if (BigInt(at.low) > from) {
+      if (!stopped.has(partition)) metrics.rollbacks.inc({ recovery: 'stopped' });
+      stopped.add(partition);
+      logger.error(facts, 'semantizer state rolled back and the records to rebuild it are gone: partition stopped');
+      throw new PersonaStreamError(
+        ErrorCode.FailedPrecondition,
+        `semantizer state of ${config.topics.events} partition ${partition} (group ${config.groupId}) was rolled back: its checkpoint ends at offset ${offset} but the group committed offset ${at.committed} (Redis lost acknowledged writes), and the topic now starts at offset ${at.low}, so offsets ${from}..${BigInt(at.low) - 1n} cannot be replayed; the partition stops here — see "Redis rollback" in services/semantizer/README.md for the recovery`,
+      );
+    }
+    metrics.rollbacks.inc({ recovery: 'replay' });
+    logger.warn(
+      facts,
+      'semantizer state rolled back (Redis lost checkpoint writes): replaying the partition from the checkpoint',
+    );
+    throw new StreamRewind(
+      from.toString(),
+      `semantizer state of partition ${partition} rolled back to offset ${offset} (committed ${at.committed}): replaying from ${from}`,
+    );
   }
 
   function dlqRecord(r: InRecord, step: string, reason: string): OutRecord {
@@ -349,9 +408,11 @@ export function createSemantizerService(config: SemantizerConfig, deps: Semantiz
     ]);
     if (last > state.offset) {
       const delta = engine.takeDelta();
-      const saved = await checkpoints.save(scope(batch.partition), { offset: last.toString(), ...delta });
-      if (saved) state.offset = last;
-      else {
+      const saved = await saveOver(batch.partition, state, { offset: last.toString(), ...delta });
+      if (saved) {
+        state.offset = last;
+        state.base = last.toString();
+      } else {
         // Another instance checkpointed further: our copy is stale; the next batch reloads.
         parts.delete(batch.partition);
         logger.warn({ partition: batch.partition, offset: last.toString() }, 'stale partition state dropped');
@@ -359,6 +420,26 @@ export function createSemantizerService(config: SemantizerConfig, deps: Semantiz
     }
     metrics.report(semantizer.stats, usersInMemory());
     timer();
+  }
+
+  /**
+   * Saves a delta over the checkpoint `state` was built on. Should the stored one be another (Redis
+   * lost writes under a running instance), the state is dropped and the batch comes again from its
+   * first record: the reload then sees the rollback (`checkRollback`).
+   */
+  async function saveOver(partition: number, state: PartitionState, write: CheckpointWrite): Promise<boolean> {
+    try {
+      return await checkpoints.save(scope(partition), { ...write, base: state.base });
+    } catch (err) {
+      if (!(err instanceof CheckpointBaseMismatch)) throw err;
+      parts.delete(partition);
+      logger.warn(
+        { partition, base: err.base || null, stored: err.stored || null },
+        'checkpoint is not the one this state was saved at (Redis lost writes?): state reloaded',
+      );
+      const first = state.offset + 1n;
+      throw new StreamRewind(first.toString(), err.message);
+    }
   }
 
   function usersInMemory(): number {
@@ -424,12 +505,18 @@ export function createSemantizerService(config: SemantizerConfig, deps: Semantiz
         try {
           await handle(batch);
         } catch (err) {
+          if (err instanceof StreamRewind) {
+            // a rollback being repaired (already logged): the partition is consumed again from there
+            parts.delete(batch.partition);
+            throw err;
+          }
           failed = true;
           logger.error({ err, partition: batch.partition }, 'batch failed; it will be redelivered');
           parts.delete(batch.partition);
           throw err;
         }
         failed = false;
+        stopped.delete(batch.partition);
       });
       running = true;
       if (config.tickMs > 0) {
@@ -448,7 +535,8 @@ export function createSemantizerService(config: SemantizerConfig, deps: Semantiz
       logger.info('semantizer stopped');
     },
     health() {
-      return running && !failed;
+      // a partition stopped by a rollback keeps the service unhealthy while other partitions go on
+      return running && !failed && stopped.size === 0;
     },
   };
 }

@@ -37,6 +37,27 @@ export interface CheckpointWrite {
   idleSet?: string[];
   /** Idle-store fields to delete (an erased user's compact facts), in the same atomic step. */
   idleDel?: string[];
+  /**
+   * The stored offset this delta applies to ('' = no checkpoint yet): the one the writer's state was
+   * loaded from or last saved at. When given and the store holds another one (a lower offset, or
+   * none: Redis lost writes, or another instance wrote there), the save throws
+   * `CheckpointBaseMismatch` and changes nothing — a delta over another state would corrupt it.
+   */
+  base?: string;
+}
+
+/** A checkpoint save whose `base` is not the stored offset (nothing was written). */
+export class CheckpointBaseMismatch extends Error {
+  override readonly name = 'CheckpointBaseMismatch';
+  constructor(
+    readonly scope: CheckpointScope,
+    readonly base: string,
+    readonly stored: string,
+  ) {
+    super(
+      `checkpoint of ${scope.topic} partition ${scope.partition} (group ${scope.group}) is at offset ${stored || 'none'}, not at ${base || 'none'} where this state was saved: Redis lost checkpoint writes, or another instance wrote it`,
+    );
+  }
 }
 
 /**
@@ -101,6 +122,7 @@ export class MemoryCheckpointStore implements CheckpointStore {
     let h = this.data.get(k);
     const cur = h?.get(OFFSET);
     if (cur !== undefined && greater(cur, w.offset)) return false;
+    if (w.base !== undefined && (cur ?? '') !== w.base) throw new CheckpointBaseMismatch(scope, w.base, cur ?? '');
     if (!h) {
       h = new Map();
       this.data.set(k, h);
@@ -131,6 +153,23 @@ export class MemoryCheckpointStore implements CheckpointStore {
     return fields.map((f) => m?.get(f));
   }
 
+  /** A copy of everything stored (tests: a Redis snapshot to roll back to). */
+  snapshot(): MemoryCheckpointStore {
+    const copy = new MemoryCheckpointStore();
+    for (const [k, h] of this.data) copy.data.set(k, new Map(h));
+    for (const [k, h] of this.idle) copy.idle.set(k, new Map(h));
+    return copy;
+  }
+
+  /** Replaces everything stored by a snapshot's contents (tests: Redis rolled back). */
+  rollBackTo(snapshot: MemoryCheckpointStore): void {
+    const copy = snapshot.snapshot();
+    this.data.clear();
+    this.idle.clear();
+    for (const [k, h] of copy.data) this.data.set(k, h);
+    for (const [k, h] of copy.idle) this.idle.set(k, h);
+  }
+
   /** Fields in a scope's idle store (tests). */
   idleSize(scope: CheckpointScope): number {
     return this.idle.get(this.key(scope))?.size ?? 0;
@@ -148,14 +187,17 @@ export class MemoryCheckpointStore implements CheckpointStore {
 const CHUNK = 1000;
 
 /**
- * Applies a checkpoint delta atomically, unless a newer offset is stored: one HSET / HDEL call per
- * up to `CHUNK` fields. KEYS[1] = checkpoint hash, KEYS[2] = idle hash (same hash tag: one cluster
+ * Applies a checkpoint delta atomically, unless a newer offset is stored (0), or the stored offset is
+ * not the delta's base (the stored offset, '' for none, as a string): one HSET / HDEL call per up
+ * to `CHUNK` fields. KEYS[1] = checkpoint hash, KEYS[2] = idle hash (same hash tag: one cluster
  * slot); ARGV = offset, meta, nSet, (field, value)*, nDel, field*, nPrefix, prefix*, nIdle,
- * (field, value)*, nIdleDel, field*.
+ * (field, value)*, nIdleDel, field*, hasBase, base.
  */
 const SAVE_SCRIPT = `
 local cur = redis.call('HGET', KEYS[1], '${OFFSET}')
 if cur and tonumber(cur) > tonumber(ARGV[1]) then return 0 end
+local nargs = #ARGV
+if ARGV[nargs - 1] == '1' and (cur or '') ~= ARGV[nargs] then return cur or '' end
 redis.call('HSET', KEYS[1], '${OFFSET}', ARGV[1], '${META}', ARGV[2])
 local i = 3
 local n = tonumber(ARGV[i]); i = i + 1
@@ -264,7 +306,9 @@ export class RedisCheckpointStore implements CheckpointStore {
     for (const x of idle) args.push(x);
     const idleDel = w.idleDel ?? [];
     args.push(String(idleDel.length), ...idleDel);
+    args.push(w.base === undefined ? '0' : '1', w.base ?? '');
     const r = await this.redis.eval(SAVE_SCRIPT, 2, this.key(scope), this.idleKey(scope), ...args);
+    if (typeof r === 'string') throw new CheckpointBaseMismatch(scope, w.base ?? '', r);
     if (r !== 1) return false;
     const legacy = this.legacyKey(scope);
     if (this.legacyLoaded.delete(legacy)) await this.redis.del(legacy);
