@@ -96,6 +96,7 @@ describe('ClickHouse client and SQL escaping (real server)', () => {
       'convergence',
       'dimension_scores',
       'dimension_scores_before_tenants',
+      'erasures',
       'evaluator_inbox',
       'latency',
       'live_updates',

@@ -162,21 +162,27 @@ describe('persona gRPC API on Redis', () => {
     expect(del.existed).toBe(true);
     await done;
     expect(seen).toEqual([[3, true]]);
-    // Everything of the user is gone (persona, statistics, bookkeeping); only the erasure marker is left.
-    expect(await redis.keys(`${prefix}{acme/${bob.userId}}*`)).toEqual([keys.erased]);
+    // Everything of the user is gone (persona, statistics, bookkeeping); only the erasure marker is
+    // left, under a key that names a digest of the user, not the user (same slot, see redis-store.ts).
+    expect(await redis.keys(`${prefix}{acme/${bob.userId}}*`)).toEqual([]);
+    expect(keys.erased).not.toContain(bob.userId);
+    expect(await redis.exists(keys.erased)).toBe(1);
     expect(await grpcCode(acme.getPersona({ tenant: 'acme', userId: bob.userId }))).toMatch(/^NOT_FOUND/);
     const ignored = await acme.applyWindows({ windows: bob.windows.slice(2, 3) });
     expect(ignored.applied).toBe(0);
     expect(await redis.exists(keys.state)).toBe(0);
     const again = await acme.deletePersona({ tenant: 'acme', userId: bob.userId });
     expect(again.existed).toBe(false);
-    // A later window carrying a granted consent (a CONSENT event, counted by the semantizer) lifts it.
-    const consented = await acme.applyWindows({
-      windows: [{ ...(bob.windows[3] as SemantizedWindow), signals: { consent: 1 } }],
-    });
+    // A window carrying a granted consent (a CONSENT event, counted by the semantizer) but from before
+    // the erasure — a replay of the old history — is ignored; one after the erasure lifts it.
+    const old = { ...(bob.windows[3] as SemantizedWindow), signals: { consent: 1 } };
+    expect((await acme.applyWindows({ windows: [old] })).applied).toBe(0);
+    const later = { ...old, startMs: Date.now() + 60_000, endMs: Date.now() + 60_001 };
+    const consented = await acme.applyWindows({ windows: [later] });
     expect(consented.applied).toBe(1);
-    expect(await redis.exists(keys.erased)).toBe(0);
     expect((await acme.getPersona({ tenant: 'acme', userId: bob.userId })).persona?.version).toBe(1);
+    // the erasure time stays (the old history is still never applied), still under the digest key
+    expect(await redis.keys(`${prefix}{acme/${bob.userId}}*`)).toEqual([keys.state]);
   });
 
   it('reports SERVING on the standard health service and lists the service by reflection', async () => {
