@@ -55,6 +55,39 @@ export function checkTenantId(tenant: string, where = 'tenant'): string {
 }
 
 /**
+ * Splits a `tenant:token,tenant2:token2` setting (API keys, bearer tokens) into pairs; every problem
+ * names the entry (1-based among the non-empty ones) and the tenant, never a token: errors of a
+ * secret-bearing variable must not echo it. Tenant ids must satisfy `TENANT_ID_PATTERN`; a token is
+ * everything after the first `:`, trimmed, without white space. With `requireOne`, an empty setting
+ * is a problem too. Each pair keeps its entry number, for problems found later (token rules).
+ */
+export function splitTenantTokens(
+  spec: string,
+  opts: { requireOne?: boolean } = {},
+): { pairs: Array<{ tenant: string; token: string; entry: number }>; problems: string[] } {
+  const pairs: Array<{ tenant: string; token: string; entry: number }> = [];
+  const problems: string[] = [];
+  const parts = spec
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  if (parts.length === 0 && opts.requireOne) problems.push('at least one tenant:token pair is required');
+  parts.forEach((part, i) => {
+    const colon = part.indexOf(':');
+    const tenant = colon > 0 ? part.slice(0, colon).trim() : '';
+    const token = colon > 0 ? part.slice(colon + 1).trim() : '';
+    if (!tenant || !token || /\s/.test(token)) {
+      problems.push(`entry ${i + 1} is not tenant:token`);
+      return;
+    }
+    const problem = tenantIdProblem(tenant);
+    if (problem) problems.push(`entry ${i + 1}: tenant id "${tenant}" ${problem}`);
+    else pairs.push({ tenant, token, entry: i + 1 });
+  });
+  return { pairs, problems };
+}
+
+/**
  * The run id of a tenant's live clickstream: one run per tenant that never ends. Ingest files events
  * without a run id under it; it never takes an end-of-run marker; its windows close on processing
  * time (the user went quiet) as well as on event time, and sessions in progress yield early windows.

@@ -1,4 +1,4 @@
-import { tenantIdProblem } from '@personastream/contracts';
+import { splitTenantTokens, tenantIdProblem } from '@personastream/contracts';
 import {
   ConfigError,
   env,
@@ -28,37 +28,6 @@ const tenantList = z
       if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `tenant id "${t}" ${problem}` });
     }
   });
-
-/**
- * Splits `tenant:token,tenant2:token2` into pairs; every problem names the entry and the tenant, never
- * a token (errors of a secret-bearing variable must not echo it). Tenant ids must satisfy
- * `TENANT_ID_PATTERN` (`tenantIdProblem`).
- */
-export function splitTenantTokens(spec: string): {
-  pairs: Array<{ tenant: string; token: string }>;
-  problems: string[];
-} {
-  const pairs: Array<{ tenant: string; token: string }> = [];
-  const problems: string[] = [];
-  const parts = spec
-    .split(',')
-    .map((p) => p.trim())
-    .filter(Boolean);
-  if (parts.length === 0) problems.push('at least one tenant:token pair is required');
-  parts.forEach((part, i) => {
-    const colon = part.indexOf(':');
-    const tenant = colon > 0 ? part.slice(0, colon).trim() : '';
-    const token = colon > 0 ? part.slice(colon + 1).trim() : '';
-    if (!tenant || !token || /\s/.test(token)) {
-      problems.push(`entry ${i + 1} is not tenant:token`);
-      return;
-    }
-    const problem = tenantIdProblem(tenant);
-    if (problem) problems.push(`entry ${i + 1}: tenant id "${tenant}" ${problem}`);
-    else pairs.push({ tenant, token });
-  });
-  return { pairs, problems };
-}
 
 /** Env schema of the persona service (variable names are the keys). */
 export const personaEnvShape = {
@@ -119,7 +88,7 @@ export type PersonaConfig = PersonaEnv & { tls: ServerTls | undefined; kafkaTopi
 /** Parses and checks the persona service's environment (every bad variable is named). */
 export function loadPersonaConfig(source: Record<string, string | undefined> = process.env): PersonaConfig {
   const cfg = parseEnv('persona', personaEnvShape, source);
-  const tokens = splitTenantTokens(cfg.PERSONA_TENANT_TOKENS);
+  const tokens = splitTenantTokens(cfg.PERSONA_TENANT_TOKENS, { requireOne: true });
   if (tokens.problems.length > 0) {
     throw new ConfigError(
       'persona',

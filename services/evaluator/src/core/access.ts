@@ -5,7 +5,7 @@
  * and no problem message ever holds a token.
  */
 import { createHash } from 'node:crypto';
-import { tenantIdProblem } from '@personastream/contracts';
+import { splitTenantTokens } from '@personastream/contracts';
 
 /** The shortest token accepted (a token reads a tenant's user ids and summaries). */
 export const MIN_TOKEN_LENGTH = 16;
@@ -45,28 +45,21 @@ export class AccessTokens {
       if (problem) problems.push(`EVALUATOR_ADMIN_TOKEN: ${problem}`);
       else out.callers.set(digest(admin), { admin: true });
     }
-    const entries = (spec.tenantTokens ?? '')
-      .split(',')
-      .map((e) => e.trim())
-      .filter(Boolean);
-    entries.forEach((entry, i) => {
-      const problem = out.addEntry(entry);
-      if (problem) problems.push(`EVALUATOR_TENANT_TOKENS: entry ${i + 1}${problem}`);
-    });
-    if (entries.length === 0 && admin === '') {
+    // split and tenant ids checked as every `tenant:token` setting is; token rules are the evaluator's
+    const split = splitTenantTokens(spec.tenantTokens ?? '');
+    for (const problem of split.problems) problems.push(`EVALUATOR_TENANT_TOKENS: ${problem}`);
+    for (const { tenant, token, entry } of split.pairs) {
+      const problem = out.addPair(tenant, token);
+      if (problem) problems.push(`EVALUATOR_TENANT_TOKENS: entry ${entry}${problem}`);
+    }
+    if (split.pairs.length === 0 && split.problems.length === 0 && admin === '') {
       problems.push('EVALUATOR_TENANT_TOKENS: at least one tenant:token pair (or EVALUATOR_ADMIN_TOKEN) is required');
     }
     return problems.length > 0 ? { problems } : { tokens: out, problems };
   }
 
-  /** Adds `tenant:token`; returns the problem (` is not…` / `: …`) or undefined. */
-  private addEntry(entry: string): string | undefined {
-    const colon = entry.indexOf(':');
-    const tenant = colon > 0 ? entry.slice(0, colon).trim() : '';
-    const token = colon > 0 ? entry.slice(colon + 1).trim() : '';
-    if (tenant === '' || token === '') return ' is not tenant:token';
-    const tenantProblem = tenantIdProblem(tenant);
-    if (tenantProblem) return `: tenant id "${tenant}" ${tenantProblem}`;
+  /** Adds a parsed `tenant:token` pair; returns the problem (`: …`) or undefined. */
+  private addPair(tenant: string, token: string): string | undefined {
     const problem = tokenProblem(token);
     if (problem) return `: the token of tenant "${tenant}" ${problem.replace(/^shorter/, 'is shorter')}`;
     const key = digest(token);

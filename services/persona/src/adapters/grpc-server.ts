@@ -11,10 +11,10 @@ import {
   file_personastream_v1_windows,
   PersonaService,
   PersonaStreamError,
+  splitTenantTokens,
 } from '@personastream/contracts';
 import type { Logger, ServerTls } from '@personastream/runtime';
 import { HealthImplementation } from 'grpc-health-check';
-import { splitTenantTokens } from '../config.js';
 import { type Caller, encodingOf, type PersonaApi } from '../service.js';
 
 /** Full name of the gRPC service. */
@@ -78,7 +78,7 @@ export function hashToken(token: string): string {
  * (see `TENANT_ID_PATTERN`) throws an error that names PERSONA_TENANT_TOKENS and the entry, never a token.
  */
 export function parseTenantTokens(spec: string): TenantTokens {
-  const { pairs, problems } = splitTenantTokens(spec);
+  const { pairs, problems } = splitTenantTokens(spec, { requireOne: true });
   if (problems.length > 0) throw new Error(`PERSONA_TENANT_TOKENS: ${problems.join('; ')}`);
   const out = new Map<string, string>();
   for (const { tenant, token } of pairs) out.set(hashToken(token), tenant);
