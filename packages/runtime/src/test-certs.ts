@@ -24,41 +24,33 @@ export interface TestCertificates {
 
 const openssl = (dir: string, args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
 
+/** `openssl req` arguments for a new P-256 key in `<name>.key` (no passphrase) and the given subject. */
+const newKey = (name: string, subject: string) => [
+  '-newkey',
+  'ec',
+  '-pkeyopt',
+  'ec_paramgen_curve:P-256',
+  '-nodes',
+  '-keyout',
+  `${name}.key`,
+  '-subj',
+  subject,
+];
+
 function makeCa(dir: string, name: string): void {
   openssl(dir, [
     'req',
     '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
+    ...newKey(name, `/CN=personastream test ${name}`),
     '-out',
     `${name}.crt`,
     '-days',
     '2',
-    '-subj',
-    `/CN=personastream test ${name}`,
   ]);
 }
 
 function signLeaf(dir: string, name: string, subject: string, extensions: string): void {
-  openssl(dir, [
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.csr`,
-    '-subj',
-    subject,
-  ]);
+  openssl(dir, ['req', ...newKey(name, subject), '-out', `${name}.csr`]);
   writeFileSync(join(dir, `${name}.ext`), extensions);
   openssl(dir, [
     'x509',
